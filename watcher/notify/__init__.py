@@ -1,0 +1,1 @@
+"""Alert delivery: outbox (dedup, group, retry) and channels."""
