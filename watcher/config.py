@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, NewType, TypeVar, get_args, get_origin
-
-T = TypeVar("T")
 from urllib.parse import urlsplit
 
 from watcher.errors import ConfigError
+
+T = TypeVar("T")
 
 Url = NewType("Url", str)
 """An absolute http(s) URL."""
