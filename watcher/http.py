@@ -12,14 +12,14 @@ import json
 import random
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
 from loguru import logger
+from protego import Protego
 
 from watcher.errors import (
     BadResponseError,
@@ -96,13 +96,10 @@ class _CacheEntry:
     response: Response
 
 
-@dataclass
+@dataclass(slots=True)
 class _Robots:
-    parser: RobotFileParser | None
+    parser: Protego | None
     fetched: float
-    crawl_delay: float | None = None
-    last_request: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def check_scheme(url: str) -> None:
@@ -150,6 +147,7 @@ class Http:
         self._global = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._robots: dict[str, _Robots] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._cache_size = 0
         self.requests = 0
@@ -176,23 +174,24 @@ class Http:
         for an hour; a missing or broken robots.txt allows everything)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        entry = self._robots.get(origin)
-        if entry is None or time.monotonic() - entry.fetched > 3600:
-            parser: RobotFileParser | None = None
-            try:
-                resp = await self._request(
-                    "GET", f"{origin}/robots.txt", max_bytes=512 * 1024, retries=1
-                )
-                if resp.status == 200:
-                    parser = RobotFileParser()
-                    parser.parse(resp.text.splitlines())
-            except FetchError as e:
-                logger.debug("robots.txt of {} unavailable ({}); allowing", origin, e)
-            entry = self._robots[origin] = _Robots(parser=parser, fetched=time.monotonic())
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            entry = self._robots.get(origin)
+            if entry is None or time.monotonic() - entry.fetched > 3600:
+                parser: Protego | None = None
+                try:
+                    resp = await self._request(
+                        "GET", f"{origin}/robots.txt", max_bytes=512 * 1024, retries=1
+                    )
+                    if resp.status == 200 and "html" not in resp.content_type:
+                        parser = Protego.parse(resp.text)
+                except FetchError as e:
+                    logger.debug("robots.txt of {} unavailable ({}); allowing", origin, e)
+                entry = self._robots[origin] = _Robots(parser=parser, fetched=time.monotonic())
         if entry.parser is None:
             return True
         agent = self.settings.user_agent.split("/")[0]
-        return entry.parser.can_fetch(agent, url)
+        return bool(entry.parser.can_fetch(url, agent))
 
     async def get(
         self,
