@@ -1,0 +1,225 @@
+"""Shopify storefronts through their public JSON: ``/products.json``, ``/products/<handle>.json``,
+best sellers from ``/collections/all?sort_by=best-selling``, ``/search/suggest.json``, and
+reviews from the product page's structured data."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from loguru import logger
+
+from watcher.errors import BadResponseError, BlockedError, FetchError, ParseError
+from watcher.models import Catalog, Listing
+from watcher.sources.base import Source
+from watcher.text.clean import clean_text, strip_html
+
+PAGE_LIMIT = 250
+MAX_PAGES = 25_000 // PAGE_LIMIT
+_HANDLE = re.compile(r"/products/([A-Za-z0-9][A-Za-z0-9\-_%.]*)")
+
+
+def _money(value: object) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return round(float(str(value).replace(",", "")), 4)
+    except ValueError:
+        return None
+
+
+def _when(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class ShopifySource(Source):
+    """A Shopify store at ``shop.url``. Shopify's JSON has no currency: ``shop.currency``."""
+
+    kind = "shopify"
+
+    @property
+    def base(self) -> str:
+        """The store root with a trailing slash."""
+        return self.shop.url if self.shop.url.endswith("/") else self.shop.url + "/"
+
+    def product_url(self, handle: str) -> str:
+        """The public product page of ``handle``."""
+        return urljoin(self.base, f"products/{handle}")
+
+    def parse_product(self, p: dict[str, Any]) -> Listing:
+        """One ``/products.json`` (or ``/products/<h>.json``) product as a Listing."""
+        if not isinstance(p, dict) or "id" not in p or not p.get("title"):
+            raise ParseError("Shopify product without id or title")
+        variants = [v for v in p.get("variants") or [] if isinstance(v, dict)]
+        priced = [(v, _money(v.get("price"))) for v in variants]
+        priced = [(v, x) for v, x in priced if x is not None]
+        available_variants = [(v, x) for v, x in priced if v.get("available") is not False]
+        pool = available_variants or priced
+        price = compare = None
+        if pool:
+            variant, price = min(pool, key=lambda vx: vx[1])
+            compare = _money(variant.get("compare_at_price"))
+            if compare is not None and compare <= price:
+                compare = None
+        available: bool | None = None
+        flags = [v.get("available") for v in variants if isinstance(v.get("available"), bool)]
+        if flags:
+            available = any(flags)
+        images = [
+            urljoin(self.base, str(i.get("src")))
+            for i in sorted(
+                (i for i in p.get("images") or [] if isinstance(i, dict) and i.get("src")),
+                key=lambda i: i.get("position") or 0,
+            )
+        ][:20]
+        images = [u if not u.startswith("//") else "https:" + u for u in images]
+        tags = p.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t.strip() for t in tags.split(",")]
+        handle = str(p.get("handle") or p["id"])
+        return Listing(
+            ref=str(p["id"]),
+            url=self.product_url(handle),
+            title=clean_text(p["title"], 500),
+            price=price,
+            currency=self.shop.currency,
+            compare_at=compare,
+            available=available,
+            images=[u for u in images if u.startswith(("http://", "https://"))],
+            tags=[clean_text(t, 100) for t in tags if isinstance(t, str) and t.strip()][:50],
+            product_type=clean_text(p.get("product_type"), 200) or None,
+            description=strip_html(p.get("body_html"), 5000) or None,
+            published_at=_when(p.get("published_at")) or _when(p.get("created_at")),
+            shop=self.shop.name,
+        )
+
+    async def catalog(self) -> Catalog:
+        """Every product, 250 per page until a short page; partial when a later page fails."""
+        listings: list[Listing] = []
+        url = urljoin(self.base, "products.json")
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                data, _ = await self.fetch_json(
+                    url, params={"limit": PAGE_LIMIT, "page": page}, conditional=True
+                )
+                if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+                    raise BadResponseError(f"{url}: no 'products' list (not a Shopify store?)")
+            except FetchError as e:
+                if page == 1:
+                    raise
+                return Catalog(listings, complete=False, note=f"page {page}: {e}")
+            products = data["products"]
+            for p in products:
+                try:
+                    listings.append(self.parse_product(p))
+                except ParseError:
+                    continue
+            if len(products) < PAGE_LIMIT:
+                return Catalog(listings, complete=True)
+        return Catalog(listings, complete=False, note="stopped at Shopify's 25,000-product cap")
+
+    async def top(self, n: int) -> list[str]:
+        """Best sellers from the best-selling collection page; the catalog order when
+        robots.txt forbids sorted collections."""
+        url = urljoin(self.base, "collections/all")
+        try:
+            resp = await self.fetch(url, params={"sort_by": "best-selling"})
+            handles: list[str] = []
+            for m in _HANDLE.finditer(resp.text):
+                h = m.group(1).rstrip(".")
+                if h.endswith(".json") or h.endswith(".js"):
+                    continue
+                if h not in handles:
+                    handles.append(h)
+                if len(handles) >= n:
+                    break
+            if handles:
+                return [self.product_url(h) for h in handles]
+            logger.info(
+                "{}: no products on the best-selling page; using catalog order", self.shop.name
+            )
+        except BlockedError as e:
+            logger.info("{}: {}; using catalog order for best sellers", self.shop.name, e)
+        cat = await self.catalog()
+        return [x.url for x in cat.listings[:n]]
+
+    def _handle(self, ref: str) -> str:
+        path = urlsplit(ref).path if "://" in ref else ref
+        m = _HANDLE.search(path)
+        handle = m.group(1) if m else path.strip("/")
+        return handle.removesuffix(".json").removesuffix(".js")
+
+    async def listing(self, ref: str) -> Listing:
+        """One product with reviews read from its page's structured data (None when the page
+        could not be read)."""
+        handle = self._handle(ref)
+        data, _ = await self.fetch_json(urljoin(self.base, f"products/{handle}.json"))
+        if not isinstance(data, dict) or not isinstance(data.get("product"), dict):
+            raise BadResponseError(f"{ref}: no 'product' object")
+        listing = self.parse_product(data["product"])
+        try:
+            page = await self.fetch(listing.url, conditional=True)
+        except FetchError as e:
+            logger.warning("{}: reviews unavailable for {} ({})", self.shop.name, listing.url, e)
+            return listing
+        from watcher.sources.structured import extract_products
+
+        found = extract_products(page.content, listing.url)
+        if found:
+            best = found[0]
+            listing.reviews = best.reviews if best.reviews is not None else []
+            listing.rating = best.rating
+            listing.rating_count = best.rating_count
+        else:
+            listing.reviews = []
+        return listing
+
+    async def search(self, query: str) -> list[Listing]:
+        """Predictive search (``/search/suggest.json``), products only."""
+        url = urljoin(self.base, "search/suggest.json")
+        params = {
+            "q": query[:200],
+            "resources[type]": "product",
+            "resources[limit]": 10,
+            "resources[options][unavailable_products]": "last",
+        }
+        data, _ = await self.fetch_json(url, params=params)
+        try:
+            products = data["resources"]["results"]["products"]  # type: ignore[index]
+        except (KeyError, TypeError):
+            raise BadResponseError(f"{url}: unexpected search response") from None
+        out: list[Listing] = []
+        for p in products if isinstance(products, list) else []:
+            if not isinstance(p, dict) or not p.get("title") or "id" not in p:
+                continue
+            handle = str(p.get("handle") or p["id"])
+            image = p.get("image") or (p.get("featured_image") or {}).get("url")
+            img_url = urljoin(self.base, str(image)) if image else None
+            if img_url and img_url.startswith("//"):
+                img_url = "https:" + img_url
+            price = _money(p.get("price") or p.get("price_min"))
+            compare = _money(p.get("compare_at_price_min"))
+            out.append(
+                Listing(
+                    ref=str(p["id"]),
+                    url=self.product_url(handle),
+                    title=clean_text(p["title"], 500),
+                    price=price,
+                    currency=self.shop.currency,
+                    compare_at=compare if compare and price and compare > price else None,
+                    available=p.get("available") if isinstance(p.get("available"), bool) else None,
+                    images=[img_url] if img_url and img_url.startswith(("http:", "https:")) else [],
+                    tags=[t for t in p.get("tags") or [] if isinstance(t, str)][:50],
+                    product_type=clean_text(p.get("type"), 200) or None,
+                    shop=self.shop.name,
+                )
+            )
+        return out

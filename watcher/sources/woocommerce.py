@@ -1,0 +1,203 @@
+"""WooCommerce shops through the public Store API (``/wp-json/wc/store/v1``)."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from watcher.errors import BadResponseError, FetchError, ParseError
+from watcher.models import Catalog, Listing, Review
+from watcher.sources.base import Source
+from watcher.text.clean import clean_text, strip_html
+
+API = "wp-json/wc/store/v1/"
+PER_PAGE = 100
+MAX_PAGES = 200
+MAX_REVIEW_PAGES = 5
+
+
+def _minor(amount: object, minor_unit: object) -> float | None:
+    if amount in (None, ""):
+        return None
+    try:
+        unit = int(minor_unit) if minor_unit is not None else 2  # type: ignore[call-overload]
+        return float(Decimal(str(amount)) / (Decimal(10) ** unit))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+
+
+def _gmt(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class WooCommerceSource(Source):
+    """A WooCommerce shop at ``shop.url``."""
+
+    kind = "woocommerce"
+
+    @property
+    def api(self) -> str:
+        """The Store API root with a trailing slash."""
+        base = self.shop.url if self.shop.url.endswith("/") else self.shop.url + "/"
+        return urljoin(base, API)
+
+    def parse_product(self, p: dict[str, Any]) -> Listing:
+        """One Store API product as a Listing (prices are minor-unit strings)."""
+        if not isinstance(p, dict) or "id" not in p or not p.get("name"):
+            raise ParseError("WooCommerce product without id or name")
+        prices = p.get("prices") if isinstance(p.get("prices"), dict) else {}
+        unit = prices.get("currency_minor_unit", 2)
+        price = _minor(prices.get("price"), unit)
+        regular = _minor(prices.get("regular_price"), unit)
+        images = [
+            str(i["src"])
+            for i in p.get("images") or []
+            if isinstance(i, dict) and str(i.get("src", "")).startswith(("http://", "https://"))
+        ][:20]
+        names = lambda key: [  # noqa: E731
+            clean_text(html.unescape(str(t.get("name"))), 100)
+            for t in p.get(key) or []
+            if isinstance(t, dict) and t.get("name")
+        ]
+        categories = names("categories")
+        count = p.get("review_count")
+        rating = None
+        try:
+            if isinstance(count, int) and count > 0:
+                rating = float(p.get("average_rating") or 0) or None
+        except ValueError:
+            rating = None
+        permalink = str(p.get("permalink") or "")
+        if not permalink.startswith(("http://", "https://")):
+            permalink = urljoin(self.shop.url, f"?p={p['id']}")
+        stock = p.get("is_in_stock")
+        return Listing(
+            ref=str(p["id"]),
+            url=permalink,
+            title=clean_text(html.unescape(str(p["name"])), 500),
+            price=price,
+            currency=str(prices.get("currency_code") or self.shop.currency or "") or None,
+            compare_at=regular
+            if regular is not None and price is not None and regular > price
+            else None,
+            available=stock if isinstance(stock, bool) else None,
+            images=images,
+            rating=rating,
+            rating_count=count if isinstance(count, int) else None,
+            tags=[*names("tags"), *categories][:50],
+            product_type=categories[0] if categories else None,
+            description=strip_html(p.get("description") or p.get("short_description"), 5000)
+            or None,
+            shop=self.shop.name,
+        )
+
+    async def _products_page(self, params: dict[str, Any]) -> tuple[list[Any], int | None]:
+        data, resp = await self.fetch_json(
+            urljoin(self.api, "products"), params=params, conditional=True
+        )
+        if not isinstance(data, list):
+            raise BadResponseError(f"{self.shop.url}: Store API did not return a product list")
+        pages = resp.headers.get("x-wp-totalpages")
+        return data, int(pages) if pages and pages.isdigit() else None
+
+    async def catalog(self) -> Catalog:
+        """Every published product, 100 per page in id order, until ``X-WP-TotalPages``."""
+        listings: list[Listing] = []
+        page, total = 1, None
+        while page <= MAX_PAGES:
+            params = {"per_page": PER_PAGE, "page": page, "orderby": "id", "order": "asc"}
+            try:
+                items, total_pages = await self._products_page(params)
+            except FetchError as e:
+                if page == 1:
+                    raise
+                return Catalog(listings, complete=False, note=f"page {page}: {e}")
+            total = total_pages if total_pages is not None else total
+            for p in items:
+                try:
+                    listings.append(self.parse_product(p))
+                except ParseError:
+                    continue
+            if (total is not None and page >= total) or (total is None and len(items) < PER_PAGE):
+                return Catalog(listings, complete=True)
+            if not items:
+                return Catalog(listings, complete=False, note=f"page {page} empty before the last")
+            page += 1
+        return Catalog(listings, complete=False, note=f"stopped after {MAX_PAGES} pages")
+
+    async def top(self, n: int) -> list[str]:
+        """Best sellers (``orderby=popularity``)."""
+        items, _ = await self._products_page(
+            {"per_page": min(max(n, 1), 100), "orderby": "popularity", "order": "desc"}
+        )
+        return [str(p["id"]) for p in items if isinstance(p, dict) and "id" in p][:n]
+
+    async def _product_id(self, ref: str) -> str:
+        if ref.isdigit():
+            return ref
+        slug = [part for part in urlsplit(ref).path.split("/") if part]
+        if not slug:
+            raise ParseError(f"cannot tell the product of {ref!r}")
+        items, _ = await self._products_page({"slug": slug[-1]})
+        if not items or not isinstance(items[0], dict) or "id" not in items[0]:
+            raise ParseError(f"no WooCommerce product with slug {slug[-1]!r}")
+        return str(items[0]["id"])
+
+    async def reviews(self, product_id: str) -> list[Review]:
+        """Approved reviews of one product, newest first, at most 500."""
+        out: list[Review] = []
+        for page in range(1, MAX_REVIEW_PAGES + 1):
+            data, resp = await self.fetch_json(
+                urljoin(self.api, "products/reviews"),
+                params={"product_id": product_id, "per_page": PER_PAGE, "page": page},
+            )
+            if not isinstance(data, list):
+                raise BadResponseError(f"{self.shop.url}: reviews are not a list")
+            for r in data:
+                if not isinstance(r, dict):
+                    continue
+                rating = r.get("rating")
+                out.append(
+                    Review(
+                        id=str(r["id"]) if r.get("id") is not None else None,
+                        rating=float(rating)
+                        if isinstance(rating, int | float) and rating > 0
+                        else None,
+                        text=strip_html(r.get("review"), 10_000),
+                        author=clean_text(r.get("reviewer"), 200) or None,
+                        published_at=_gmt(r.get("date_created_gmt")) or _gmt(r.get("date_created")),
+                    )
+                )
+            pages = resp.headers.get("x-wp-totalpages")
+            last = int(pages) if pages and pages.isdigit() else None
+            if (last is not None and page >= last) or len(data) < PER_PAGE:
+                break
+        return out
+
+    async def listing(self, ref: str) -> Listing:
+        """One product (by id or permalink) with its reviews."""
+        pid = await self._product_id(ref)
+        data, _ = await self.fetch_json(urljoin(self.api, f"products/{pid}"))
+        listing = self.parse_product(data)  # type: ignore[arg-type]
+        listing.reviews = await self.reviews(pid)
+        return listing
+
+    async def search(self, query: str) -> list[Listing]:
+        """The Store API's title/SKU search."""
+        items, _ = await self._products_page({"search": query[:200], "per_page": 20})
+        out = []
+        for p in items:
+            try:
+                out.append(self.parse_product(p))
+            except ParseError:
+                continue
+        return out
