@@ -1,0 +1,109 @@
+"""Benchmark watcher.text.sentiment: throughput on one core, model size, F1 per held-out set.
+
+Held-out sets: the small samples in tests/data/sentiment_heldout_*.tsv always; the full sets
+written by ``scripts/train_sentiment.py --eval-dir DIR`` too when DIR exists (default
+``~/.cache/watcher-sentiment/eval``).
+
+Usage: .venv/bin/python bench/bench_sentiment.py [--eval-dir DIR] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from watcher.text import sentiment  # noqa: E402
+
+TESTS_DATA = ROOT / "tests" / "data"
+DEFAULT_EVAL = Path.home() / ".cache" / "watcher-sentiment" / "eval"
+
+
+def read_tsv(path: Path) -> list[tuple[str, int]]:
+    """``label<TAB>text`` rows; lines starting with '#' are comments."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, _, text = line.partition("\t")
+        rows.append((text, int(label)))
+    return rows
+
+
+def scores(rows: list[tuple[str, int]]) -> dict[str, float]:
+    """Precision, recall and F1 of the negative class, plus accuracy."""
+    tp = fp = fn = tn = 0
+    for text, label in rows:
+        pred = sentiment.is_negative(text)
+        tp += pred and label == 1
+        fp += pred and label == 0
+        fn += (not pred) and label == 1
+        tn += (not pred) and label == 0
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {"n": len(rows), "neg": tp + fn, "P": p, "R": r, "F1": f1, "acc": (tp + tn) / len(rows)}
+
+
+def throughput(texts: list[str], seconds: float) -> float:
+    """Reviews per second for negativity() on one thread (model already loaded)."""
+    sentiment.load_model()
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for t in texts:
+            sentiment.negativity(t)
+        done += len(texts)
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    """Print a markdown report."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    t0 = time.perf_counter()
+    model = sentiment.load_model()
+    load_s = time.perf_counter() - t0
+    size = (ROOT / "watcher" / "text" / sentiment.MODEL_RESOURCE).stat().st_size
+    print(f"model: {size / 1e6:.2f} MB gz, {len(model.weights)} weights, load {load_s:.2f} s\n")
+
+    sets: dict[str, list[tuple[str, int]]] = {}
+    for path in sorted(TESTS_DATA.glob("sentiment_heldout_*.tsv")):
+        sets["tests/data/" + path.name] = read_tsv(path)
+    if args.eval_dir.is_dir():
+        for path in sorted(args.eval_dir.glob("*.tsv")):
+            sets[f"full:{path.name}"] = read_tsv(path)
+    print("| held-out set | n | negatives | precision | recall | F1 (neg) | accuracy |")
+    print("|---|---|---|---|---|---|---|")
+    for name, rows in sets.items():
+        s = scores(rows)
+        print(
+            f"| {name} | {s['n']} | {s['neg']} | {s['P']:.3f} | {s['R']:.3f} | "
+            f"**{s['F1']:.3f}** | {s['acc']:.3f} |"
+        )
+
+    print()
+    for lang in ("zh", "en"):
+        texts = [t for name, rows in sets.items() if f"{lang}_" in name for t, _ in rows]
+        if not texts:
+            continue
+        mean_len = sum(map(len, texts)) / len(texts)
+        rps = throughput(texts, args.seconds)
+        print(f"throughput {lang}: {rps:,.0f} reviews/s on one core (mean {mean_len:.0f} chars)")
+    long_text = "质量很好，物流很快。" * 500 + " great product " * 500
+    rps = throughput([long_text], 1.0)
+    print(f"throughput on a {len(long_text):,}-char review: {rps:,.0f} reviews/s (work is capped)")
+
+
+if __name__ == "__main__":
+    main()
