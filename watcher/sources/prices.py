@@ -1,0 +1,391 @@
+"""Price strings as shops write them -> (amount, ISO 4217 currency).
+
+``price-parser`` finds the number and the currency symbol in free text; the number itself
+is interpreted here, because a lone separator followed by three digits ("1.299") means a
+thousands group in one locale and a decimal mark in another. The rule:
+
+* a separator followed by 1, 2 or 4+ digits is the decimal mark ("19,99", "59.00");
+* with both "." and ",", the last one is the decimal mark ("1.299,00", "1,299.00");
+* the same separator repeated is a thousands separator ("1.234.567", "1,29,999");
+* one separator followed by exactly 3 digits (after 1–3 leading digits) is decided by the
+  currency: a zero-decimal currency (JPY, KRW...) reads it as thousands, a three-decimal
+  one (KWD, BHD...) as decimals, and a separator that is *not* the currency's decimal
+  mark ("," for USD/CNY, "." for PLN/BRL) as thousands. Otherwise (no currency, EUR/CHF
+  whose locales disagree, or the currency's own decimal mark as in "¥1.299") the value is
+  truly ambiguous and dropped: ``(None, None)``.
+
+Symbols: ¥/￥/元/RMB map to CNY, but a bare ``¥`` follows ``default_currency`` when that
+is JPY; ``$`` is ``default_currency`` when that is a dollar currency, else USD. Whenever
+the amount is None the currency is None too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from price_parser import Price
+
+MAX_TEXT = 200
+"""Only the first characters of a price text are read (hostile input stays cheap)."""
+
+ZERO_DECIMAL = frozenset(
+    [
+        "JPY",
+        "KRW",
+        "VND",
+        "CLP",
+        "ISK",
+        "PYG",
+        "UGX",
+        "XAF",
+        "XOF",
+        "XPF",
+        "KMF",
+        "RWF",
+        "GNF",
+        "VUV",
+        "DJF",
+        "BIF",
+        "IDR",
+    ]
+)
+THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+DECIMAL_POINT = frozenset(
+    [
+        "USD",
+        "GBP",
+        "CNY",
+        "JPY",
+        "HKD",
+        "TWD",
+        "SGD",
+        "AUD",
+        "CAD",
+        "NZD",
+        "INR",
+        "MYR",
+        "PHP",
+        "THB",
+        "KRW",
+        "MXN",
+        "ILS",
+        "AED",
+        "SAR",
+        "QAR",
+        "PKR",
+        "BDT",
+        "LKR",
+        "NGN",
+        "KES",
+        "GHS",
+        "EGP",
+        "MOP",
+    ]
+)
+DECIMAL_COMMA = frozenset(
+    [
+        "PLN",
+        "BRL",
+        "RUB",
+        "TRY",
+        "DKK",
+        "NOK",
+        "SEK",
+        "CZK",
+        "HUF",
+        "RON",
+        "ARS",
+        "COP",
+        "CLP",
+        "IDR",
+        "VND",
+        "UAH",
+        "BGN",
+        "RSD",
+        "KZT",
+        "UYU",
+        "BYN",
+        "GEL",
+        "AZN",
+        "ISK",
+    ]
+)
+DOLLARS = frozenset(["USD", "HKD", "TWD", "SGD", "AUD", "CAD", "NZD", "MXN"])
+KRONER = frozenset(["SEK", "NOK", "DKK", "ISK"])
+
+ISO_CODES = frozenset(
+    [
+        "AED",
+        "ARS",
+        "AUD",
+        "AZN",
+        "BDT",
+        "BGN",
+        "BHD",
+        "BRL",
+        "BYN",
+        "CAD",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CZK",
+        "DKK",
+        "EGP",
+        "EUR",
+        "GBP",
+        "GEL",
+        "GHS",
+        "HKD",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "IQD",
+        "ISK",
+        "JOD",
+        "JPY",
+        "KES",
+        "KRW",
+        "KWD",
+        "KZT",
+        "LKR",
+        "LYD",
+        "MOP",
+        "MXN",
+        "MYR",
+        "NGN",
+        "NOK",
+        "NZD",
+        "OMR",
+        "PHP",
+        "PKR",
+        "PLN",
+        "QAR",
+        "RON",
+        "RSD",
+        "RUB",
+        "SAR",
+        "SEK",
+        "SGD",
+        "THB",
+        "TND",
+        "TRY",
+        "TWD",
+        "UAH",
+        "USD",
+        "UYU",
+        "VND",
+        "ZAR",
+    ]
+)
+
+# Symbols (after NFKC, lower-cased) -> currency. Checked longest first.
+_SYMBOLS: dict[str, str] = {
+    "us$": "USD",
+    "usd$": "USD",
+    "hk$": "HKD",
+    "nt$": "TWD",
+    "s$": "SGD",
+    "sg$": "SGD",
+    "a$": "AUD",
+    "au$": "AUD",
+    "c$": "CAD",
+    "ca$": "CAD",
+    "nz$": "NZD",
+    "mx$": "MXN",
+    "r$": "BRL",
+    "cn¥": "CNY",
+    "jp¥": "JPY",
+    "rmb": "CNY",
+    "人民币": "CNY",
+    "元": "CNY",
+    "块": "CNY",
+    "円": "JPY",
+    "€": "EUR",
+    "£": "GBP",
+    "zł": "PLN",
+    "zl": "PLN",
+    "₽": "RUB",
+    "руб": "RUB",
+    "₹": "INR",
+    "rs": "INR",
+    "₩": "KRW",
+    "원": "KRW",
+    "₫": "VND",
+    "฿": "THB",
+    "₺": "TRY",
+    "₴": "UAH",
+    "₱": "PHP",
+    "rm": "MYR",
+    "rp": "IDR",
+    "kč": "CZK",
+    "ft": "HUF",
+    "lei": "RON",
+    "fr.": "CHF",
+    "₪": "ILS",
+}
+_SYMBOL_RE = re.compile(
+    "|".join(
+        (r"(?<![a-z])" + re.escape(s) + r"(?![a-z])") if s[0].isascii() else re.escape(s)
+        for s in sorted(_SYMBOLS, key=len, reverse=True)
+    )
+)
+_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+_RANGE_RE = re.compile(r"(\d)\s*(?:[-–—~〜]|至|\bto\b|\bbis\b)\s*(?=\D{0,6}\d)", re.IGNORECASE)
+_SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
+_NUMBER_TEXT = re.compile(r"^(?:\d[\d.,]*|[.,]\d+)$")
+_MULTIPLIER = re.compile(r"\d\s*(万|亿)")
+
+
+def _number_value(value: float | int) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(f) or f < 0 or f > 1e12:
+        return None
+    return f
+
+
+def currency_for(text: str, default_currency: str | None = None) -> str | None:
+    """The ISO 4217 code a price text names (symbol or code), else ``default_currency``."""
+    default = default_currency.upper() if default_currency else None
+    low = text.lower()
+    m = _SYMBOL_RE.search(low)
+    if m:
+        return _SYMBOLS[m.group(0)]
+    iso = _ISO_RE.search(text)
+    if iso and iso.group(1) in ISO_CODES:
+        return iso.group(1)
+    if "¥" in text:
+        return default if default in ("JPY", "CNY") else "CNY"
+    if "$" in text:
+        return default if default in DOLLARS else "USD"
+    if re.search(r"(?<![a-z])kr(?![a-z])", low):
+        return default if default in KRONER else None
+    return default
+
+
+def _interpret(number: str, currency: str | None) -> float | None:
+    """Turn the digits-and-separators text into a float, or None when ambiguous."""
+    s = _SPACES.sub("", number)
+    if not s or not _NUMBER_TEXT.match(s):
+        return None
+    dot, comma = s.rfind("."), s.rfind(",")
+    if dot < 0 and comma < 0:
+        return float(s)
+    last = max(dot, comma)
+    sep = s[last]
+    head, tail = s[:last], s[last + 1 :]
+    if dot >= 0 and comma >= 0:
+        other = "," if sep == "." else "."
+        if sep in head or not _grouped(head, other):
+            return None
+        return float(head.replace(other, "") + "." + (tail or "0"))
+    if s.count(sep) > 1:
+        if not _grouped(s, sep):
+            return None
+        return float(s.replace(sep, ""))
+    if not head:
+        return float("0." + tail)
+    if len(tail) != 3 or len(head) > 3 or head == "0":
+        return float(head + "." + (tail or "0"))
+    if currency in ZERO_DECIMAL:
+        return float(head + tail)
+    if currency in THREE_DECIMAL:
+        return float(head + "." + tail)
+    mark = "." if currency in DECIMAL_POINT else "," if currency in DECIMAL_COMMA else None
+    if mark is not None and sep != mark:
+        return float(head + tail)
+    return None
+
+
+def _grouped(head: str, sep: str) -> bool:
+    """Whether ``head`` (an integer part) is digits grouped by ``sep``: a first group of
+    1–3 digits, then groups of 3 (or Indian-style 2s before the last 3)."""
+    groups = head.split(sep)
+    if not groups[0].isdigit() or (len(groups[0]) > 3 and len(groups) > 1):
+        return False
+    rest = groups[1:]
+    if not rest:
+        return True
+    return len(rest[-1]) == 3 and all(g.isdigit() and len(g) in (2, 3) for g in rest)
+
+
+def _single(text: str, default_currency: str | None) -> tuple[float | None, str | None]:
+    if not any(c.isdigit() for c in text):
+        return None, None
+    parsed = Price.fromstring(text)
+    amount_text = parsed.amount_text
+    if not amount_text:
+        return None, None
+    start = text.find(amount_text[0])
+    if start > 0 and text[:start].rstrip().endswith("-") and not text[:start].rstrip()[:-1]:
+        return None, None  # a negative number is never a price
+    currency = currency_for(text, default_currency)
+    value = _interpret(amount_text, currency)
+    if value is None:
+        return None, None
+    m = _MULTIPLIER.search(text)
+    if m:
+        value *= 10_000 if m.group(1) == "万" else 100_000_000
+    value = _number_value(value)
+    if value is None:
+        return None, None
+    return value, currency
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text[:MAX_TEXT]).strip()
+
+
+def parse_price_range(
+    text: str | float | int | None, default_currency: str | None = None
+) -> tuple[float | None, float | None, str | None]:
+    """``(low, high, currency)`` of a price or a range like ``¥59-¥99`` / ``59 - 99``.
+
+    A single price gives ``low == high``; anything unusable gives ``(None, None, None)``.
+    """
+    if text is None:
+        return None, None, None
+    if isinstance(text, int | float):
+        value = _number_value(text)
+        return (
+            value,
+            value,
+            (default_currency.upper() if value is not None and default_currency else None),
+        )
+    if not isinstance(text, str):
+        return None, None, None
+    s = _normalise(text)
+    m = _RANGE_RE.search(s)
+    if m:
+        left, right = s[: m.start() + 1], s[m.end() :]
+        currency_hint = currency_for(left, None) or currency_for(right, default_currency)
+        if currency_hint is None or (currency_hint == "CNY" and "¥" in s):
+            currency_hint = currency_for(left, default_currency)
+        low, c1 = _single(left, currency_hint)
+        high, c2 = _single(right, currency_hint)
+        if low is not None and high is not None:
+            if high < low:
+                low, high = high, low
+            return low, high, c1 or c2
+    value, currency = _single(s, default_currency)
+    return value, value, currency
+
+
+def parse_price(
+    text: str | float | int | None, default_currency: str | None = None
+) -> tuple[float | None, str | None]:
+    """``(amount, ISO 4217 currency)`` of a price text, number or JSON-LD price string.
+
+    Ranges and from-prices give their low end (``¥59-¥99`` -> 59, ``￥59起`` -> 59);
+    "Free", garbage and ambiguous values give ``(None, None)`` (see the module doc).
+    """
+    low, _, currency = parse_price_range(text, default_currency)
+    return low, currency if low is not None else None
