@@ -1,0 +1,5 @@
+"""Storage: tables, engine and migrations, and the operations on them."""
+
+from watcher.store.repo import Change, ListingChanges, Store
+
+__all__ = ["Change", "ListingChanges", "Store"]

@@ -1,0 +1,305 @@
+"""One check of a set of shops: fetch -> parse -> store -> detect -> notify.
+
+A shop that cannot be read is "unknown" for this check: it is recorded as failed, nothing
+of it is marked removed, and the other shops go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from loguru import logger
+
+from watcher.config import Config, ShopConfig
+from watcher.detectors import DetectContext, Detector, ShopResult, detector_kinds
+from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
+from watcher.http import Http
+from watcher.models import Finding, Listing
+from watcher.notify.outbox import Outbox
+from watcher.sources import Source, source_kinds
+from watcher.store import Store
+from watcher.store.db import from_db, utcnow
+
+Progress = Callable[[str, ShopResult | ShopConfig], None]
+IMAGE_MAX_BYTES = 8 * 1024 * 1024
+IMAGE_RETRY = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """The outcome of one check."""
+
+    results: list[ShopResult]
+    findings: list[Finding] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    @property
+    def failed(self) -> list[ShopResult]:
+        """Shops that could not be read completely."""
+        return [r for r in self.results if r.status != "ok"]
+
+
+def _error(e: BaseException) -> str:
+    return str(e) or type(e).__name__
+
+
+class Runner:
+    """Runs checks. One per process; safe to call :meth:`check` concurrently for
+    different shops (a shop is never checked twice at once)."""
+
+    def __init__(
+        self, config: Config, store: Store, http: Http, outbox: Outbox | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.http = http
+        self.outbox = outbox
+        self.detectors: list[Detector] = [cls(config) for cls in detector_kinds().values()]
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._sources = source_kinds()
+
+    def source(self, shop: ShopConfig) -> Source:
+        """The Source for a shop, with its robots.txt policy (own shops are exempt)."""
+        robots = (
+            False
+            if shop.own
+            else (shop.robots if shop.robots is not None else self.config.watcher.robots)
+        )
+        return self._sources[shop.kind](shop, self.http, robots=robots)
+
+    async def check(
+        self, shops: Sequence[ShopConfig] | None = None, *, progress: Progress | None = None
+    ) -> CheckReport:
+        """One pass over ``shops`` (all configured shops by default). Own shops are read
+        first, then competitors' catalogs and the copy searches, then detectors run and
+        new alerts are delivered."""
+        shops = list(self.config.shops if shops is None else shops)
+        report = CheckReport(results=[])
+        own = [s for s in shops if s.own]
+        others = [s for s in shops if not s.own]
+        locks = [self._locks.setdefault(s.name, asyncio.Lock()) for s in shops]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            own_results = await asyncio.gather(
+                *(self._guarded(self._check_own, s, progress) for s in own)
+            )
+            queries = self._own_titles() if own else []
+            other_results = await asyncio.gather(
+                *(self._guarded(self._check_competitor, s, progress, queries) for s in others)
+            )
+            market_results: list[ShopResult] = []
+            if own and queries:
+                market_results = list(
+                    await asyncio.gather(
+                        *(
+                            self._guarded(self._check_marketplace, m.as_shop(), progress, queries)
+                            for m in self.config.marketplaces
+                        )
+                    )
+                )
+            report.results = [*own_results, *other_results, *market_results]
+            report.findings = await self._detect_and_notify(report.results)
+        finally:
+            for lock in locks:
+                lock.release()
+        report.finished_at = datetime.now(UTC)
+        return report
+
+    def _own_titles(self) -> list[str]:
+        titles: list[str] = []
+        for row in self.store.own_top_listings():
+            t = row.ListingRow.title
+            if t and t not in titles:
+                titles.append(t)
+        return titles
+
+    async def _guarded(
+        self, fn: Callable[..., object], shop: ShopConfig, progress: Progress | None, *args: object
+    ) -> ShopResult:
+        """Run one shop's part of the check; any failure becomes a failed result."""
+        if progress:
+            progress("start", shop)
+        row = self.store.ensure_shop(
+            shop.name,
+            shop.kind,
+            "marketplace" if fn == self._check_marketplace else shop.role,
+            shop.url,
+        )
+        result = ShopResult(
+            shop=shop,
+            shop_id=row.id or 0,
+            baseline_at=from_db(row.baseline_at),
+            marketplace=fn == self._check_marketplace,
+        )
+        run_id = self.store.begin_run(result.shop_id)
+        try:
+            await fn(result, *args)  # type: ignore[operator]
+        except (FetchError, ParseError, StorageError) as e:
+            result.status, result.error = "failed", _error(e)
+        except WatcherError as e:
+            result.status, result.error = "failed", _error(e)
+        except Exception as e:  # one shop's bug must not stop the others
+            logger.opt(exception=e).error("{}: unexpected error", shop.name)
+            result.status, result.error = "failed", f"internal error: {type(e).__name__}: {e}"
+        try:
+            if result.status == "failed":
+                row = self.store.record_failure(result.shop_id, result.error or "")
+                result.failures, result.failing_since = row.failures, from_db(row.failing_since)
+                logger.warning(
+                    "{}: check failed ({} in a row): {}", shop.name, row.failures, result.error
+                )
+            else:
+                self.store.record_success(result.shop_id, baseline=result.changes.baseline)
+                if result.status == "partial":
+                    logger.warning("{}: partial check: {}", shop.name, result.error)
+                else:
+                    logger.info(
+                        "{}: ok, {} listing(s), {} new, {} changed",
+                        shop.name,
+                        len(result.changes.seen),
+                        len(result.changes.new),
+                        len(result.changes.changed),
+                    )
+            self.store.finish_run(
+                run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
+            )
+        except StorageError as e:
+            logger.error("{}: could not record the check: {}", shop.name, e)
+            result.status, result.error = "failed", _error(e)
+        if progress:
+            progress("done", result)
+        return result
+
+    async def _check_own(self, result: ShopResult) -> None:
+        shop = result.shop
+        src = self.source(shop)
+        refs = list(shop.listings) or await src.top(shop.top)
+        if not refs:
+            raise ParseError(f"{shop.name}: no listings found to watch")
+        fetched = await asyncio.gather(*(src.listing(r) for r in refs), return_exceptions=True)
+        listings: list[Listing] = []
+        errors: list[str] = []
+        for ref, item in zip(refs, fetched, strict=True):
+            if isinstance(item, Listing):
+                listings.append(item)
+            elif isinstance(item, FetchError | ParseError):
+                errors.append(f"{ref}: {_error(item)}")
+            elif isinstance(item, BaseException):
+                errors.append(f"{ref}: internal error {type(item).__name__}: {item}")
+        if not listings:
+            raise FetchError("; ".join(errors[:3]) or "no listing could be read")
+        changes = self.store.apply_listings(
+            result.shop_id, listings, complete=None, source="top", own_top=True
+        )
+        ids = {item.ref: lid for lid, item in changes.seen}
+        if not errors:
+            self.store.set_own_top(result.shop_id, [ids[item.ref] for item in listings])
+        result.changes = changes
+        for item in listings:
+            if item.reviews is not None:
+                new = self.store.apply_reviews(ids[item.ref], item.reviews)
+                if new:
+                    result.new_reviews.append((ids[item.ref], item, new))
+        if errors:
+            result.status, result.error = "partial", "; ".join(errors[:3])
+
+    async def _search(self, src: Source, result: ShopResult, queries: Sequence[str]) -> str | None:
+        """Search the shop with every own title; returns an error text when searching failed."""
+        found: list[Listing] = []
+        for q in queries:
+            try:
+                found.extend(await src.search(q))
+            except BlockedError as e:
+                logger.info("{}: search skipped ({}); relying on its catalog", result.shop.name, e)
+                return None
+            except (FetchError, ParseError) as e:
+                return f"search failed: {_error(e)}"
+        if found:
+            ch = self.store.apply_listings(result.shop_id, found, complete=None, source="search")
+            result.searched.extend(ch.seen)
+        return None
+
+    async def _check_competitor(self, result: ShopResult, queries: Sequence[str]) -> None:
+        src = self.source(result.shop)
+        catalog = await src.catalog()
+        first = result.baseline_at is None
+        changes = self.store.apply_listings(
+            result.shop_id, catalog.listings, complete=catalog.complete
+        )
+        changes.baseline = catalog.complete and first
+        result.changes = changes
+        if first:
+            result.baseline_at = datetime.now(UTC) if catalog.complete else None
+        if not catalog.complete:
+            result.status, result.error = "partial", f"catalog incomplete: {catalog.note}"
+        if queries and (result.shop.search_url or result.shop.kind != "html"):
+            err = await self._search(src, result, queries)
+            if err and result.status == "ok":
+                logger.warning("{}: {}", result.shop.name, err)
+
+    async def _check_marketplace(self, result: ShopResult, queries: Sequence[str]) -> None:
+        src = self.source(result.shop)
+        err = await self._search(src, result, queries)
+        if err:
+            raise FetchError(err)
+
+    async def _fetch_images(self, urls: set[str]) -> dict[str, str]:
+        from watcher.images import image_hash
+
+        known = self.store.image_hashes(urls)
+        out = {u: r.hash for u, r in known.items() if r.hash}
+        now = utcnow()
+        todo = [
+            u
+            for u in urls
+            if u not in known or (not known[u].hash and now - known[u].fetched_at > IMAGE_RETRY)
+        ]
+
+        async def one(url: str) -> None:
+            try:
+                resp = await self.http.get(url, max_bytes=IMAGE_MAX_BYTES)
+            except FetchError as e:
+                # Unknown this time: not remembered, so the next check tries again.
+                logger.debug("image {} unavailable: {}", url, e)
+                return
+            h = await asyncio.to_thread(image_hash, resp.content)
+            self.store.save_image(url, h, None if h else "not an image")
+            if h:
+                out[url] = h
+
+        await asyncio.gather(*(one(u) for u in todo))
+        return out
+
+    async def _detect_and_notify(self, results: list[ShopResult]) -> list[Finding]:
+        ctx = DetectContext(
+            config=self.config, store=self.store, results=results, now=datetime.now(UTC)
+        )
+        active = [d for d in self.detectors if d.enabled]
+        wanted: set[str] = set()
+        for d in active:
+            try:
+                wanted.update(u for u in d.images_needed(ctx) if u)
+            except Exception:
+                logger.exception("detector {} failed to list images", d.kind)
+        if wanted:
+            ctx.images = await self._fetch_images(wanted)
+        findings: list[Finding] = []
+        for d in active:
+            try:
+                findings.extend(d.detect(ctx))
+            except Exception:
+                logger.exception("detector {} failed", d.kind)
+        if self.outbox is None:
+            return findings
+        try:
+            new = self.outbox.record(findings)
+        except StorageError as e:
+            logger.error("could not store findings: {}", e)
+            return []
+        await self.outbox.flush()
+        return new

@@ -1,0 +1,131 @@
+"""Engine, sessions and schema migrations. SQLite (WAL) by default; PostgreSQL for a shared
+database. The schema version lives in the ``meta`` table; every release appends steps to
+:data:`MIGRATIONS` and never edits old ones, so a user's database survives upgrades."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loguru import logger
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlmodel import SQLModel
+
+from watcher.errors import ConfigError, StorageError
+from watcher.store import tables  # noqa: F401  (registers the tables)
+
+
+def utcnow() -> datetime:
+    """Now as naive UTC, the database's time format."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_db(dt: datetime | None) -> datetime | None:
+    """An aware or naive datetime as naive UTC for storage."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def from_db(dt: datetime | None) -> datetime | None:
+    """A stored naive UTC datetime as an aware one."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def _v1(conn: Connection) -> None:
+    """Initial schema."""
+    SQLModel.metadata.create_all(conn)
+
+
+def _v2(conn: Connection) -> None:
+    """Index alerts by creation time for ``watcher alerts``."""
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_alert_created_at ON alert (created_at)"))
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url`` (any SQLAlchemy URL); ConfigError when it is unusable."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("watcher.database", f"not a database URL: {url!r}") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.drivername.startswith("sqlite"):
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    except ModuleNotFoundError as e:
+        raise ConfigError(
+            "watcher.database", f"driver for {parsed.drivername} is not installed ({e.name})"
+        ) from None
+    except ArgumentError as e:
+        raise ConfigError("watcher.database", str(e)) from None
+    return engine
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version stored in the database (0 for an empty database)."""
+    if not inspect(conn).has_table("meta"):
+        return 0
+    row = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; returns it.
+
+    A new database gets the current tables at once; an older one runs each later step.
+    Two processes starting at once are safe (PostgreSQL: advisory lock; SQLite: the write
+    transaction serialises them)."""
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(724241)"))
+            have = current_version(conn)
+            if have > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database has schema {have}, newer than this watcher"
+                    f" ({SCHEMA_VERSION}); upgrade watcher"
+                )
+            if have == 0:
+                SQLModel.metadata.create_all(conn)
+                _v2(conn)
+                conn.execute(
+                    text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
+                    {"v": str(SCHEMA_VERSION)},
+                )
+                return SCHEMA_VERSION
+            for version, step in MIGRATIONS:
+                if version <= have:
+                    continue
+                step(conn)
+                conn.execute(
+                    text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+                    {"v": str(version)},
+                )
+                logger.info("database schema migrated to version {}", version)
+    except OperationalError as e:
+        raise StorageError(f"cannot open the database: {e.orig}") from None
+    except SQLAlchemyError as e:
+        raise StorageError(f"database error during migration: {e}") from None
+    return SCHEMA_VERSION
