@@ -1,0 +1,122 @@
+"""``copied_listing``: another shop sells the seller's item under a lightly edited title
+(``title_similarity``) or with the seller's own photo (perceptual-hash distance within
+``image_distance``). A stolen photo is ``high``; a copied title alone is ``medium``.
+One alert per (own listing, copy); a copy that exists on the first run is reported then."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from watcher.detectors.base import DetectContext, Detector, fmt_price
+from watcher.models import Finding, Severity
+
+
+@dataclass(slots=True)
+class _Pair:
+    own: Any
+    own_shop: str
+    cand: Any
+    similarity: float
+
+
+class CopiedListing(Detector):
+    """Copies of own watched listings among competitors' catalogs and search results."""
+
+    kind = "copied_listing"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: tuple[int, list[_Pair]] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.detect.copies.enabled
+
+    def _pairs(self, ctx: DetectContext) -> list[_Pair]:
+        """(own listing, candidate) pairs worth comparing: titles at least
+        ``candidate_similarity`` alike, plus everything a copy search returned."""
+        if self._cache is not None and self._cache[0] == id(ctx):
+            return self._cache[1]
+        from watcher.text.similarity import TitleIndex, title_similarity
+
+        own = ctx.store.own_top_listings()
+        pairs: list[_Pair] = []
+        if own:
+            checked = {r.shop.name for r in ctx.results}
+            everything = any(r.shop.own for r in ctx.results)
+            cands = [c for c in ctx.store.candidate_listings() if everything or c.shop in checked]
+            searched = {lid for r in ctx.results for lid, _ in r.searched}
+            index = TitleIndex([c.title for c in cands])
+            low = self.config.detect.copies.candidate_similarity
+            for o in own:
+                row = o.ListingRow
+                hits = dict(index.matches(row.title, low))
+                for i, c in enumerate(cands):
+                    if i in hits:
+                        pairs.append(_Pair(row, o.shop, c, hits[i]))
+                    elif c.id in searched:
+                        pairs.append(_Pair(row, o.shop, c, title_similarity(row.title, c.title)))
+        self._cache = (id(ctx), pairs)
+        return pairs
+
+    def images_needed(self, ctx: DetectContext) -> Iterable[str]:
+        for p in self._pairs(ctx):
+            if p.own.image:
+                yield p.own.image
+            if p.cand.image:
+                yield p.cand.image
+
+    def detect(self, ctx: DetectContext) -> Iterable[Finding]:
+        from watcher.images import image_distance
+
+        settings = self.config.detect.copies
+        for p in self._pairs(ctx):
+            own, cand = p.own, p.cand
+            if cand.url == own.url:
+                continue
+            distance = None
+            own_hash = ctx.images.get(own.image or "")
+            cand_hash = ctx.images.get(cand.image or "")
+            if own_hash and cand_hash:
+                distance = image_distance(own_hash, cand_hash)
+            stolen = distance is not None and distance <= settings.image_distance
+            if not stolen and p.similarity < settings.title_similarity:
+                continue
+            where = cand.shop if not cand.seller else f"{cand.shop} ({cand.seller})"
+            notes = ["stolen photo" if stolen else "copied title"]
+            if (
+                own.price is not None
+                and cand.price is not None
+                and cand.price < own.price
+                and (cand.currency or own.currency) == (own.currency or cand.currency)
+            ):
+                notes.append(f"{fmt_price(own.price - cand.price, own.currency)} cheaper")
+            yield Finding(
+                kind=self.kind,
+                severity=Severity.HIGH if stolen else Severity.MEDIUM,
+                shop=p.own_shop,
+                listing={
+                    "url": own.url,
+                    "title": own.title,
+                    "price": own.price,
+                    "currency": own.currency,
+                },
+                summary=f"Copy of your “{own.title}” at {where}: {', '.join(notes)}",
+                detail={
+                    "copy": {
+                        "url": cand.url,
+                        "title": cand.title,
+                        "price": cand.price,
+                        "currency": cand.currency,
+                        "shop": cand.shop,
+                        "seller": cand.seller,
+                    },
+                    "title_similarity": round(p.similarity, 3),
+                    "image_distance": distance,
+                    "stolen_photo": stolen,
+                },
+                dedup_key=f"{self.kind}:{p.own_shop}:{own.ref}:{cand.shop}:{cand.ref}",
+                detected_at=ctx.now,
+            )
