@@ -48,16 +48,16 @@ class CopiedListing(Detector):
             everything = any(r.shop.own for r in ctx.results)
             cands = [c for c in ctx.store.candidate_listings() if everything or c.shop in checked]
             searched = {lid for r in ctx.results for lid, _ in r.searched}
+            searched_idx = [i for i, c in enumerate(cands) if c.id in searched]
             index = TitleIndex([c.title for c in cands])
             low = self.config.detect.copies.candidate_similarity
             for o in own:
                 row = o.ListingRow
                 hits = dict(index.matches(row.title, low))
-                for i, c in enumerate(cands):
-                    if i in hits:
-                        pairs.append(_Pair(row, o.shop, c, hits[i]))
-                    elif c.id in searched:
-                        pairs.append(_Pair(row, o.shop, c, title_similarity(row.title, c.title)))
+                for i in searched_idx:
+                    if i not in hits:
+                        hits[i] = title_similarity(row.title, cands[i].title)
+                pairs.extend(_Pair(row, o.shop, cands[i], sim) for i, sim in sorted(hits.items()))
         self._cache = (id(ctx), pairs)
         return pairs
 
