@@ -19,19 +19,19 @@ from watcher.store import tables  # noqa: F401  (registers the tables)
 
 
 def utcnow() -> datetime:
-    """Now as naive UTC, the database's time format."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, aware, in UTC (the columns store UTC and return aware values)."""
+    return datetime.now(UTC)
 
 
 def to_db(dt: datetime | None) -> datetime | None:
-    """An aware or naive datetime as naive UTC for storage."""
+    """A datetime as aware UTC for storage; a naive one is taken to be UTC already."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+    return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def from_db(dt: datetime | None) -> datetime | None:
-    """A stored naive UTC datetime as an aware one."""
+    """A stored datetime as an aware one (databases without zones return naive UTC)."""
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 

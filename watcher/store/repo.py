@@ -572,12 +572,10 @@ class Store:
                         "payload": json.dumps(f.to_json(), ensure_ascii=False, default=str),
                         "created_at": now,
                     }
-                    res = c.execute(_insert_ignore(c.dialect.name, AlertRow, values, ["dedup_key"]))
-                    if not res.rowcount:
+                    stmt = _insert_ignore(c.dialect.name, AlertRow, values, ["dedup_key"])
+                    alert_id = c.execute(stmt.returning(AlertRow.id)).scalar()
+                    if alert_id is None:
                         continue
-                    alert_id = c.execute(
-                        select(AlertRow.id).where(AlertRow.dedup_key == values["dedup_key"])
-                    ).scalar_one()  # type: ignore[arg-type]
                     added.append((alert_id, f))
                     rows = [
                         {

@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Times are naive UTC in the database (SQLite keeps no zone)."""
+"""Database tables (SQLModel). Times are stored as UTC and read back as aware datetimes."""
 
 from __future__ import annotations
 
