@@ -882,7 +882,7 @@ def opengraph_product(meta: dict[str, list[str]]) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- public
 
 
-def _fill(a: Listing, b: Listing) -> None:
+def fill_missing(a: Listing, b: Listing) -> None:
     """Fill ``a``'s missing fields from ``b`` (``a`` wins wherever it has a value)."""
     if not a.title:
         a.title = b.title
@@ -951,14 +951,20 @@ def extract_products(
     )
     single = len(graph.products) == 1
     listings: list[Listing] = []
+    explicit: list[bool] = []  # whether each listing's URL came from the product itself
     for node in graph.products:
         listing = conv.product(node, page_url if single else None)
-        for known in listings:
-            if known.ref == listing.ref or known.url == listing.url != base:
-                _fill(known, listing)
+        has_url = absolute_url(_str(node.get("url")), base) is not None
+        for i, known in enumerate(listings):
+            same_url = known.url == listing.url and (
+                listing.url != base or (has_url and explicit[i]) or known.title == listing.title
+            )
+            if same_url or known.ref == listing.ref != listing.url:
+                fill_missing(known, listing)
                 break
         else:
             listings.append(listing)
+            explicit.append(has_url)
 
     main = listings[0] if listings else None
     needs_microdata = main is None or not main.title or main.price is None
@@ -969,7 +975,7 @@ def extract_products(
         if main is None:
             listings = md
         elif md and len(listings) == 1:
-            _fill(main, md[0])
+            fill_missing(main, md[0])
         main = listings[0] if listings else None
 
     og = opengraph_product(meta)
@@ -979,7 +985,7 @@ def extract_products(
             if og.get("_is_product"):
                 listings = [og_listing]
         else:
-            _fill(main, og_listing)
+            fill_missing(main, og_listing)
     return listings
 
 

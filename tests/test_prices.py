@@ -1,0 +1,124 @@
+"""Price strings -> (amount, ISO 4217 currency)."""
+
+from __future__ import annotations
+
+import pytest
+
+from watcher.sources.prices import currency_for, parse_price, parse_price_range
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "expected"),
+    [
+        ("¥1,299.00", None, (1299.0, "CNY")),
+        ("￥59起", None, (59.0, "CNY")),
+        ("1.299,00 €", None, (1299.0, "EUR")),
+        ("US$19.99", None, (19.99, "USD")),
+        ("19,99 zł", None, (19.99, "PLN")),
+        ("HK$ 88", None, (88.0, "HKD")),
+        ("RMB 128", None, (128.0, "CNY")),
+        ("128元", None, (128.0, "CNY")),
+        ("¥59-¥99", None, (59.0, "CNY")),
+        ("59 - 99", "CNY", (59.0, "CNY")),
+        ("3800.0", None, (3800.0, None)),
+        ("59.00", "CNY", (59.0, "CNY")),
+        ("1299円", None, (1299.0, "JPY")),
+        ("JP¥ 1,200", None, (1200.0, "JPY")),
+        ("R$ 1.299,90", None, (1299.9, "BRL")),
+        ("2 999 ₽", None, (2999.0, "RUB")),
+        ("CHF 1'299.00", None, (1299.0, "CHF")),
+        ("12 345,67 €", None, (12345.67, "EUR")),
+        ("1.234.567 ₫", None, (1234567.0, "VND")),
+        ("₹1,29,999", None, (129999.0, "INR")),
+        ("$.99", None, (0.99, "USD")),
+        ("Price: 12.99 USD", None, (12.99, "USD")),
+        ("1.2万", "CNY", (12000.0, "CNY")),
+        ("0.00", "USD", (0.0, "USD")),
+        ("￥５９", None, (59.0, "CNY")),  # full-width digits
+    ],
+)
+def test_price_forms(text: str, default: str | None, expected: tuple[float, str | None]) -> None:
+    assert parse_price(text, default) == expected
+
+
+@pytest.mark.parametrize("text", ["Free", "免费", "Sold out", "", "   ", "abc", "-5", "¥", "N/A"])
+def test_garbage_is_none(text: str) -> None:
+    assert parse_price(text) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, False, float("nan"), float("inf"), -1, 10**400, 1e13, [1], {"a": 1}]
+)
+def test_bad_values_are_none(value: object) -> None:
+    assert parse_price(value) == (None, None)  # type: ignore[arg-type]
+
+
+def test_numbers_pass_through_with_default_currency() -> None:
+    assert parse_price(3800.0) == (3800.0, None)
+    assert parse_price(59, "cny") == (59.0, "CNY")
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "expected"),
+    [
+        # one separator + 3 digits: decided by the currency's conventions
+        ("1,299", "USD", (1299.0, "USD")),  # "," is not USD's decimal mark -> thousands
+        ("1.299", "PLN", (1299.0, "PLN")),  # "." is not PLN's decimal mark -> thousands
+        ("1.299", "JPY", (1299.0, "JPY")),  # zero-decimal currency -> thousands
+        ("¥1.299", "JPY", (1299.0, "JPY")),
+        ("1.299", "KWD", (1.299, "KWD")),  # three-decimal currency -> decimals
+        ("1.299", None, (None, None)),  # no currency: truly ambiguous, dropped
+        ("1.299", "USD", (None, None)),  # USD's own decimal mark: 1.299 or 1299? dropped
+        ("€1.299", None, (None, None)),  # EUR locales disagree: dropped
+        ("1,299", None, (None, None)),
+        ("1234.567", None, (1234.567, None)),  # 4 leading digits cannot be a group
+        ("0.299", None, (0.299, None)),
+        ("1.5", None, (1.5, None)),
+        ("1.2.3", None, (None, None)),
+        ("12,34,5", None, (None, None)),
+    ],
+)
+def test_ambiguous_separators(
+    text: str, default: str | None, expected: tuple[float | None, str | None]
+) -> None:
+    assert parse_price(text, default) == expected
+
+
+@pytest.mark.parametrize(
+    ("symbol", "default", "expected"),
+    [
+        ("¥5", None, "CNY"),
+        ("¥5", "JPY", "JPY"),
+        ("¥5", "USD", "CNY"),
+        ("$5", None, "USD"),
+        ("$5", "HKD", "HKD"),
+        ("$5", "CNY", "USD"),
+        ("5 zł", "EUR", "PLN"),
+        ("€5", None, "EUR"),
+        ("£5", None, "GBP"),
+        ("NT$5", None, "TWD"),
+        ("5 kr", "SEK", "SEK"),
+        ("5 kr", "EUR", None),
+        ("5", "eur", "EUR"),
+    ],
+)
+def test_currency_symbols(symbol: str, default: str | None, expected: str | None) -> None:
+    assert currency_for(symbol, default) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "expected"),
+    [
+        ("¥59-¥99", None, (59.0, 99.0, "CNY")),
+        ("¥59-¥99", "JPY", (59.0, 99.0, "JPY")),
+        ("59 - 99", None, (59.0, 99.0, None)),
+        ("$12 – $18", None, (12.0, 18.0, "USD")),
+        ("99~59 元", None, (59.0, 99.0, "CNY")),
+        ("From $10", None, (10.0, 10.0, "USD")),
+        ("Free", None, (None, None, None)),
+    ],
+)
+def test_ranges(
+    text: str, default: str | None, expected: tuple[float | None, float | None, str | None]
+) -> None:
+    assert parse_price_range(text, default) == expected

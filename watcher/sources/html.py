@@ -1,0 +1,627 @@
+"""Any shop or marketplace as HTML: structured data first, CSS selectors where it is missing.
+
+Product pages are read with :mod:`watcher.sources.structured` (JSON-LD, microdata,
+OpenGraph); the shop's ``[shops.selectors]`` fill what structured data leaves empty and
+describe catalog/search cards. Refs are absolute product URLs without the fragment (the
+query is kept), so ``catalog()``, ``top()`` and ``listing(ref)`` agree on identity.
+
+Blocked pages: a captcha, bot challenge or login wall is never "no listings". When a page
+yields no product/items and shows such markers, :class:`BadResponseError` is raised (or a
+later catalog page marks the catalog partial).
+
+Catalog pagination rule: follow ``selectors.next_page`` (else ``<link rel="next">`` /
+``<a rel="next">``) for at most :data:`MAX_PAGES` pages. The catalog is complete when the
+last page has no next link, links back to a page already read, or shows a "no results"
+marker with zero items. It is partial (``complete=False``, with a note) when a later page
+fails to fetch, looks blocked, or yields zero items without a "no results" marker, and when
+the page cap is reached. A first page that fails, looks blocked or yields zero items with
+no "no results" marker raises (FetchError / BadResponseError / ParseError).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import soupsieve
+from bs4 import BeautifulSoup, Tag
+
+from watcher.config import Selectors, ShopConfig
+from watcher.errors import BadResponseError, ConfigError, FetchError, ParseError
+from watcher.http import Http, Response
+from watcher.models import Catalog, Listing, Review
+from watcher.sources.base import Source
+from watcher.sources.prices import parse_price
+from watcher.sources.structured import (
+    MAX_IMAGES,
+    MAX_ITEMS,
+    MAX_REVIEWS,
+    MAX_TITLE,
+    Page,
+    absolute_url,
+    availability,
+    clean_text,
+    extract_catalog,
+    extract_products,
+    fill_missing,
+    head_links,
+    parse_date,
+    to_five,
+)
+
+MAX_PAGES = 50
+
+HTML_TYPES = frozenset(
+    {"", "text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
+)
+
+# Pages that are a bot challenge whatever else they contain.
+STRONG_BLOCK_MARKERS = (
+    "verify you are human",
+    "verify you are a human",
+    "are you a robot",
+    "i'm not a robot",
+    "unusual traffic from your computer",
+    "challenges.cloudflare.com",
+    "cf-browser-verification",
+    "attention required! | cloudflare",
+    "<title>just a moment...</title>",
+    "captcha-delivery.com",
+    "px-captcha",
+    "pardon our interruption",
+    "/_____tmd_____/",
+    "x5secdata",
+    "nc_1_wrapper",
+    "baxia-dialog",
+    "请输入验证码",
+    "人机验证",
+    "滑动验证",
+    "拖动滑块",
+    "安全验证",
+    "访问验证",
+)
+# Markers that a real product page may also carry (a reCAPTCHA on its review form):
+# they only count when the page yields nothing.
+WEAK_BLOCK_MARKERS = ("captcha", "验证码", "access denied", "robot check", "bot detection")
+LOGIN_MARKERS = ("login", "log in", "sign in", "signin", "登录", "登陆")
+NO_RESULTS_MARKERS = (
+    "no results",
+    "no products",
+    "no items",
+    "nothing found",
+    "0 results",
+    "0 items",
+    "0 products",
+    "no matching",
+    "did not match any",
+    "no product found",
+    "没有找到",
+    "未找到",
+    "暂无",
+    "没有相关",
+    "无结果",
+    "找不到",
+    "0件商品",
+)
+_OUT_OF_STOCK = (
+    "out of stock",
+    "sold out",
+    "soldout",
+    "unavailable",
+    "not available",
+    "discontinued",
+    "缺货",
+    "售罄",
+    "无货",
+    "已售完",
+    "已下架",
+    "已售罄",
+)
+_IN_STOCK = (
+    "in stock",
+    "instock",
+    "available",
+    "add to cart",
+    "add to bag",
+    "buy now",
+    "有货",
+    "现货",
+    "加入购物车",
+    "立即购买",
+)
+_RATIO = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:/|out of|of|分?满分)\s*(\d+(?:[.,]\d+)?)", re.I)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_STAR_CLASS = re.compile(r"(?:star|rating)s?[-_]?(\d{1,2})\b")
+_BG_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
+
+
+def blocked_reason(text: str, *, yielded_nothing: bool) -> str | None:
+    """Why a page looks like a captcha/bot challenge/login wall, or None.
+
+    Strong markers count always; weak markers and login walls only when the page
+    yielded no product or items (``yielded_nothing``).
+    """
+    low = text[:400_000].lower()
+    for marker in STRONG_BLOCK_MARKERS:
+        if marker in low:
+            return f"the shop answered with a bot challenge/captcha ({marker!r})"
+    if not yielded_nothing:
+        return None
+    for marker in WEAK_BLOCK_MARKERS:
+        if marker in low:
+            return f"the shop answered with a captcha or block page ({marker!r})"
+    if re.search(r"""type\s*=\s*["']?password""", low) and any(m in low for m in LOGIN_MARKERS):
+        return "the shop answered with a login wall"
+    return None
+
+
+def has_no_results_marker(text: str) -> bool:
+    """Whether the page says, in English or Chinese, that there is nothing to list."""
+    low = text[:400_000].lower()
+    return any(m in low for m in NO_RESULTS_MARKERS)
+
+
+def rating_from_text(text: str) -> float | None:
+    """A 5-star rating from "4.5 out of 5", "9/10", "80%", "★★★★☆", "4.5" or "star-4"."""
+    s = text.strip()[:200]
+    if not s:
+        return None
+    m = _RATIO.search(s)
+    if m:
+        return to_five(m.group(1).replace(",", "."), m.group(2).replace(",", "."), 0)
+    m = _PERCENT.search(s)
+    if m:
+        return to_five(m.group(1), 100, 0)
+    stars = s.count("★")
+    if stars and not any(c.isdigit() for c in s):
+        return to_five(stars, stars + s.count("☆") if "☆" in s else 5, 0)
+    m = _STAR_CLASS.search(s.lower())
+    if m and not _NUMBER.fullmatch(s):
+        v = float(m.group(1))
+        return to_five(v / 10 if v > 5 else v, 5, 0)
+    m = _NUMBER.search(s)
+    if not m:
+        return None
+    v = float(m.group(0).replace(",", "."))
+    if v <= 5:
+        return to_five(v, 5, 0)
+    if v <= 10:
+        return to_five(v, 10, 0)
+    if v <= 100:
+        return to_five(v, 100, 0)
+    return None
+
+
+def availability_from_text(text: str) -> bool | None:
+    """True/False/None from a stock label ("Sold out", "有货", a schema.org URL...)."""
+    known = availability(text)
+    if known is not None:
+        return known
+    low = text.lower()
+    if any(m in low for m in _OUT_OF_STOCK):
+        return False
+    if any(m in low for m in _IN_STOCK):
+        return True
+    return None
+
+
+def product_ref(url: str) -> str:
+    """The ref of a product URL: absolute, fragment stripped, query kept."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(fragment="")) if parts.fragment else url
+
+
+def _charset(resp: Response) -> str | None:
+    for part in resp.headers.get("content-type", "").split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v:
+            return v.strip("\"' ")
+    return None
+
+
+class _Doc:
+    """One fetched page: bytes view, lazily built soup."""
+
+    def __init__(self, resp: Response) -> None:
+        if resp.content_type not in HTML_TYPES:
+            raise BadResponseError(
+                f"expected an HTML page, got {resp.content_type}", url=resp.url, status=resp.status
+            )
+        self.resp = resp
+        self.url = resp.url
+        self.encoding = _charset(resp)
+        self.page = Page(resp.content, self.encoding)
+        self._soup: BeautifulSoup | None = None
+
+    @property
+    def soup(self) -> BeautifulSoup:
+        if self._soup is None:
+            self._soup = BeautifulSoup(self.page.text, "lxml")
+        return self._soup
+
+    @property
+    def text(self) -> str:
+        return self.page.text
+
+
+def _element_text(el: Tag | None) -> str:
+    if el is None:
+        return ""
+    if el.name == "meta" or (el.get("content") and not el.get_text(strip=True)):
+        return clean_text(el.get("content"))
+    return clean_text(el.get_text(" ", strip=True))
+
+
+def _attr(el: Tag, name: str) -> str | None:
+    value = el.get(name)
+    if isinstance(value, list):
+        return " ".join(value)
+    return value
+
+
+def _image_of(el: Tag | None, base: str) -> str | None:
+    if el is None:
+        return None
+    if el.name != "img":
+        inner = el.find("img")
+        if isinstance(inner, Tag):
+            el = inner
+    for name in ("data-src", "data-original", "data-lazy-src", "data-lazy", "src", "content"):
+        url = absolute_url(_attr(el, name), base, fragment=True)
+        if url:
+            return url
+    srcset = _attr(el, "srcset") or _attr(el, "data-srcset")
+    if srcset:
+        url = absolute_url(srcset.split(",")[0].split()[0] if srcset.strip() else "", base)
+        if url:
+            return url
+    m = _BG_URL.search(_attr(el, "style") or "")
+    if m:
+        return absolute_url(m.group(1), base)
+    return absolute_url(_attr(el, "href"), base)
+
+
+def _rating_of(el: Tag | None) -> float | None:
+    if el is None:
+        return None
+    for name in (
+        "content",
+        "data-rating",
+        "data-score",
+        "data-value",
+        "value",
+        "aria-label",
+        "title",
+    ):
+        value = _attr(el, name)
+        if value:
+            rating = rating_from_text(value)
+            if rating is not None:
+                return rating
+    text = el.get_text(" ", strip=True)
+    if text:
+        rating = rating_from_text(text)
+        if rating is not None:
+            return rating
+    for name in ("style", "class"):
+        value = _attr(el, name)
+        if value:
+            rating = rating_from_text(value)
+            if rating is not None:
+                return rating
+    return None
+
+
+def _date_of(el: Tag | None) -> Any:
+    if el is None:
+        return None
+    for name in ("datetime", "content", "data-date", "title"):
+        value = parse_date(_attr(el, name))
+        if value is not None:
+            return value
+    return parse_date(el.get_text(" ", strip=True))
+
+
+class HtmlSource(Source):
+    """A shop or marketplace read from its HTML pages (``kind = "html"``)."""
+
+    kind: ClassVar[str] = "html"
+
+    def __init__(self, shop: ShopConfig, http: Http, *, robots: bool = False) -> None:
+        super().__init__(shop, http, robots=robots)
+        self._compiled: dict[str, Any] = {}
+        sel: Selectors = shop.selectors
+        for name in Selectors.__slots__:
+            value = getattr(sel, name)
+            if value:
+                try:
+                    self._compiled[name] = soupsieve.compile(value)
+                except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as e:
+                    raise ConfigError(
+                        f"{shop.name}.selectors.{name}", f"invalid CSS selector {value!r}: {e}"
+                    ) from None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _select(self, root: Tag, name: str, limit: int = 0) -> list[Tag]:
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            return []
+        return list(compiled.select(root, limit=limit))
+
+    def _select_one(self, root: Tag, name: str) -> Tag | None:
+        compiled = self._compiled.get(name)
+        return compiled.select_one(root) if compiled is not None else None
+
+    def _price(self, el: Tag | None) -> tuple[float | None, str | None]:
+        if el is None:
+            return None, None
+        for name in ("content", "data-price", "data-price-amount", "value"):
+            value = _attr(el, name)
+            if value:
+                amount, currency = parse_price(value, self.shop.currency)
+                if amount is not None:
+                    return amount, currency
+        return parse_price(el.get_text(" ", strip=True), self.shop.currency)
+
+    async def _get(self, url: str) -> _Doc:
+        return _Doc(await self.fetch(url))
+
+    def _cards(self, doc: _Doc) -> list[Listing]:
+        """Listings from ``selectors.item`` cards of a catalog or search page."""
+        if "item" not in self._compiled:
+            return []
+        out: list[Listing] = []
+        seen: set[str] = set()
+        for card in self._select(doc.soup, "item", MAX_ITEMS):
+            if "link" in self._compiled:
+                link = self._select_one(card, "link")
+            else:
+                link = card if card.name == "a" else card.find("a", href=True)
+            link = link if isinstance(link, Tag) else None
+            if link is not None and link.name != "a" and not link.get("href"):
+                inner = link.find("a", href=True)
+                link = inner if isinstance(inner, Tag) else link
+            url = absolute_url(_attr(link, "href") if link else None, doc.url, fragment=False)
+            if url is None or url in seen:
+                continue
+            seen.add(url)
+            if "title" in self._compiled:
+                title = _element_text(self._select_one(card, "title"))
+            else:
+                title = clean_text(_attr(link, "title") if link else "") or _element_text(link)
+            price, currency = self._price(self._select_one(card, "price"))
+            image_el = (
+                self._select_one(card, "image") if "image" in self._compiled else card.find("img")
+            )
+            image = _image_of(image_el if isinstance(image_el, Tag) else None, doc.url)
+            avail_el = self._select_one(card, "availability")
+            seller = _element_text(self._select_one(card, "shop")) or None
+            out.append(
+                Listing(
+                    ref=product_ref(url),
+                    url=url,
+                    title=title[:MAX_TITLE],
+                    price=price,
+                    currency=currency,
+                    available=availability_from_text(_element_text(avail_el))
+                    if avail_el is not None
+                    else None,
+                    images=[image] if image else [],
+                    rating=_rating_of(self._select_one(card, "rating")),
+                    shop=seller,
+                )
+            )
+        return out
+
+    def _items(self, doc: _Doc) -> list[Listing]:
+        """The listings of a catalog/search page: JSON-LD ItemList or Products, else cards.
+
+        Cards still fill what the structured entries leave out (title, price, seller...).
+        """
+        structured = extract_catalog(
+            doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
+        )
+        if not structured:
+            structured = [
+                p
+                for p in extract_products(
+                    doc.page.raw,
+                    doc.url,
+                    encoding=doc.page.charset,
+                    default_currency=self.shop.currency,
+                )
+                if p.title
+            ]
+            for p in structured:
+                p.ref, p.reviews = product_ref(p.url), None
+        cards = self._cards(doc)
+        if not structured:
+            return cards
+        by_url = {c.ref: c for c in cards}
+        for item in structured:
+            item.ref = product_ref(item.url)
+            card = by_url.get(item.ref)
+            if card is not None:
+                fill_missing(item, card)
+                item.shop = item.shop or card.shop
+            if item.price is not None and item.currency is None:
+                item.currency = self.shop.currency
+        return structured
+
+    def _next_url(self, doc: _Doc) -> str | None:
+        if "next_page" in self._compiled:
+            el = self._select_one(doc.soup, "next_page")
+            if el is None:
+                return None
+            if el.name != "a" and not el.get("href"):
+                inner = el.find("a", href=True)
+                el = inner if isinstance(inner, Tag) else el
+            return absolute_url(_attr(el, "href"), doc.url, fragment=False)
+        nxt = head_links(doc.page).get("next")
+        if nxt:
+            return absolute_url(nxt, doc.url, fragment=False)
+        el = doc.soup.find(["a", "link"], rel=lambda r: bool(r) and "next" in r)
+        if isinstance(el, Tag):
+            return absolute_url(_attr(el, "href"), doc.url, fragment=False)
+        return None
+
+    def _reviews(self, doc: _Doc) -> list[Review]:
+        out: list[Review] = []
+        for el in self._select(doc.soup, "review", MAX_REVIEWS):
+            text_el = self._select_one(el, "review_text") if "review_text" in self._compiled else el
+            text = _element_text(text_el)
+            rating = _rating_of(self._select_one(el, "review_rating"))
+            author = _element_text(self._select_one(el, "review_author"))[:200] or None
+            published = _date_of(self._select_one(el, "review_date"))
+            rid = _attr(el, "id") or _attr(el, "data-review-id") or _attr(el, "data-id")
+            if text or rating is not None:
+                out.append(
+                    Review(
+                        id=rid[:200] if rid else None,
+                        rating=rating,
+                        text=text,
+                        author=author,
+                        published_at=published,
+                    )
+                )
+        return out
+
+    def _page_listing(self, doc: _Doc, ref: str) -> Listing:
+        """Page-level selectors applied to a product page (no card scope)."""
+        root = doc.soup
+        price, currency = self._price(self._select_one(root, "price"))
+        image_els = self._select(root, "image", MAX_IMAGES)
+        images = [u for u in (_image_of(e, doc.url) for e in image_els) if u]
+        avail_el = self._select_one(root, "availability")
+        return Listing(
+            ref=ref,
+            url=doc.url,
+            title=_element_text(self._select_one(root, "title"))[:MAX_TITLE],
+            price=price,
+            currency=currency,
+            available=availability_from_text(_element_text(avail_el)) if avail_el else None,
+            images=list(dict.fromkeys(images)),
+            rating=_rating_of(self._select_one(root, "rating")),
+            reviews=self._reviews(doc) if "review" in self._compiled else [],
+            shop=_element_text(self._select_one(root, "shop")) or None,
+        )
+
+    # --------------------------------------------------------------- interface
+
+    async def listing(self, ref: str) -> Listing:
+        """The product page at ``ref`` with its reviews; structured data first, selectors
+        for the gaps. BadResponseError for a captcha/login wall, ParseError when the page
+        has no product title."""
+        doc = await self._get(ref)
+        products = extract_products(
+            doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
+        )
+        wanted = {product_ref(ref), product_ref(doc.url)}
+        main = next((p for p in products if product_ref(p.url) in wanted), None)
+        if main is None and products:
+            main = products[0]
+        if main is None or not main.title:
+            # a challenge page's <h1> must not become a title through the selectors
+            strong = blocked_reason(doc.text, yielded_nothing=False)
+            if strong:
+                raise BadResponseError(strong, url=ref, status=doc.resp.status)
+        listing = main or Listing(ref=ref, url=doc.url, title="", reviews=[])
+        if self._compiled:
+            fill_missing(listing, self._page_listing(doc, ref))
+            listing.shop = listing.shop or _element_text(self._select_one(doc.soup, "shop")) or None
+        if not listing.title:
+            reason = blocked_reason(doc.text, yielded_nothing=True)
+            if reason:
+                raise BadResponseError(reason, url=ref, status=doc.resp.status)
+            raise ParseError(f"no product title found on {ref}")
+        listing.ref = ref
+        if listing.reviews is None:
+            listing.reviews = []
+        if listing.price is not None and listing.currency is None:
+            listing.currency = self.shop.currency
+        return listing
+
+    async def _crawl(self, start: str, want: int | None = None) -> Catalog:
+        """Items of a paginated listing page (see the module doc for the rules)."""
+        listings: list[Listing] = []
+        refs: set[str] = set()
+        visited: set[str] = set()
+        url: str | None = start
+        complete, note = True, ""
+        page_no = 0
+        while url is not None:
+            if url in visited:
+                break  # pagination came back to a page already read: it ended
+            if page_no >= MAX_PAGES:
+                complete, note = False, f"stopped after {MAX_PAGES} pages"
+                break
+            visited.add(url)
+            first = page_no == 0
+            page_no += 1
+            try:
+                doc = await self._get(url)
+                items = self._items(doc)
+            except (FetchError, ParseError) as e:
+                if first:
+                    raise
+                complete, note = False, f"page {page_no} ({url}) failed: {e}"
+                break
+            visited.add(doc.url)
+            if not items:
+                reason = blocked_reason(doc.text, yielded_nothing=True)
+                if reason:
+                    if first:
+                        raise BadResponseError(reason, url=url, status=doc.resp.status)
+                    complete, note = False, f"page {page_no} ({url}): {reason}"
+                elif has_no_results_marker(doc.text):
+                    note = f"page {page_no} says there are no results"
+                elif first:
+                    raise ParseError(
+                        f"no items found on {url} (no JSON-LD ItemList/Product; check "
+                        "selectors.item)"
+                    )
+                else:
+                    complete = False
+                    note = f"page {page_no} ({url}) had no items and no 'no results' marker"
+                break
+            for item in items:
+                if item.ref not in refs:
+                    refs.add(item.ref)
+                    listings.append(item)
+            if want is not None and len(listings) >= want:
+                break
+            url = self._next_url(doc)
+        return Catalog(listings=listings, complete=complete, note=note)
+
+    async def catalog(self) -> Catalog:
+        """Every listing on the shop's listing pages (``shop.url`` and its next pages)."""
+        return await self._crawl(self.shop.url)
+
+    async def top(self, n: int) -> list[str]:
+        """Refs of the first ``n`` listings of ``top_url`` (a best-sellers page), else of
+        ``shop.url``, in page order."""
+        if n <= 0:
+            return []
+        catalog = await self._crawl(self.shop.top_url or self.shop.url, want=n)
+        return [item.ref for item in catalog.listings[:n]]
+
+    def search_url(self, query: str) -> str:
+        """The search page URL for ``query`` (percent-encoded, UTF-8)."""
+        if not self.shop.search_url:
+            raise ConfigError(f"{self.shop.name}.search_url", "is required to search this shop")
+        return self.shop.search_url.replace("{query}", quote(query.strip(), safe=""))
+
+    async def search(self, query: str) -> list[Listing]:
+        """Listings on the first page of the shop's search for ``query``; ``shop`` is the
+        seller named by ``selectors.shop`` on marketplaces. A page that only looks blocked
+        raises BadResponseError; a genuinely empty result is []."""
+        doc = await self._get(self.search_url(query))
+        items = self._items(doc)
+        if not items:
+            reason = blocked_reason(doc.text, yielded_nothing=True)
+            if reason:
+                raise BadResponseError(reason, url=doc.url, status=doc.resp.status)
+        return items
