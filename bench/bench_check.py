@@ -1,0 +1,101 @@
+"""One `watcher check` pass over a scale sample marketplace on loopback.
+
+Starts ``Marketplace.scale(shops, listings)`` in this process, writes a config, runs
+``watcher check`` as a child process (a fresh SQLite database, so the pass stores every
+listing for the first time; ``--passes 2`` adds a second, steady-state pass), and prints
+wall time, listings per second and the child's peak RSS.
+
+    .venv/bin/python bench/bench_check.py --shops 20 --listings 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run_pass(config: Path, env: dict[str, str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KiB, exit code) of one `watcher check`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "watcher",
+            "--log-level",
+            "WARNING",
+            "check",
+            "--json",
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        print(err, file=sys.stderr)
+    return wall, usage.ru_maxrss, code
+
+
+def main() -> None:
+    """Run the benchmark and print a JSON line of results."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shops", type=int, default=20)
+    parser.add_argument("--listings", type=int, default=500)
+    parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument(
+        "--database", default="", help="database URL (default: a temporary SQLite file)"
+    )
+    args = parser.parse_args()
+
+    from watcher.demo import Marketplace
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Marketplace.scale(args.shops, args.listings) as market,
+    ):
+        db = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        config = Path(tmp) / "bench.toml"
+        config.write_text(market.config_toml(db))
+        env = {k: v for k, v in os.environ.items() if k != "WATCHER_DATABASE_URL"}
+        total = args.shops * args.listings
+        results = []
+        for n in range(args.passes):
+            if n:
+                market.advance()
+            wall, rss, code = run_pass(config, env)
+            results.append(
+                {
+                    "pass": n + 1,
+                    "wall_s": round(wall, 2),
+                    "listings_per_s": round(total / wall),
+                    "peak_rss_mb": round(rss / 1024, 1),
+                    "exit": code,
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+        print(
+            json.dumps(
+                {
+                    "shops": args.shops,
+                    "listings_per_shop": args.listings,
+                    "requests_served": sum(market.requests.values()),
+                    "passes": results,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
