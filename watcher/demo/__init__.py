@@ -1,0 +1,13 @@
+"""The bundled sample marketplace: fake Shopify, WooCommerce and HTML shops and a
+marketplace on local ports, with a scripted timeline and fault injection.
+
+    with Marketplace() as market:
+        config = market.config_toml("sqlite:///demo.db")
+        ...
+        market.advance()
+"""
+
+from watcher.demo.faults import FAULT_MODES
+from watcher.demo.server import DemoShop, Marketplace
+
+__all__ = ["FAULT_MODES", "DemoShop", "Marketplace"]
