@@ -61,27 +61,27 @@ class Season(StrEnum):
     WINTER = "winter"
 
 
-SP, SU, AU, WI = Season.SPRING, Season.SUMMER, Season.AUTUMN, Season.WINTER
+_SP, _SU, _AU, _WI = Season.SPRING, Season.SUMMER, Season.AUTUMN, Season.WINTER
 _ALL = frozenset(Season)
 _EMPTY: frozenset[Season] = frozenset()
 
 # First month of each season, north and south.
 _START_MONTH: dict[str, dict[Season, int]] = {
-    "north": {SP: 3, SU: 6, AU: 9, WI: 12},
-    "south": {SP: 9, SU: 12, AU: 3, WI: 6},
+    "north": {_SP: 3, _SU: 6, _AU: 9, _WI: 12},
+    "south": {_SP: 9, _SU: 12, _AU: 3, _WI: 6},
 }
 _MONTH_SEASON: dict[str, tuple[Season, ...]] = {
     h: tuple(next(s for s, m in starts.items() if (month - m) % 12 < 3) for month in range(1, 13))
     for h, starts in _START_MONTH.items()
 }
 
-# Offsets: (season, years to add to a stated calendar year). A January/February event lies in
-# the December-starting season of the previous year (Valentine's 2027 → winter 2026).
+# Season -> years to add to a year the listing states: 0, or -1 for a January/February event,
+# which lies in the season that started the previous December (Valentine's 2027: winter 2026).
 _Hits = dict[Season, int]
 
-_AW = (AU, WI)
-_SA = (SP, AU)
-_SS = (SP, SU)
+_AW = (_AU, _WI)
+_SA = (_SP, _AU)
+_SS = (_SP, _SU)
 
 
 _EN_HEAD, _EN_TAIL = "(?<![a-z])(?:", ")(?![a-z])"
@@ -171,21 +171,23 @@ _FALSE_FRIENDS = _kind(
 
 # --- tier 2: explicit seasons ------------------------------------------------------------
 # A lone 春/夏/秋/冬 counts once false friends, events and items (秋裤) have taken theirs.
-_ZH_SEASON_CHARS = _kind(_EXPLICIT, [("春", (SP,)), ("夏", (SU,)), ("秋", (AU,)), ("冬", (WI,))])
+_ZH_SEASON_CHARS = _kind(
+    _EXPLICIT, [("春", (_SP,)), ("夏", (_SU,)), ("秋", (_AU,)), ("冬", (_WI,))]
+)
 _EXPLICIT_WORDS = _kind(
     _EXPLICIT,
     [
-        (_en(r"(?:mid-?)?spring(?:time)?"), (SP,)),
-        (_en(r"(?:mid-?)?summer(?:time|y)?"), (SU,)),
-        (_en(r"autumn(?:al)?|fall"), (AU,)),
-        (_en(r"(?:mid-?)?winter(?:time|y)?|wintry"), (WI,)),
+        (_en(r"(?:mid-?)?spring(?:time)?"), (_SP,)),
+        (_en(r"(?:mid-?)?summer(?:time|y)?"), (_SU,)),
+        (_en(r"autumn(?:al)?|fall"), (_AU,)),
+        (_en(r"(?:mid-?)?winter(?:time|y)?|wintry"), (_WI,)),
         (r"(?<![a-z0-9])s/?s\s?'?(?:20)?\d{2}(?!\d)|(?<![0-9.])(?:20)?\d{2}\s?ss(?![a-z])", _SS),
         (
             r"(?<![a-z0-9])(?:a/?w|f/?w)\s?'?(?:20)?\d{2}(?!\d)"
             r"|(?<![0-9.])(?:20)?\d{2}\s?(?:aw|fw)(?![a-z])",
             _AW,
         ),
-        (_en(r"resort(?:wear)?|cruise (?:wear|collection|\d{2,4})"), (SU,)),
+        (_en(r"resort(?:wear)?|cruise (?:wear|collection|\d{2,4})"), (_SU,)),
         (_en(r"transitional|transition season|mid-?season|between[- ]seasons?"), _SA),
     ],
 )
@@ -226,8 +228,8 @@ _EVENTS = _kind(_EVENT, [(rx, (north, south)) for rx, north, south in _EVENT_TAB
 _MODIFIERS = _kind(
     _MODIFIER,
     [
-        (r"加绒|保暖|防寒", (WI,)),
-        (r"冰丝|凉感|冰感|防晒|空调(?:衫|被|扇|毯|服)|冷风机", (SU,)),
+        (r"加绒|保暖|防寒", (_WI,)),
+        (r"冰丝|凉感|冰感|防晒|空调(?:衫|被|扇|毯|服)|冷风机", (_SU,)),
         (
             _en(
                 r"(?:fleece|sherpa|shearling|fur|faux fur|plush|warm|wool|cashmere)[- ]lined|"
@@ -238,14 +240,14 @@ _MODIFIERS = _kind(
                 r"jackets?|gloves|socks|blankets?|throws?|hoodies?|insoles|scarf|coats?|"
                 r"mattress pads?)|electric blankets?"
             ),
-            (WI,),
+            (_WI,),
         ),
         (
             _en(
                 r"upf ?\d+\+?|sun protection|uv protection|ice silk|cooling (?:towels?|vests?|"
                 r"neck\w*|scarf|sheets?|blankets?|pillows?|mats?|sleeves?|hats?)"
             ),
-            (SU,),
+            (_SU,),
         ),
     ],
 )
@@ -255,18 +257,18 @@ _ITEMS = _kind(
     _ITEM,
     [
         # Chinese, specific before generic (the first alternative at a position wins).
-        (r"毛绒拖鞋?|毛毛拖鞋?|棉拖鞋?|羽绒(?:马甲|背心|服|衣|被|裤)?|雪地靴?|滑雪", (WI,)),
-        (r"棉服|棉衣|棉袄|棉裤|棉鞋|派克服|面包服|围巾|围脖|手套", (WI,)),
-        (r"毛线帽|针织帽|雷锋帽|毛毛帽|护耳|耳罩|耳套|暖宝宝|暖贴|暖手|暖脚|热水袋", (WI,)),
-        (r"电热毯|电热垫|电热披肩|取暖|电暖器|暖风机|小太阳|油汀|壁炉", (WI,)),
+        (r"毛绒拖鞋?|毛毛拖鞋?|棉拖鞋?|羽绒(?:马甲|背心|服|衣|被|裤)?|雪地靴?|滑雪", (_WI,)),
+        (r"棉服|棉衣|棉袄|棉裤|棉鞋|派克服|面包服|围巾|围脖|手套", (_WI,)),
+        (r"毛线帽|针织帽|雷锋帽|毛毛帽|护耳|耳罩|耳套|暖宝宝|暖贴|暖手|暖脚|热水袋", (_WI,)),
+        (r"电热毯|电热垫|电热披肩|取暖|电暖器|暖风机|小太阳|油汀|壁炉", (_WI,)),
         (r"雨衣|雨披|雨靴|雨鞋|水鞋|雨裤", _SS),
         (r"毛衣开衫|开衫毛衣|毛衣外套|毛衣|羊毛衫|羊绒衫|毛线衣|大衣|毛呢|呢子|秋衣|秋裤", _AW),
         (r"羊羔毛|羊羔绒", _AW),
         (r"马丁靴|切尔西靴|短靴|长靴|靴子?|抓绒|摇粒绒|珊瑚绒|法兰绒|灯芯绒", _AW),
         (r"风衣|针织衫|针织开衫|开衫|卫衣|冲锋衣|夹克|牛仔外套|棒球服|皮衣", _SA),
-        (r"凉鞋|凉拖|人字拖|拖鞋|洞洞鞋|沙滩|泳|比基尼|遮阳|太阳帽|草帽|短裤|吊带|背心", (SU,)),
-        (r"亚麻|雪纺|凉席|风扇|蚊帐|驱蚊|防蚊|蚊香|花露水|冰袖|夏威夷|冰淇淋|雪糕|冰棍", (SU,)),
-        (r"风筝", (SP,)),
+        (r"凉鞋|凉拖|人字拖|拖鞋|洞洞鞋|沙滩|泳|比基尼|遮阳|太阳帽|草帽|短裤|吊带|背心", (_SU,)),
+        (r"亚麻|雪纺|凉席|风扇|蚊帐|驱蚊|防蚊|蚊香|花露水|冰袖|夏威夷|冰淇淋|雪糕|冰棍", (_SU,)),
+        (r"风筝", (_SP,)),
         # English.
         (
             _en(
@@ -281,7 +283,7 @@ _ITEMS = _kind(
                 r"hot water bottles?|firewood|fireplaces?|(?:fuzzy|fluffy|furry|plush|sherpa|fleece|faux fur|cozy)"
                 r"\s(?:\w+\s){0,2}slippers?"
             ),
-            (WI,),
+            (_WI,),
         ),
         (
             _en(
@@ -315,9 +317,9 @@ _ITEMS = _kind(
                 r"(?:handheld|portable|neck|desk|electric|table|tower|pedestal|misting|clip[- ]on|"
                 r"personal|mini|usb) fans?|hawaiian|aloha shirts?|ice cream|popsicles?|ice pops?"
             ),
-            (SU,),
+            (_SU,),
         ),
-        (_en(r"kites?"), (SP,)),
+        (_en(r"kites?"), (_SP,)),
     ],
 )
 
@@ -327,12 +329,12 @@ _SLEEVES = _kind(
     [
         (r"长袖", _SA),
         (_en(r"long[- ]?sleeves?d?"), _SA),
-        (r"短袖|半袖|无袖", (SU,)),
-        (_en(r"short[- ]?sleeves?d?|sleeveless"), (SU,)),
+        (r"短袖|半袖|无袖", (_SU,)),
+        (_en(r"short[- ]?sleeves?d?|sleeveless"), (_SU,)),
     ],
 )
 _WEAK_ITEMS = _kind(
-    _WEAK, [(r"t恤|体恤|polo衫", (SU,)), (_en(r"t-?shirts?|tees?|polo shirts?"), (SU,))]
+    _WEAK, [(r"t恤|体恤|polo衫", (_SU,)), (_en(r"t-?shirts?|tees?|polo shirts?"), (_SU,))]
 )
 
 
