@@ -355,16 +355,35 @@ class HtmlSource(Source):
         compiled = self._compiled.get(name)
         return compiled.select_one(root) if compiled is not None else None
 
-    def _price(self, el: Tag | None) -> tuple[float | None, str | None]:
+    def _price(self, el: Tag | None) -> tuple[float | None, str | None, float | None]:
+        """(price, currency, compare_at) of a price element. A struck-out old price
+        (``<del>``/``<s>``) is the compare-at price, the rest (or ``<ins>``) the price."""
         if el is None:
-            return None, None
+            return None, None, None
         for name in ("content", "data-price", "data-price-amount", "value"):
             value = _attr(el, name)
             if value:
                 amount, currency = parse_price(value, self.shop.currency)
                 if amount is not None:
-                    return amount, currency
-        return parse_price(el.get_text(" ", strip=True), self.shop.currency)
+                    return amount, currency, None
+        old_els = el.find_all(["del", "s", "strike"], limit=3)
+        old = (
+            parse_price(old_els[0].get_text(" ", strip=True), self.shop.currency)[0]
+            if old_els
+            else None
+        )
+        current = el.find("ins")
+        if isinstance(current, Tag):
+            text = current.get_text(" ", strip=True)
+        else:
+            text = " ".join(
+                str(t)
+                for t in el.find_all(string=True)
+                if t.find_parent(["del", "s", "strike"]) is None
+            )
+        amount, currency = parse_price(text, self.shop.currency)
+        compare_at = old if old is not None and amount is not None and old > amount else None
+        return amount, currency, compare_at
 
     async def _get(self, url: str) -> _Doc:
         return _Doc(await self.fetch(url))
@@ -392,7 +411,7 @@ class HtmlSource(Source):
                 title = _element_text(self._select_one(card, "title"))
             else:
                 title = clean_text(_attr(link, "title") if link else "") or _element_text(link)
-            price, currency = self._price(self._select_one(card, "price"))
+            price, currency, compare_at = self._price(self._select_one(card, "price"))
             image_el = (
                 self._select_one(card, "image") if "image" in self._compiled else card.find("img")
             )
@@ -406,6 +425,7 @@ class HtmlSource(Source):
                     title=title[:MAX_TITLE],
                     price=price,
                     currency=currency,
+                    compare_at=compare_at,
                     available=availability_from_text(_element_text(avail_el))
                     if avail_el is not None
                     else None,
@@ -492,7 +512,7 @@ class HtmlSource(Source):
     def _page_listing(self, doc: _Doc, ref: str) -> Listing:
         """Page-level selectors applied to a product page (no card scope)."""
         root = doc.soup
-        price, currency = self._price(self._select_one(root, "price"))
+        price, currency, compare_at = self._price(self._select_one(root, "price"))
         image_els = self._select(root, "image", MAX_IMAGES)
         images = [u for u in (_image_of(e, doc.url) for e in image_els) if u]
         avail_el = self._select_one(root, "availability")
@@ -502,6 +522,7 @@ class HtmlSource(Source):
             title=_element_text(self._select_one(root, "title"))[:MAX_TITLE],
             price=price,
             currency=currency,
+            compare_at=compare_at,
             available=availability_from_text(_element_text(avail_el)) if avail_el else None,
             images=list(dict.fromkeys(images)),
             rating=_rating_of(self._select_one(root, "rating")),
@@ -532,11 +553,14 @@ class HtmlSource(Source):
         if self._compiled:
             fill_missing(listing, self._page_listing(doc, ref))
             listing.shop = listing.shop or _element_text(self._select_one(doc.soup, "shop")) or None
-        if not listing.title:
+        if not listing.title or (main is None and listing.price is None):
+            # selectors alone found a title but no price: a login wall or captcha page
+            # with a heading, unless no marker says so
             reason = blocked_reason(doc.text, yielded_nothing=True)
             if reason:
                 raise BadResponseError(reason, url=ref, status=doc.resp.status)
-            raise ParseError(f"no product title found on {ref}")
+            if not listing.title:
+                raise ParseError(f"no product title found on {ref}")
         listing.ref = ref
         if listing.reviews is None:
             listing.reviews = []
