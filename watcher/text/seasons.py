@@ -487,9 +487,12 @@ def seasons_of(
 
 # --- years ---------------------------------------------------------------------------------
 _YEAR_MIN, _YEAR_MAX = 2000, 2099
+_DIGIT = re.compile(r"\d")
 _SEASON_WORDS = r"spring|summer|fall|autumn|winter|resort|cruise"
 _STRONG_YEAR = re.compile(
-    "|".join(
+    # The lookahead skips positions no alternative can start at before trying them all.
+    r"(?=[0-9safwrchnx])(?:"
+    + "|".join(
         [
             # Collection codes: SS27, FW2026, A/W 26, 2027SS, 26aw.
             r"(?<![a-z0-9])(?:s/?s|a/?w|f/?w)\s?['’]?(?P<a>20\d{2}|\d{2})(?!\d)",
@@ -504,6 +507,7 @@ _STRONG_YEAR = re.compile(
             rf"(?<![0-9.])(?P<g>20\d{{2}})\s?(?={_SEASON_WORDS}|holiday|collection|christmas)",
         ]
     )
+    + ")"
 )
 # "NN年" that is a duration, not a year: 10年质保, 15年老店, 质保10年.
 _DURATION_AFTER = re.compile(
@@ -546,6 +550,8 @@ def stated_year(text: str) -> int | None:
     quantity (2000mAh, 2000ml, 2048x1080) or a model number (RTX 2080, M2024).
     """
     text = _normalise(text)
+    if not _DIGIT.search(text):
+        return None
     year = _strong_year(text)
     if year is not None:
         return year
