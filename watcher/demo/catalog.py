@@ -877,8 +877,7 @@ EN_COLOUR = ["Black", "Ivory", "Navy", "Sage", "Camel", "Rose", "Olive", "Charco
 IMAGE_POOL = 300
 
 
-def _scale_product(shop_index: int, i: int, seed: int, zh: bool, now: datetime) -> Product:
-    rng = random.Random(f"{seed}:{shop_index}:{i}")
+def _scale_product(rng: random.Random, shop_index: int, i: int, zh: bool, now: datetime) -> Product:
     if zh:
         item = rng.choice(ZH_ITEM)
         title = (
@@ -913,11 +912,11 @@ def _scale_product(shop_index: int, i: int, seed: int, zh: bool, now: datetime) 
 def scale_price_changes(shop: ShopData, index: int, seed: int, step: int, now: datetime) -> int:
     """Step ``step`` of a scale world: about 5% of this shop's prices move. Returns the count."""
     changed = 0
-    for i, p in enumerate(shop.products):
-        rng = random.Random(f"{seed}:{index}:{i}:{step}")
+    rng = random.Random(f"{seed}:{index}:step{step}")
+    factors = [Decimal(x) for x in ("0.8", "0.85", "0.9", "1.1", "1.15", "1.2")]
+    for p in shop.products:
         if rng.random() < 0.05:
-            factor = Decimal(str(rng.choice((0.8, 0.85, 0.9, 1.1, 1.15, 1.2))))
-            p.price = money(p.price * factor)
+            p.price = money(p.price * rng.choice(factors))
             p.updated_at = now
             changed += 1
     return changed
@@ -931,7 +930,8 @@ def scale_world(
 
     def factory(index: int, zh: bool, own: bool) -> Callable[[], list[Product]]:
         def build() -> list[Product]:
-            products = [_scale_product(index, i, seed, zh, now) for i in range(listings)]
+            rng = random.Random(f"{seed}:{index}")
+            products = [_scale_product(rng, index, i, zh, now) for i in range(listings)]
             if own:
                 review_id = [index * 1000000 + 1]
                 for r, p in enumerate(sorted(products, key=lambda p: (-p.sales, p.id))[:5]):

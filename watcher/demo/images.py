@@ -206,6 +206,7 @@ def render(name: str) -> bytes:
     return _stolen(int(m.group(4)), int(m.group(5)))
 
 
+@lru_cache(maxsize=4096)
 def size(name: str) -> tuple[int, int]:
     """(width, height) of image ``name`` without drawing it."""
     m = _NAME.match(name)

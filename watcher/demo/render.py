@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -77,6 +78,7 @@ def not_found_html() -> Page:
 # --- helpers ------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def iso(dt: datetime) -> str:
     """``2026-11-19T10:17:31+08:00``."""
     return dt.isoformat(timespec="seconds")

@@ -239,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Vary"] = "Accept-Encoding"
             if len(body) > 1024 and "gzip" in self.headers.get("Accept-Encoding", "").lower():
                 if page.gzipped is None:
-                    page.gzipped = gzip.compress(body, 6, mtime=0)
+                    page.gzipped = gzip.compress(body, 6 if len(body) < 65536 else 1, mtime=0)
                 body = page.gzipped
                 headers["Content-Encoding"] = "gzip"
         self._send(page.status, body, page.content_type, headers, head=head)

@@ -194,7 +194,7 @@ OWN_5 = "pearl-hair-clip-set"
 REVIEW_1STAR = "Arrived torn, the seams came apart after one wash."
 REVIEW_5STAR_PRAISE = "Absolutely love it, the silk is soft and the embroidery is perfect."
 REVIEW_5STAR_COMPLAINT = "五星是给快递的，衣服起球严重，洗了一次就变形了"
-REVIEW_EDITED_ID = 31050  # own #2's first review ("晓晓"), see catalog.OWN_REVIEWS
+REVIEW_EDITED_ID = 31036  # own #2's oldest review ("晓晓"), see catalog.OWN_REVIEWS
 REVIEW_EDITED_TEXT = "裤子垂感很好，显腿长，版型很正。追评：洗了几次也没有变形，依然很满意"
 REVIEW_4STAR = "Lovely colour, fits well"
 
@@ -225,9 +225,9 @@ STEPS: tuple[Step, ...] = (
             f"{OWN}: #5 珍珠发夹套装 Pearl Hair Clip Set price ¥129.00 → ¥99.00",
         ),
         changes=(
-            NewReview(OWN, OWN_1, 31101, "Megan B.", 1, REVIEW_1STAR),
-            NewReview(OWN, OWN_1, 31108, "Jasmine", 5, REVIEW_5STAR_PRAISE),
-            NewReview(OWN, OWN_3, 31115, "匿名买家", 5, REVIEW_5STAR_COMPLAINT),
+            NewReview(OWN, OWN_1, 32001, "Megan B.", 1, REVIEW_1STAR),
+            NewReview(OWN, OWN_1, 32008, "Jasmine", 5, REVIEW_5STAR_PRAISE),
+            NewReview(OWN, OWN_3, 32015, "匿名买家", 5, REVIEW_5STAR_COMPLAINT),
             NewProduct(
                 FENGSHANG,
                 1421,
@@ -310,7 +310,7 @@ STEPS: tuple[Step, ...] = (
             ),
             SetPrice(FAWN, "20046", "150.00", "147.00"),
             EditReview(OWN, OWN_2, REVIEW_EDITED_ID, REVIEW_EDITED_TEXT),
-            NewReview(OWN, OWN_2, 31122, "Charlotte", 4, REVIEW_4STAR),
+            NewReview(OWN, OWN_2, 32022, "Charlotte", 4, REVIEW_4STAR),
         ),
     ),
 )
