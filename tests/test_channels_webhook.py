@@ -1,0 +1,658 @@
+"""The webhook channel in every format against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, get_args
+
+import httpx
+import pytest
+
+from watcher.config import build
+from watcher.errors import ConfigError, DeliveryError
+from watcher.models import AlertBatch, Finding, Severity
+from watcher.notify.channels import channel_kinds
+from watcher.notify.channels.webhook import Format, WebhookChannel, WebhookOptions
+from watcher.notify.formats import formats
+from watcher.notify.formats.base import classify
+from watcher.notify.formats.json_format import JsonFormat
+
+try:
+    from tests.receiver import Receiver
+except ImportError:  # tests/ is not a package: pytest put it on sys.path
+    from receiver import Receiver  # type: ignore[no-redef]
+
+TZ = timezone(timedelta(hours=8))
+NOW = datetime(2027, 3, 1, 8, 0, tzinfo=TZ)
+HOSTILE = "</b><script>alert(1)</script> <!channel> @all [x](http://evil)"
+SECRET = "s3cret-signing-key"
+TOKEN = "tok3nSECRETvalue1234"
+OK_REPLY: dict[str, tuple[int, Any]] = {
+    "json": (204, b""),
+    "slack": (200, b"ok"),
+    "discord": (204, b""),
+    "feishu": (200, {"code": 0, "msg": "success"}),
+    "dingtalk": (200, {"errcode": 0, "errmsg": "ok"}),
+    "wecom": (200, {"errcode": 0, "errmsg": "ok"}),
+}
+CHAT = ["slack", "discord", "feishu", "dingtalk", "wecom"]
+ALL = ["json", *CHAT]
+SIGNED = {"json", "feishu", "dingtalk"}
+TLS = ssl.create_default_context()  # built once: loading CA certificates takes 0.2 s
+
+
+def own(title: str = "亚麻衬衫 男款 春季新款", n: int = 1) -> dict[str, Any]:
+    return {
+        "url": f"https://my-shop.example/products/linen-{n}",
+        "title": title,
+        "price": 89.0,
+        "currency": "CNY",
+    }
+
+
+def sample(title: str = HOSTILE) -> list[Finding]:
+    """One finding of each kind; competitor-controlled strings are ``title``."""
+    rival = {"url": "https://rival-a.example/p/1", "title": title, "price": 79.0, "currency": "CNY"}
+    return [
+        Finding(
+            "price_change",
+            Severity.LOW,
+            "Rival A",
+            rival,
+            "s",
+            {"old": 99.0, "new": 79.0},
+            "p1",
+            NOW,
+        ),
+        Finding(
+            "copied_listing",
+            Severity.HIGH,
+            "My Shop",
+            own(),
+            "s",
+            {
+                "copy": {
+                    "url": "https://market.example/item/9?a=1&b=(2)|x>y",
+                    "title": title,
+                    "price": 69.0,
+                    "currency": "CNY",
+                    "shop": "Market",
+                },
+                "title_similarity": 0.93,
+                "image_distance": 3,
+            },
+            "c1",
+            NOW,
+        ),
+        Finding(
+            "negative_review",
+            Severity.HIGH,
+            "My Shop",
+            own(),
+            "s",
+            {
+                "rating": 1,
+                "text": "质量太差了，洗一次就缩水。\n" + title,
+                "author": title,
+                "published_at": "2027-02-28T10:00:00+08:00",
+                "reason": "rating",
+            },
+            "r1",
+            NOW,
+        ),
+        Finding(
+            "seasonal_launch",
+            Severity.MEDIUM,
+            "Rival B",
+            None,
+            "s",
+            {
+                "season": "spring",
+                "year": 2027,
+                "items": [
+                    {"url": "javascript:alert(1)", "title": title, "price": 59.0, "currency": "CNY"}
+                ],
+                "competitors_launched": 3,
+                "competitors_tracked": 4,
+                "launched": [{"name": "Rival B", "first": "2027-02-25"}],
+            },
+            "l1",
+            NOW,
+        ),
+    ]
+
+
+def many(n: int = 1000) -> list[Finding]:
+    """``n`` findings of mixed kinds, each with a unique marker ``ITEM<i>X`` in its title;
+    every 50th is a review with a 6,000-character text (forces per-finding truncation)."""
+    out = []
+    for i in range(n):
+        marker = f"ITEM{i:04d}X 连衣裙"
+        if i % 50 == 0:
+            detail = {
+                "rating": 2,
+                "text": "很差 " * 3000,
+                "author": "a",
+                "published_at": None,
+                "reason": "rating",
+            }
+            out.append(
+                Finding(
+                    "negative_review",
+                    Severity.HIGH,
+                    "My Shop",
+                    own(marker, i),
+                    "s",
+                    detail,
+                    f"k{i}",
+                    NOW,
+                )
+            )
+        elif i % 3 == 0:
+            listing = {
+                "url": f"https://r.example/p/{i}",
+                "title": marker,
+                "price": 10.0,
+                "currency": "CNY",
+            }
+            out.append(
+                Finding(
+                    "stock_change",
+                    Severity.LOW,
+                    "Rival A",
+                    listing,
+                    "s",
+                    {"old": True, "new": False},
+                    f"k{i}",
+                    NOW,
+                )
+            )
+        else:
+            listing = {
+                "url": f"https://r.example/p/{i}",
+                "title": marker,
+                "price": 10.0,
+                "currency": "CNY",
+            }
+            out.append(
+                Finding(
+                    "price_change",
+                    Severity.LOW,
+                    "Rival A",
+                    listing,
+                    "s",
+                    {"old": 12.0, "new": 10.0},
+                    f"k{i}",
+                    NOW,
+                )
+            )
+    return out
+
+
+@pytest.fixture
+def rx() -> Iterator[Receiver]:
+    with Receiver(secret=SECRET) as r:
+        yield r
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(verify=TLS) as c:
+        yield c
+
+
+class Pauses(list[float]):
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make(
+    rx: Receiver,
+    client: httpx.AsyncClient,
+    fmt: str,
+    *,
+    secret: str = "",
+    timeout: str = "2s",
+    **extra: Any,
+) -> tuple[WebhookChannel, Pauses]:
+    status, body = OK_REPLY[fmt]
+    rx.reply(status, body)
+    path = f"/hook/{TOKEN}?access_token={TOKEN}" if fmt == "dingtalk" else f"/hook/{TOKEN}"
+    options = build(
+        WebhookOptions,
+        {"url": rx.url(path), "format": fmt, "secret": secret, "timeout": timeout, **extra},
+        "alerts[0]",
+    )
+    channel = WebhookChannel(options, client)
+    pauses = Pauses()
+    channel.sleep = pauses
+    return channel, pauses
+
+
+def payload_text(fmt: str, data: dict[str, Any]) -> str:
+    """Every human-visible string of a chat payload, joined."""
+    if fmt == "slack":
+        parts = [data["text"]]
+        for b in data["blocks"]:
+            if b["type"] == "section":
+                parts.append(b["text"]["text"])
+            else:
+                parts += [e["text"] for e in b["elements"]]
+        return "\n".join(parts)
+    if fmt == "discord":
+        parts = [data["content"]]
+        for e in data["embeds"]:
+            parts += [e["title"], e["description"]]
+        return "\n".join(parts)
+    if fmt == "feishu":
+        post = data["content"]["post"]["zh_cn"]
+        parts = [post["title"]]
+        for para in post["content"]:
+            parts += [t.get("text", "") for t in para]
+        return "\n".join(parts)
+    if fmt == "dingtalk":
+        return data["markdown"]["title"] + "\n" + data["markdown"]["text"]
+    if fmt == "wecom":
+        return data["markdown"]["content"]
+    raise AssertionError(fmt)
+
+
+def visible(fmt: str, text: str) -> str:
+    """Roughly what a person sees: Discord's backslash escapes and zero-width spaces gone."""
+    if fmt == "discord":
+        text = re.sub(r"\\(.)", r"\1", text)
+    return text.replace("\u200b", "")
+
+
+# -- registry and config ---------------------------------------------------------------
+
+
+def test_formats_match_the_config_literal() -> None:
+    assert set(formats()) == set(get_args(Format))
+    assert channel_kinds()["webhook"] is WebhookChannel
+
+
+def test_options_validation() -> None:
+    with pytest.raises(ConfigError) as e:
+        build(WebhookOptions, {"url": "ftp://x"}, "alerts[0]")
+    assert e.value.path == "alerts[0].url"
+    with pytest.raises(ConfigError) as e:
+        build(WebhookOptions, {"url": "https://x.example", "format": "teams"}, "alerts[0]")
+    assert e.value.path == "alerts[0].format"
+    with pytest.raises(ConfigError) as e:
+        build(
+            WebhookOptions,
+            {"url": "https://x.example", "format": "slack", "secret": "s"},
+            "alerts[0]",
+        )
+    assert e.value.path == "alerts[0].secret"
+    with pytest.raises(ConfigError) as e:
+        build(
+            WebhookOptions,
+            {"url": "https://x.example", "headers": {"Content-Type": "x"}},
+            "alerts[0]",
+        )
+    assert e.value.path == "alerts[0].headers.Content-Type"
+    with pytest.raises(ConfigError):
+        build(WebhookOptions, {"url": "https://x.example", "timeout": "0s"}, "alerts[0]")
+    opts = build(
+        WebhookOptions, {"url": "https://x.example", "headers": {"Authorization": "Bearer t"}}
+    )
+    assert opts.format == "json" and opts.timeout == timedelta(seconds=10)
+
+
+# -- json (contract) -------------------------------------------------------------------
+
+
+async def test_json_body_is_the_contract_and_signed(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    channel, _ = make(rx, client, "json", secret=SECRET, headers={"Authorization": "Bearer t"})
+    batch = AlertBatch(sample())
+    await channel.send(batch)
+    assert len(rx.requests) == 1
+    req = rx.requests[0]
+    assert req.method == "POST" and req.path == f"/hook/{TOKEN}"
+    assert req.headers["content-type"] == "application/json"
+    assert req.headers["authorization"] == "Bearer t"
+    assert req.json() == {"version": 1, "alerts": [f.to_json() for f in batch.sorted()]}
+    assert HOSTILE in req.text and "亚麻衬衫" in req.text  # data, UTF-8, not \u escapes
+    assert rx.verify_json_signature(req)
+    assert not rx.verify_json_signature(req, "wrong")
+
+
+async def test_json_unsigned_and_empty_batch(rx: Receiver, client: httpx.AsyncClient) -> None:
+    channel, _ = make(rx, client, "json")
+    await channel.send(AlertBatch([]))
+    assert rx.requests == []
+    await channel.send(AlertBatch(sample()))
+    assert "x-watcher-signature" not in rx.requests[0].headers
+
+
+async def test_json_splits_only_when_enormous(
+    rx: Receiver, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel, _ = make(rx, client, "json", secret=SECRET)
+    findings = many(1000)
+    await channel.send(AlertBatch(findings))
+    assert len(rx.requests) == 1 and len(rx.requests[0].json()["alerts"]) == 1000
+    rx.clear()
+    monkeypatch.setattr(JsonFormat, "max_bytes", 100_000)
+    await channel.send(AlertBatch(findings))
+    assert len(rx.requests) > 2
+    keys = [a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]]
+    assert sorted(keys) == sorted(f.dedup_key for f in findings)
+    for n, r in enumerate(rx.requests, start=1):
+        assert len(r.body) <= 100_000
+        assert r.headers["x-watcher-part"] == f"{n}/{len(rx.requests)}"
+        assert rx.verify_json_signature(r)
+
+
+# -- chat formats: shape and signing ---------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", CHAT)
+async def test_chat_payload_shape(rx: Receiver, client: httpx.AsyncClient, fmt: str) -> None:
+    channel, pauses = make(rx, client, fmt, secret=SECRET if fmt in SIGNED else "")
+    await channel.send(AlertBatch(sample("连衣裙 夏季 新款")))
+    assert len(rx.requests) == 1 and pauses == []
+    req = rx.requests[0]
+    data = req.json()
+    text = visible(fmt, payload_text(fmt, data))
+    assert "My Shop" in text and "连衣裙 夏季 新款" in text and "亚麻衬衫" in text
+    assert "https://my-shop.example/products/linen-1" in req.text
+    assert "★☆☆☆☆" in text and "¥20.00 cheaper" in text and "3 of 4 competitors" in text
+    # Most important first: the copy is shown before the price change.
+    assert text.index("Copied listing") < text.index("Price change")
+    if fmt == "slack":
+        assert data["blocks"][0]["type"] == "section" and len(data["blocks"]) == 5
+    elif fmt == "discord":
+        assert data["allowed_mentions"] == {"parse": []}
+        assert len(data["embeds"]) == 4 and data["embeds"][0]["color"] == 0xD93025
+        assert data["embeds"][0]["url"] == "https://my-shop.example/products/linen-1"
+    elif fmt == "feishu":
+        assert data["msg_type"] == "post"
+        assert rx.verify_feishu(req) and not rx.verify_feishu(req, "wrong")
+        tags = {t["tag"] for para in data["content"]["post"]["zh_cn"]["content"] for t in para}
+        assert tags == {"text", "a"}
+    elif fmt == "dingtalk":
+        assert data["msgtype"] == "markdown"
+        assert data["at"] == {"atMobiles": [], "atUserIds": [], "isAtAll": False}
+        assert req.query["access_token"] == [TOKEN]
+        assert rx.verify_dingtalk(req) and not rx.verify_dingtalk(req, "wrong")
+    elif fmt == "wecom":
+        assert data["msgtype"] == "markdown"
+        assert len(data["markdown"]["content"].encode()) <= 4096
+
+
+async def test_feishu_and_dingtalk_unsigned_without_secret(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    for fmt in ("feishu", "dingtalk"):
+        rx.clear()
+        channel, _ = make(rx, client, fmt)
+        await channel.send(AlertBatch(sample()))
+        req = rx.requests[0]
+        assert "sign" not in req.json() and "sign" not in req.query
+
+
+# -- splitting -------------------------------------------------------------------------
+
+
+def check_limits(fmt: str, data: dict[str, Any], body: bytes) -> None:
+    if fmt == "slack":
+        assert len(data["blocks"]) <= 50
+        for b in data["blocks"]:
+            if b["type"] == "section":
+                assert len(b["text"]["text"]) <= 3000
+    elif fmt == "discord":
+        assert len(data["content"]) <= 2000 and len(data["embeds"]) <= 10
+        total = 0
+        for e in data["embeds"]:
+            assert len(e["title"]) <= 256 and len(e["description"]) <= 4096
+            total += len(e["title"]) + len(e["description"])
+        assert total <= 6000
+        assert data["allowed_mentions"] == {"parse": []}
+    elif fmt == "feishu":
+        assert len(body) <= 20_000
+    elif fmt == "dingtalk":
+        assert len(data["markdown"]["text"].encode()) <= 5000
+    elif fmt == "wecom":
+        assert len(data["markdown"]["content"].encode()) <= 4096
+
+
+_MORE = re.compile(r"and\s*(\d+)\s*more\s*alerts?\s*not\s*shown")
+
+
+@pytest.mark.parametrize("fmt", CHAT)
+async def test_thousand_findings_split_within_limits_none_lost(
+    rx: Receiver, client: httpx.AsyncClient, fmt: str
+) -> None:
+    channel, pauses = make(rx, client, fmt, secret=SECRET if fmt in SIGNED else "")
+    batch = AlertBatch(many(1000))
+    await channel.send(batch)
+    fmt_cls = formats()[fmt]
+    assert 1 < len(rx.requests) <= fmt_cls.max_messages
+    assert pauses == [fmt_cls.pause] * (len(rx.requests) - 1)
+    seen: list[str] = []
+    noted = 0
+    for req in rx.requests:
+        data = req.json()
+        check_limits(fmt, data, req.body)
+        text = payload_text(fmt, data)
+        seen += re.findall(r"ITEM(\d{4})X", text)
+        noted += sum(int(n) for n in _MORE.findall(text))
+    assert len(seen) == len(set(seen)), "a finding was shown twice"
+    assert len(seen) + noted == 1000
+    # Shown in importance order; what is left out is the least important.
+    order = [re.search(r"ITEM(\d{4})X", f.listing["title"]).group(1) for f in batch.sorted()]  # type: ignore[index,union-attr]
+    assert seen == order[: len(seen)]
+    assert len(seen) >= 10
+    if noted:
+        last = payload_text(fmt, rx.requests[-1].json())
+        assert "price change" in last and "stock change" in last
+
+
+async def test_pauses_are_real_sleeps_by_default(
+    rx: Receiver, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watcher.notify.formats.slack import SlackFormat
+
+    monkeypatch.setattr(SlackFormat, "pause", 0.2)
+    channel, _ = make(rx, client, "slack")
+    channel.sleep = __import__("asyncio").sleep
+    await channel.send(AlertBatch(many(120)))
+    assert len(rx.requests) >= 3
+    gaps = [b.at - a.at for a, b in zip(rx.requests, rx.requests[1:], strict=False)]
+    assert min(gaps) >= 0.19
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ALL)
+@pytest.mark.parametrize(
+    ("status", "headers", "retryable", "after"),
+    [
+        (500, {}, True, None),
+        (503, {"Retry-After": "120"}, True, 120.0),
+        (429, {"Retry-After": "7"}, True, 7.0),
+        (408, {}, True, None),
+        (400, {}, False, None),
+        (403, {}, False, None),
+        (404, {}, False, None),
+        (301, {"Location": "https://elsewhere.example/"}, False, None),
+    ],
+)
+async def test_status_mapping(
+    rx: Receiver,
+    client: httpx.AsyncClient,
+    fmt: str,
+    status: int,
+    headers: dict[str, str],
+    retryable: bool,
+    after: float | None,
+) -> None:
+    channel, _ = make(rx, client, fmt, secret=SECRET if fmt in SIGNED else "")
+    rx.queue(status, f"bad thing {TOKEN} " + "x" * 500, headers)
+    with pytest.raises(DeliveryError) as e:
+        await channel.send(AlertBatch(sample()))
+    assert e.value.retryable is retryable
+    assert e.value.retry_after == after
+    message = str(e.value)
+    assert f"HTTP {status}" in message and "bad thing" in message
+    assert TOKEN not in message and SECRET not in message and "127.0.0.1" not in message
+    assert len(message) < 400
+    await channel.send(AlertBatch(sample()))  # the default reply is OK again
+
+
+def test_classify_retry_after_http_date() -> None:
+    when = (datetime.now(UTC) + timedelta(seconds=90)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    error = classify(429, {"Retry-After": when})
+    assert error is not None and error.retryable and 80 <= (error.retry_after or 0) <= 91
+    assert classify(204, {}) is None
+    assert classify(418, {}).retryable is False  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fmt", ["json", "feishu"])
+async def test_hang_is_a_retryable_timeout(
+    rx: Receiver, client: httpx.AsyncClient, fmt: str
+) -> None:
+    channel, _ = make(rx, client, fmt, timeout="300ms")
+    rx.hang(1.5)
+    with pytest.raises(DeliveryError) as e:
+        await channel.send(AlertBatch(sample()))
+    assert e.value.retryable and "timed out" in str(e.value)
+    rx.hang(0)
+    await channel.send(AlertBatch(sample()))
+
+
+async def test_refused_is_retryable_then_recovers(rx: Receiver, client: httpx.AsyncClient) -> None:
+    channel, _ = make(rx, client, "slack")
+    rx.refuse()
+    with pytest.raises(DeliveryError) as e:
+        await channel.send(AlertBatch(sample()))
+    assert e.value.retryable and "ConnectError" in str(e.value)
+    assert TOKEN not in str(e.value)
+    rx.recover()
+    await channel.send(AlertBatch(sample()))
+    assert len(rx.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "status", "body", "retryable", "after"),
+    [
+        ("slack", 200, "not ok", False, None),
+        ("slack", 400, "invalid_payload", False, None),
+        ("slack", 200, '{"ok":true}', None, None),
+        ("discord", 200, '{"id":"1"}', None, None),
+        (
+            "discord",
+            429,
+            '{"message":"You are being rate limited.","retry_after":1.5,"global":false}',
+            True,
+            1.5,
+        ),
+        (
+            "feishu",
+            200,
+            '{"code":19021,"msg":"sign match fail or timestamp is not within one hour"}',
+            False,
+            None,
+        ),
+        ("feishu", 200, '{"code":19024,"msg":"Key Words Not Found"}', False, None),
+        ("feishu", 200, '{"code":11232,"msg":"frequency limited"}', True, 60.0),
+        ("feishu", 200, '{"StatusCode":0,"StatusMessage":"success"}', None, None),
+        ("feishu", 200, "<html>proxy</html>", False, None),
+        ("dingtalk", 200, '{"errcode":130101,"errmsg":"send too fast"}', True, 600.0),
+        ("dingtalk", 200, '{"errcode":310000,"errmsg":"sign not match"}', False, None),
+        ("wecom", 200, '{"errcode":45009,"errmsg":"api freq out of limit"}', True, 60.0),
+        ("wecom", 200, '{"errcode":93000,"errmsg":"invalid webhook url"}', False, None),
+    ],
+)
+async def test_platform_replies(
+    rx: Receiver,
+    client: httpx.AsyncClient,
+    fmt: str,
+    status: int,
+    body: str,
+    retryable: bool | None,
+    after: float | None,
+) -> None:
+    channel, _ = make(rx, client, fmt)
+    rx.queue(status, body)
+    if retryable is None:
+        await channel.send(AlertBatch(sample()))
+        return
+    with pytest.raises(DeliveryError) as e:
+        await channel.send(AlertBatch(sample()))
+    assert e.value.retryable is retryable and e.value.retry_after == after
+
+
+async def test_later_message_failure(rx: Receiver, client: httpx.AsyncClient) -> None:
+    channel, _ = make(rx, client, "slack")
+    rx.queue(200, "ok")
+    rx.queue(500, "oops")
+    with pytest.raises(DeliveryError) as e:
+        await channel.send(AlertBatch(many(120)))
+    assert e.value.retryable
+    assert "message 2 of" in str(e.value) and "1 of" in str(e.value)
+    assert len(rx.requests) == 2
+
+
+# -- hostile text ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", CHAT)
+async def test_hostile_text_arrives_inert(
+    rx: Receiver, client: httpx.AsyncClient, fmt: str
+) -> None:
+    channel, _ = make(rx, client, fmt)
+    await channel.send(AlertBatch(sample()))
+    req = rx.requests[0]
+    data = req.json()
+    text = payload_text(fmt, data)
+    raw = json.dumps(data, ensure_ascii=False)
+    assert "alert" in text and "script" in text  # the text is there, shown...
+    assert "<script>" not in raw  # ...but never as markup
+    if fmt not in ("slack", "feishu"):  # no [text](url) syntax there: inert as is
+        assert "[x](http://evil)" not in raw
+    assert "javascript:" not in raw
+    assert "@all" not in text
+    assert "x>y" not in raw  # the hostile URL's ">" and "|" are percent-encoded
+    assert "%7Cx%3Ey" in raw
+    if fmt == "slack":
+        assert "<!channel>" not in raw and "&lt;!channel&gt;" in text
+        assert "<http://evil" not in raw
+        links = re.findall(r"<([^>|]+)\|", text)
+        assert links and all(u.startswith("https://") and "evil" not in u for u in links)
+    elif fmt == "discord":
+        assert data["allowed_mentions"] == {"parse": []}
+        assert "\\[x\\]\\(http" in text  # escaped brackets: no masked link
+        links = re.findall(r"(?<!\\)\]\((https?://[^)]+)\)", text)
+        assert links and all("evil" not in u for u in links)
+    elif fmt == "feishu":
+        assert "<at" not in raw and "<!channel>" not in raw
+        for para in data["content"]["post"]["zh_cn"]["content"]:
+            for tag in para:
+                assert tag["tag"] in ("text", "a")
+                if tag["tag"] == "a":
+                    assert tag["href"].startswith("https://") and "evil" not in tag["href"]
+    else:
+        assert "<" not in re.sub(r'<font color="\w+">|</font>', "", text)
+        links = re.findall(r"\]\(([^)]*)\)", text)
+        assert links and all(u.startswith("https://") and "evil" not in u for u in links)
+        if fmt == "dingtalk":
+            assert data["at"]["isAtAll"] is False
+
+
+async def test_control_characters_are_stripped(rx: Receiver, client: httpx.AsyncClient) -> None:
+    channel, _ = make(rx, client, "slack")
+    await channel.send(AlertBatch(sample("line\x00one\x1b[31m\u202eevil\u2028two\nthree")))
+    text = payload_text("slack", rx.requests[0].json())
+    assert not any(c in text for c in "\x00\x1b\u202e\u2028")
+    assert "lineone[31mevil two three" in text

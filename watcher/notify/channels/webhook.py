@@ -1,0 +1,138 @@
+"""The ``webhook`` channel: POST a batch in one of the formats of
+:mod:`watcher.notify.formats` (``json``, ``slack``, ``discord``, ``feishu``, ``dingtalk``,
+``wecom``).
+
+A batch that needs several messages is sent in order, ``format.pause`` seconds apart (the
+platform's rate limit). If message k fails, the error says how many were delivered; a
+retryable failure is raised as retryable and the outbox's retry resends the *whole*
+batch (earlier messages may be seen twice; chat platforms offer no idempotency key).
+A permanent failure stays permanent even after earlier messages went through: retrying
+would repeat them and fail the same way.
+
+Error messages never contain the URL (its path or query is the token) or the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ClassVar, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import httpx
+
+from watcher.config import Url
+from watcher.errors import ConfigError, DeliveryError
+from watcher.models import AlertBatch
+from watcher.notify.channels.base import Channel
+from watcher.notify.formats import WebhookFormat, formats
+
+Format = Literal["json", "slack", "discord", "feishu", "dingtalk", "wecom"]
+_FORBIDDEN_HEADERS = {"content-type", "content-length", "host", "x-watcher-signature"}
+
+
+def _positive_duration(value: timedelta, path: str) -> None:
+    if value.total_seconds() <= 0:
+        raise ConfigError(path, "must be greater than 0")
+
+
+def _headers(value: dict[str, str], path: str) -> None:
+    for name, v in value.items():
+        if name.lower() in _FORBIDDEN_HEADERS:
+            raise ConfigError(f"{path}.{name}", "is set by watcher and cannot be overridden")
+        if any(c in name + v for c in "\r\n"):
+            raise ConfigError(f"{path}.{name}", "must not contain line breaks")
+
+
+@dataclass(slots=True)
+class WebhookOptions:
+    """``[[alerts]] kind = "webhook"``: where to POST and in which format."""
+
+    url: Url
+    format: Format = "json"
+    secret: str = ""
+    timeout: timedelta = field(
+        default=timedelta(seconds=10), metadata={"check": _positive_duration}
+    )
+    headers: dict[str, str] = field(default_factory=dict, metadata={"check": _headers})
+
+    def validate(self, path: str) -> None:
+        """Signing needs a format that supports it."""
+        if self.secret and self.format in ("slack", "discord", "wecom"):
+            raise ConfigError(
+                f"{path}.secret",
+                f"{self.format} webhooks are not signed (the URL is the secret); remove it",
+            )
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    """``url`` with ``params`` appended to its query (httpx's ``params=`` would replace
+    the query, and with it DingTalk's ``access_token``)."""
+    if not params:
+        return url
+    extra = urlencode(params, quote_via=quote, safe="")
+    base, _, fragment = url.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{extra}"
+    return f"{joined}#{fragment}" if fragment else joined
+
+
+class WebhookChannel(Channel):
+    """Sends each batch as one or more HTTP POSTs; see the module docstring."""
+
+    kind: ClassVar[str] = "webhook"
+    Options: ClassVar[type] = WebhookOptions
+
+    def __init__(self, options: WebhookOptions, client: httpx.AsyncClient) -> None:
+        super().__init__(options, client)
+        self.format: WebhookFormat = formats()[options.format](options.secret)
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        """Used for pacing between messages; tests replace it to observe the pauses."""
+
+    def _redact(self, text: str) -> str:
+        parts = urlsplit(self.options.url)
+        secrets = [self.options.url, parts.path, parts.query, self.options.secret]
+        secrets += [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+        secrets += [seg for seg in parts.path.split("/") if len(seg) >= 16]
+        for s in sorted((s for s in secrets if s and s != "/"), key=len, reverse=True):
+            text = text.replace(s, "***")
+        return text
+
+    async def send(self, batch: AlertBatch) -> None:
+        """Deliver ``batch``; raise DeliveryError (``retryable`` set) on failure."""
+        if not batch.findings:
+            return
+        messages = self.format.messages(batch)
+        timeout = self.options.timeout.total_seconds()
+        name = self.format.name
+        for i, message in enumerate(messages):
+            if i:
+                await self.sleep(self.format.pause)
+            where = f"{name} webhook" + (f" message {i + 1} of {len(messages)}" if i else "")
+            done = f" ({i} of {len(messages)} messages were delivered)" if i else ""
+            headers = {**self.options.headers, **message.headers}
+            try:
+                response = await self.client.post(
+                    _with_params(self.options.url, message.params),
+                    content=message.body,
+                    headers=headers,
+                    timeout=timeout,
+                    follow_redirects=False,
+                )
+            except httpx.TimeoutException as e:
+                raise DeliveryError(
+                    f"{where}: timed out after {timeout:g}s ({type(e).__name__}){done}",
+                    retryable=True,
+                ) from None
+            except httpx.TransportError as e:
+                raise DeliveryError(
+                    f"{where}: {type(e).__name__}: {self._redact(str(e))}{done}", retryable=True
+                ) from None
+            error = self.format.check(response)
+            if error is not None:
+                raise DeliveryError(
+                    f"{where}: {self._redact(str(error))}{done}",
+                    retryable=error.retryable,
+                    retry_after=error.retry_after,
+                )

@@ -1,0 +1,210 @@
+"""What a webhook format is, and the one place that decides what a response means.
+
+A format turns an :class:`~watcher.models.AlertBatch` into one or more request bodies
+(:class:`Message`) that respect the platform's size limits, and checks each response. The
+webhook channel does the sending, pacing and error wrapping.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from watcher.errors import DeliveryError
+from watcher.models import AlertBatch, Finding
+from watcher.notify.render import Block, blocks, fit, more_note, subject_line
+
+REASON_CHARS = 200
+"""How much of an error response body a DeliveryError quotes."""
+
+
+@dataclass(slots=True)
+class Message:
+    """One request of a batch: ``body`` (UTF-8 JSON), extra ``headers``, extra URL query
+    ``params`` (DingTalk's signature), and the findings it shows (``shown``) or
+    mentions only in its "…and N more" note (``noted``)."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    shown: int = 0
+    noted: int = 0
+
+    def json(self) -> Any:
+        """The body parsed (for tests and logs)."""
+        return json.loads(self.body)
+
+
+def retry_after(headers: httpx.Headers | dict[str, str]) -> float | None:
+    """The ``Retry-After`` header in seconds (delta-seconds or an HTTP date), or None."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def reason(response: httpx.Response) -> str:
+    """``HTTP 403: <first 200 characters of the body>`` (never the request URL)."""
+    body = " ".join(response.content[:2000].decode("utf-8", errors="replace").split())
+    snippet = body[:REASON_CHARS] + ("…" if len(body) > REASON_CHARS else "")
+    return f"HTTP {response.status_code}" + (f": {snippet}" if snippet else "")
+
+
+def classify(
+    status: int, headers: httpx.Headers | dict[str, str], why: str = ""
+) -> DeliveryError | None:
+    """What an HTTP status means for delivery, in one place.
+
+    2xx: delivered (None). 408, 429 and 5xx: retryable, with ``retry_after`` from the
+    ``Retry-After`` header. Anything else (3xx, other 4xx): permanent. ``why`` (status and
+    body snippet) becomes the message.
+    """
+    why = why or f"HTTP {status}"
+    if 200 <= status < 300:
+        return None
+    if status in (408, 429) or 500 <= status < 600:
+        return DeliveryError(why, retryable=True, retry_after=retry_after(headers))
+    if 300 <= status < 400:
+        return DeliveryError(f"{why} (a redirect: configure the final URL)", retryable=False)
+    return DeliveryError(why, retryable=False)
+
+
+def json_reply(response: httpx.Response) -> dict[str, Any] | None:
+    """The response body as a JSON object, or None."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def utf8_len(text: str) -> int:
+    """Length in UTF-8 bytes (how Feishu, WeCom and DingTalk count)."""
+    return len(text.encode("utf-8"))
+
+
+def paginate(
+    sizes: Sequence[int],
+    *,
+    budget: int,
+    per_page: int = 10**9,
+    max_pages: int = 10**9,
+    separator: int = 0,
+) -> tuple[list[list[int]], int]:
+    """Greedy split of entries (by size) into pages of at most ``per_page`` entries and
+    ``budget`` total size (``separator`` counted between entries), at most ``max_pages``
+    pages. Returns the pages (entry indexes) and how many entries did not fit."""
+    pages: list[list[int]] = []
+    page: list[int] = []
+    used = 0
+    for i, size in enumerate(sizes):
+        extra = size + (separator if page else 0)
+        if page and (len(page) >= per_page or used + extra > budget):
+            pages.append(page)
+            if len(pages) >= max_pages:
+                return pages, len(sizes) - i
+            page, used, extra = [], 0, size
+        page.append(i)
+        used += extra
+    if page:
+        pages.append(page)
+    return pages, 0
+
+
+@dataclass(slots=True)
+class Page:
+    """A planned message: its blocks (rendered), part number and the note (if any)."""
+
+    rendered: list[str]
+    blocks: list[Block]
+    number: int
+    total: int
+    note: str = ""
+    left_out: list[Finding] = field(default_factory=list)
+
+    @property
+    def suffix(self) -> str:
+        """``" (2/3)"`` when the batch needs several messages."""
+        return f" ({self.number}/{self.total})" if self.total > 1 else ""
+
+
+def plan(
+    batch: AlertBatch,
+    render: Callable[[Block], str],
+    *,
+    block_limit: int,
+    page_budget: int,
+    measure: Callable[[str], int] = len,
+    per_page: int = 10**9,
+    max_pages: int = 10**9,
+    separator: int = 0,
+) -> list[Page]:
+    """Render every finding with ``render`` (each shortened to ``block_limit``), then split
+    into pages within ``page_budget``/``per_page``; findings past ``max_pages`` are
+    counted in the last page's ``note``. Nothing is dropped silently."""
+    bs = blocks(batch)
+    rendered = [fit(b, render, min(block_limit, page_budget), measure) for b in bs]
+    pages, left = paginate(
+        [measure(r) for r in rendered],
+        budget=page_budget,
+        per_page=per_page,
+        max_pages=max_pages,
+        separator=separator,
+    )
+    out = [
+        Page([rendered[i] for i in idx], [bs[i] for i in idx], n + 1, len(pages))
+        for n, idx in enumerate(pages)
+    ]
+    if left:
+        left_out = [b.finding for b in bs[len(bs) - left :]]
+        out[-1].left_out = left_out
+        out[-1].note = more_note(left_out)
+    return out
+
+
+class WebhookFormat(ABC):
+    """One chat/webhook payload dialect. Subclasses set ``name`` (the config value of
+    ``format``), ``pause`` (seconds between the messages of one batch, from the platform's
+    rate limit) and ``max_messages`` (most messages one batch may use)."""
+
+    name: ClassVar[str]
+    pause: ClassVar[float] = 0.0
+    max_messages: ClassVar[int] = 10
+
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+
+    @abstractmethod
+    def messages(self, batch: AlertBatch) -> list[Message]:
+        """The request bodies for ``batch``, in sending order."""
+
+    def check(self, response: httpx.Response) -> DeliveryError | None:
+        """None when the platform accepted the message; else the error. The default
+        trusts the HTTP status."""
+        return classify(response.status_code, response.headers, reason(response))
+
+    def title(self, batch: AlertBatch) -> str:
+        """The batch's header line."""
+        return subject_line(batch)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON (Chinese kept as is)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()

@@ -1,0 +1,44 @@
+"""The ``json`` format (contract): ``{"version": 1, "alerts": [finding, ...]}``, signed
+with ``X-Watcher-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` when a secret is
+set. One request per batch; a batch over ``MAX_BYTES`` is split into several requests,
+each a complete payload, marked ``X-Watcher-Part: 2/3``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import ClassVar
+
+from watcher.models import AlertBatch
+from watcher.notify.formats.base import Message, WebhookFormat, dumps, paginate
+
+MAX_BYTES = 1_000_000
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Watcher-Signature`` header value for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class JsonFormat(WebhookFormat):
+    """The documented JSON payload; any 2xx reply means delivered."""
+
+    name = "json"
+    max_messages: ClassVar[int] = 10**6
+    max_bytes: ClassVar[int] = MAX_BYTES
+
+    def messages(self, batch: AlertBatch) -> list[Message]:
+        """One payload, or several when the body would pass ``max_bytes``."""
+        alerts = [f.to_json() for f in batch.sorted()]
+        sizes = [len(dumps(a)) for a in alerts]
+        pages, _ = paginate(sizes, budget=self.max_bytes - 64, separator=2)
+        out = []
+        for n, idx in enumerate(pages, start=1):
+            body = dumps({"version": 1, "alerts": [alerts[i] for i in idx]})
+            headers = {"Content-Type": "application/json"}
+            if len(pages) > 1:
+                headers["X-Watcher-Part"] = f"{n}/{len(pages)}"
+            if self.secret:
+                headers["X-Watcher-Signature"] = signature(self.secret, body)
+            out.append(Message(body, headers, shown=len(idx)))
+        return out
