@@ -148,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "nginx"
     sys_version = ""
     timeout = 30  # idle keep-alive connections end after this
+    wbufsize = 64 * 1024  # headers and small bodies in one send; flushed after each response
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -396,6 +397,9 @@ class Marketplace:
                     except OSError:
                         continue
                     request.setblocking(True)
+                    # Headers and body leave in separate segments: without this, delayed
+                    # ACKs stall every response by ~40 ms.
+                    request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     try:
                         srv.process_request(request, addr)
                     except Exception:
