@@ -238,6 +238,7 @@ _RANGE_RE = re.compile(r"(\d)\s*(?:[-–—~〜]|至|\bto\b|\bbis\b)\s*(?=\D{0,6
 _SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
 _NUMBER_TEXT = re.compile(r"^(?:\d[\d.,]*|[.,]\d+)$")
 _MULTIPLIER = re.compile(r"\d\s*(万|亿)")
+_PLAIN = re.compile(r"\s*\d{1,12}(?:\.(?:\d{1,2}|\d{4,12}))?\s*\Z")
 
 
 def _number_value(value: float | int) -> float | None:
@@ -362,6 +363,10 @@ def parse_price_range(
         )
     if not isinstance(text, str):
         return None, None, None
+    if _PLAIN.match(text):  # the schema.org shape ("59.00"): no symbol, no ambiguity
+        value = _number_value(float(text))
+        currency = default_currency.upper() if value is not None and default_currency else None
+        return value, value, currency
     s = _normalise(text)
     m = _RANGE_RE.search(s)
     if m:

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -86,10 +87,8 @@ _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)
 _TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STRINGS_OR_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])', re.DOTALL)
-_WRAPPERS = re.compile(
-    r"^\s*(?:<!--|//\s*<!\[CDATA\[|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)|"
-    r"(?:-->|//\s*\]\]>|/\*\s*\]\]>\s*\*/|\]\]>)\s*$"
-)
+_PREFIX = re.compile(r"\s*(?:<!--|//\s*<!\[CDATA\[|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)")
+_SUFFIX = re.compile(r"(?:-->|//\s*\]\]>|/\*\s*\]\]>\s*\*/|\]\]>)\s*$")
 _DATE_FORMATS = (
     "%Y/%m/%d",
     "%Y/%m/%d %H:%M",
@@ -236,7 +235,7 @@ def ld_blocks(page: Page) -> list[str]:
 
 def load_json(block: str) -> list[Any]:
     """The JSON values in one ld+json block, repairing common breakage; [] when hopeless."""
-    text = _WRAPPERS.sub("", block).strip()
+    text = _unwrap(block)
     if not text:
         return []
     value = _loads(text)
@@ -281,14 +280,30 @@ def _load_many(text: str) -> list[Any]:
     return out
 
 
+def _unwrap(block: str) -> str:
+    """The block without HTML comment / CDATA wrappers (checked at the ends only)."""
+    text = block.strip()
+    m = _PREFIX.match(text)
+    if m:
+        text = text[m.end() :]
+    m = _SUFFIX.search(text, max(0, len(text) - 40))
+    if m:
+        text = text[: m.start()]
+    return text.strip()
+
+
+@lru_cache(maxsize=4096)
+def _type_key(name: str) -> str:
+    return re.split(r"[/:#]", name.strip())[-1].lower()
+
+
 def _type_names(node: dict[str, Any]) -> set[str]:
     t = node.get("@type")
-    names = t if isinstance(t, list) else [t]
-    out: set[str] = set()
-    for n in names[:10]:
-        if isinstance(n, str) and n:
-            out.add(re.split(r"[/:#]", n.strip())[-1].lower())
-    return out
+    if isinstance(t, str):
+        return {_type_key(t)} if len(t) < 300 else set()
+    if not isinstance(t, list):
+        return set()
+    return {_type_key(n) for n in t[:10] if isinstance(n, str) and 0 < len(n) < 300}
 
 
 @dataclass
@@ -320,7 +335,8 @@ class _Graph:
         if not isinstance(value, dict):
             return
         ref = value.get("@id")
-        if isinstance(ref, str) and not _is_ref(value):
+        bare = ref is not None and _is_ref(value)
+        if isinstance(ref, str) and not bare:
             known = self.ids.get(ref)
             if known is None:
                 self.ids[ref] = value
@@ -328,14 +344,20 @@ class _Graph:
                 for k, v in value.items():
                     known.setdefault(k, v)
         types = _type_names(value)
-        is_product = bool(types & PRODUCT_TYPES) and not _is_ref(value)
+        is_product = bool(types & PRODUCT_TYPES) and not bare
         if is_product and not in_product and len(self.products) < MAX_PRODUCTS:
             self.products.append(value)
         if types & LIST_TYPES:
             self.lists.append(value)
+        inside = in_product or is_product
         for k, v in value.items():
-            if isinstance(v, dict | list) and k != "@context":
-                self.walk(v, depth + 1, in_product or is_product)
+            # a product's own reviews hold no products or lists: skipping them halves
+            # the walk of a typical product page
+            if isinstance(v, dict | list) and k != "@context" and not (inside and k in _SKIP):
+                self.walk(v, depth + 1, inside)
+
+
+_SKIP = frozenset({"review", "reviews"})
 
 
 def _is_ref(node: dict[str, Any]) -> bool:
@@ -396,7 +418,16 @@ def absolute_url(value: Any, base: str, *, fragment: bool = True) -> str | None:
     if not s or len(s) > MAX_URL or s.startswith(("javascript:", "data:", "mailto:")):
         return None
     try:
-        url = urljoin(base, s)
+        # the common shapes skip urljoin, which is slow
+        if s.startswith(("https://", "http://")):
+            url = s
+        elif s[0] == "#":
+            url = base.split("#", 1)[0] + s
+        elif s[0] == "/" and s[1:2] != "/" and "\\" not in s:
+            origin = urlsplit(base)
+            url = f"{origin.scheme}://{origin.netloc}{s}"
+        else:
+            url = urljoin(base, s)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
@@ -435,8 +466,11 @@ def parse_date(value: Any) -> datetime | None:
 def availability(value: Any) -> bool | None:
     """True/False/None from a schema.org ItemAvailability (URL, bare name or text)."""
     s = _str(value.get("@id") if isinstance(value, dict) else value).strip()
-    if not s:
-        return None
+    return _availability_key(s) if s and len(s) < 200 else None
+
+
+@lru_cache(maxsize=1024)
+def _availability_key(s: str) -> bool | None:
     key = re.split(r"[/:#]", s.rstrip("/"))[-1].lower()
     key = re.sub(r"[\s_\-]", "", key)
     if key in _AVAILABLE:
@@ -453,6 +487,8 @@ def _number(value: Any) -> float | None:
         return _finite(value)
     else:
         s = _str(value).strip()[:32]
+        if s.isdigit():
+            return float(s)
         if "," in s and "." not in s:
             s = s.replace(",", ".")
         m = re.search(r"\d+(?:\.\d+)?", s)
@@ -573,6 +609,15 @@ class _Converter:
             count = _count(node.get("reviewCount"))
         return value, count
 
+    def rating_value(self, node: Any) -> float | None:
+        """A Rating (or a bare number) on the 5-star scale."""
+        node = self.g.deref(node)
+        if isinstance(node, dict):
+            return to_five(node.get("ratingValue"), node.get("bestRating"), node.get("worstRating"))
+        if isinstance(node, int | float | str):
+            return to_five(node)
+        return None
+
     def review(self, node: Any) -> Review | None:
         if not isinstance(node, dict):
             return None
@@ -583,7 +628,7 @@ class _Converter:
         if isinstance(author_node, list):
             author_node = self.g.deref(author_node[0]) if author_node else None
         author = clean_text(author_node, 200) or None
-        rating, _ = self.rating(node.get("reviewRating"))
+        rating = self.rating_value(node.get("reviewRating"))
         published = parse_date(node.get("datePublished") or node.get("dateCreated"))
         rid = node.get("@id") or node.get("url")
         review_id = None
@@ -943,18 +988,25 @@ def extract_products(
     base = base_url.strip()
     page = Page(html, encoding)
     graph = ld_graph(page)
-    links = head_links(page)
-    meta = meta_properties(page)
     conv = _Converter(base, graph, default_currency)
-    page_url = absolute_url(links.get("canonical"), base) or absolute_url(
-        (meta.get("og:url") or [None])[0], base
-    )
+    head: dict[str, Any] = {}
+
+    def page_url() -> str | None:
+        # the head is scanned only when a product lacks a URL or fields OpenGraph may fill
+        if "url" not in head:
+            links = head_links(page)
+            head["meta"] = meta_properties(page)
+            head["url"] = absolute_url(links.get("canonical"), base) or absolute_url(
+                (head["meta"].get("og:url") or [None])[0], base
+            )
+        return head["url"]
+
     single = len(graph.products) == 1
     listings: list[Listing] = []
     explicit: list[bool] = []  # whether each listing's URL came from the product itself
     for node in graph.products:
-        listing = conv.product(node, page_url if single else None)
         has_url = absolute_url(_str(node.get("url")), base) is not None
+        listing = conv.product(node, page_url() if single and not has_url else None)
         for i, known in enumerate(listings):
             same_url = known.url == listing.url and (
                 listing.url != base or (has_url and explicit[i]) or known.title == listing.title
@@ -971,16 +1023,23 @@ def extract_products(
     if needs_microdata and b"itemscope" in page.low:
         md_conv = _Converter(base, _Graph(), default_currency)
         nodes = microdata_products(_tree(page))
-        md = [md_conv.product(n, page_url if len(nodes) == 1 else None) for n in nodes]
+        md = [md_conv.product(n, page_url() if len(nodes) == 1 else None) for n in nodes]
         if main is None:
             listings = md
         elif md and len(listings) == 1:
             fill_missing(main, md[0])
         main = listings[0] if listings else None
 
-    og = opengraph_product(meta)
+    gaps = main is None or (
+        len(listings) == 1
+        and (not main.title or main.price is None or not main.images or main.available is None)
+    )
+    og = None
+    if gaps:
+        page_url()
+        og = opengraph_product(head["meta"])
     if og is not None and (main is None or len(listings) == 1):
-        og_listing = _Converter(base, _Graph(), default_currency).product(og, page_url)
+        og_listing = _Converter(base, _Graph(), default_currency).product(og, page_url())
         if main is None:
             if og.get("_is_product"):
                 listings = [og_listing]
