@@ -13,6 +13,9 @@ import io
 import itertools
 import math
 import random
+import struct
+import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-from watcher.images import image_distance, image_hash
+from watcher.images import MAX_PIXELS, image_distance, image_hash
 
 THRESHOLD = 10
 WORDS = ["SALE", "NEW", "Premium", "纯棉", "Cotton", "¥99", "$19.99", "2 PACK", "HOT", "Organic"]
@@ -324,3 +327,79 @@ def test_recall_and_false_matches_at_default_distance(evaluation: Evaluation) ->
 def test_every_transform_mostly_survives(evaluation: Evaluation) -> None:
     for name, (hits, total) in evaluation.per_transform.items():
         assert hits / total >= 0.85, (name, hits, total)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares an enormous size but holds almost no data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    body = struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    idat = b"IDAT" + zlib.compress(b"\0" * 64)
+    body += struct.pack(">I", len(idat) - 4) + idat + struct.pack(">I", zlib.crc32(idat))
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def _gif_1x1() -> bytes:
+    buf = io.BytesIO()
+    Image.new("P", (1, 1)).save(buf, "GIF")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"not an image at all",
+        b"<html><body>404</body></html>" * 10,
+        b"\xff\xd8\xff\xe0" + b"\x00" * 100,  # JPEG magic, nothing behind it
+        _gif_1x1(),
+        _png_header(100_000, 100_000),  # 10 gigapixels declared
+        _png_header(7000, 7000),  # 49 MP: over MAX_PIXELS
+        bytes(random.Random(3).getrandbits(8) for _ in range(5000)),
+    ],
+    ids=["empty", "text", "html", "jpeg-magic", "gif-1x1", "bomb-10gp", "bomb-49mp", "noise"],
+)
+def test_hostile_inputs_return_none_quickly(data: bytes) -> None:
+    start = time.perf_counter()
+    assert image_hash(data) is None
+    assert time.perf_counter() - start < 1.0
+
+
+def test_truncated_jpeg_is_none() -> None:
+    data = _jpeg(product_image(1, size=(400, 400)), 90)
+    assert image_hash(data) is not None
+    assert image_hash(data[: len(data) // 2]) is None
+
+
+def test_max_pixels_is_about_40_megapixels() -> None:
+    assert 30_000_000 <= MAX_PIXELS <= 50_000_000
+
+
+def test_large_jpeg_decodes_small_and_fast() -> None:
+    img = product_image(2, size=(3000, 2000))
+    data = _jpeg(img, 85)
+    start = time.perf_counter()
+    big = image_hash(data)
+    assert time.perf_counter() - start < 1.0
+    assert big is not None
+    assert image_distance(big, image_hash(_jpeg(img.resize((600, 400)), 80)) or "") <= THRESHOLD
+
+
+def test_transparent_png_matches_flattened_on_white() -> None:
+    rgba = product_image(4).convert("RGBA")
+    arr = np.asarray(rgba).copy()
+    arr[:40, :, 3] = 0  # transparent top strip
+    cut = Image.fromarray(arr, "RGBA")
+    flat = Image.alpha_composite(Image.new("RGBA", cut.size, "white"), cut).convert("RGB")
+    assert image_distance(image_hash(_png(cut)) or "", image_hash(_jpeg(flat, 85)) or "") <= 2
+
+
+def test_hash_format_and_distance_properties() -> None:
+    h = image_hash(_png(product_image(9)))
+    assert h is not None and len(h) == 192 and int(h, 16) >= 0
+    assert image_distance(h, h) == 0
+    other = image_hash(_png(product_image(10)))
+    assert other is not None
+    assert image_distance(h, other) == image_distance(other, h)
+    assert image_distance(h, "zz") == 64
+    assert image_distance("", h) == 64

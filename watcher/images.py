@@ -66,6 +66,11 @@ REGIONS: tuple[tuple[float, float, float, float], ...] = (
     (0.0, 0.0, 0.10, 0.0),
     (0.06, 0.06, 0.06, 0.06),
     (0.0, 0.0, 0.0, 0.18),
+    (0.0, 0.20, 0.0, 0.0),
+    (0.08, 0.08, 0.0, 0.0),
+    (0.0, 0.08, 0.08, 0.0),
+    (0.08, 0.0, 0.0, 0.08),
+    (0.0, 0.0, 0.08, 0.08),
 )
 _PARTS = 1 + len(REGIONS)
 _HEX = 16  # hex digits per 64-bit pHash
@@ -100,7 +105,7 @@ def _phash(pixels: np.ndarray) -> int:
 def image_hash(data: bytes) -> str | None:
     """Perceptual hash of image bytes as a hex string, or None if the bytes are no usable image.
 
-    The string is 7 concatenated 64-bit pHashes (112 hex digits): the full frame, then each of
+    The string is 12 concatenated 64-bit pHashes (192 hex digits): the full frame, then each of
     :data:`REGIONS`. None for: empty or oversized input, undecodable or truncated data, images
     declaring more than :data:`MAX_PIXELS` pixels (checked from the header, before decoding),
     images under :data:`MIN_SIDE` pixels on a side. Never raises.
