@@ -100,7 +100,8 @@ def test_kind_is_discovered() -> None:
 
 async def test_listing_jsonld_product(server: _Server, http: Http) -> None:
     server.routes["/products/floral-dress"] = (200, HTML, fixture("product_jsonld.html"))
-    src = HtmlSource(shop(server, currency="CNY"), http)
+    # page-level selectors only fill gaps: JSON-LD's title and price win over the <h1>/.price
+    src = HtmlSource(shop(server, currency="CNY", selectors=CARD_SELECTORS), http)
     ref = base(server) + "/products/floral-dress"
     listing = await src.listing(ref)
     assert listing.ref == ref  # the ref asked for stays the identity
@@ -264,6 +265,23 @@ async def test_catalog_page_cap(server: _Server, http: Http) -> None:
     catalog = await HtmlSource(shop(server, selectors=CARD_SELECTORS), http).catalog()
     assert not catalog.complete and "50 pages" in catalog.note
     assert len(catalog.listings) == 50
+
+
+async def test_catalog_stops_when_pages_repeat_items(server: _Server, http: Http) -> None:
+    def last_page_forever(path: str) -> Route:
+        n = int(path.rsplit("=", 1)[1]) if "=" in path else 1
+        body = (
+            f'<li class="product-card"><a class="product-link" href="/p/{min(n, 2)}">P</a></li>'
+            f'<a class="next" href="/shop?page={n + 1}">next</a>'
+        )
+        return 200, HTML, body.encode()
+
+    server.routes.update({"/shop": last_page_forever, "/shop?page=2": last_page_forever})
+    server.routes["/shop?page=3"] = last_page_forever
+    catalog = await HtmlSource(shop(server, selectors=CARD_SELECTORS), http).catalog()
+    assert catalog.complete and "repeated" in catalog.note
+    assert [i.ref for i in catalog.listings] == [base(server) + "/p/1", base(server) + "/p/2"]
+    assert server.log == ["/shop", "/shop?page=2", "/shop?page=3"]
 
 
 async def test_top_from_top_url_item_list(server: _Server, http: Http) -> None:

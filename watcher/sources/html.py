@@ -11,8 +11,8 @@ later catalog page marks the catalog partial).
 
 Catalog pagination rule: follow ``selectors.next_page`` (else ``<link rel="next">`` /
 ``<a rel="next">``) for at most :data:`MAX_PAGES` pages. The catalog is complete when the
-last page has no next link, links back to a page already read, or shows a "no results"
-marker with zero items. It is partial (``complete=False``, with a note) when a later page
+last page has no next link, links back to a page already read, repeats only items
+already seen, or shows a "no results" marker with zero items. It is partial (``complete=False``, with a note) when a later page
 fails to fetch, looks blocked, or yields zero items without a "no results" marker, and when
 the page cap is reached. A first page that fails, looks blocked or yields zero items with
 no "no results" marker raises (FetchError / BadResponseError / ParseError).
@@ -550,9 +550,18 @@ class HtmlSource(Source):
             if strong:
                 raise BadResponseError(strong, url=ref, status=doc.resp.status)
         listing = main or Listing(ref=ref, url=doc.url, title="", reviews=[])
-        if self._compiled:
-            fill_missing(listing, self._page_listing(doc, ref))
-            listing.shop = listing.shop or _element_text(self._select_one(doc.soup, "shop")) or None
+        gaps = (
+            not listing.title
+            or listing.price is None
+            or not listing.images
+            or listing.available is None
+            or (not listing.reviews and "review" in self._compiled)
+            or "shop" in self._compiled
+        )
+        if self._compiled and gaps:  # the soup is built only when selectors can add something
+            page_level = self._page_listing(doc, ref)
+            fill_missing(listing, page_level)
+            listing.shop = listing.shop or page_level.shop
         if not listing.title or (main is None and listing.price is None):
             # selectors alone found a title but no price: a login wall or captcha page
             # with a heading, unless no marker says so
@@ -611,10 +620,14 @@ class HtmlSource(Source):
                     complete = False
                     note = f"page {page_no} ({url}) had no items and no 'no results' marker"
                 break
-            for item in items:
-                if item.ref not in refs:
-                    refs.add(item.ref)
-                    listings.append(item)
+            fresh = [item for item in items if item.ref not in refs]
+            if not fresh:
+                # a site that answers every page number past the end with the last page
+                note = f"page {page_no} repeated earlier items"
+                break
+            for item in fresh:
+                refs.add(item.ref)
+                listings.append(item)
             if want is not None and len(listings) >= want:
                 break
             url = self._next_url(doc)
