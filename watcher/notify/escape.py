@@ -133,13 +133,12 @@ def feishu(text: object, *, multiline: bool = False) -> str:
     return s.replace("<", "<" + _ZWSP).replace("@", "@" + _ZWSP)
 
 
-# Full-width look-alikes for the markdown dialects without a documented escape.
+# Full-width look-alikes for the markdown dialects without a documented escape. Without
+# "[" and "]" no link or image can form, so "(", ")" and "!" stay as they are.
 _FULLWIDTH = str.maketrans(
     {
         "[": "［",
         "]": "］",
-        "(": "（",
-        ")": "）",
         "<": "＜",
         ">": "＞",
         "*": "＊",
@@ -147,9 +146,6 @@ _FULLWIDTH = str.maketrans(
         "`": "｀",
         "#": "＃",
         "@": "＠",
-        "~": "～",
-        "|": "｜",
-        "!": "！",
         "\\": "＼",
     }
 )

@@ -273,20 +273,19 @@ def _copied(f: Finding) -> tuple[Line, list[Line]]:
             copy_line.append(" (same price)")
         else:
             word = "cheaper" if diff > 0 else "dearer"
-            copy_line.append(f" ({money(abs(diff), currency)} {word})")
-    facts = [f"Your price: {money(mine, own.get('currency'))}"]
+            copy_line += [" (", Span(f"{money(abs(diff), currency)} {word}", bold=True), ")"]
+    facts: list[Span | str] = [f"Your price: {money(mine, own.get('currency'))}"]
     sim = d.get("title_similarity")
     if isinstance(sim, int | float):
-        facts.append(f"title similarity {sim * 100:.0f}%")
+        facts.append(f" · title similarity {sim * 100:.0f}%")
     dist = d.get("image_distance")
     if dist is None:
-        photo = "photo not compared"
+        facts.append(" · photo not compared")
     elif f.severity is Severity.HIGH:
-        photo = f"PHOTO STOLEN (image distance {dist})"
+        facts += [" · ", Span("PHOTO STOLEN", bold=True), f" (image distance {dist})"]
     else:
-        photo = f"photo differs (image distance {dist})"
-    facts.append(photo)
-    return heading, [_line(*copy_line), _line(" · ".join(facts))]
+        facts.append(f" · photo differs (image distance {dist})")
+    return heading, [_line(*copy_line), _line(*facts)]
 
 
 def _review(f: Finding) -> tuple[Line, list[Line]]:
