@@ -400,8 +400,8 @@ class Store:
             q = q.where(
                 ListingRow.own_top.is_not(None) if own_top else ListingRow.own_top.is_(None)
             )  # type: ignore[union-attr]
-        with self.engine.connect() as c:
-            return list(c.execute(q.order_by(ListingRow.shop_id, ListingRow.id)))
+        with self.session() as s:
+            return list(s.execute(q.order_by(ListingRow.shop_id, ListingRow.id)))
 
     def set_own_top(self, shop_id: int, listing_ids: Sequence[int]) -> None:
         """Mark exactly these listings of an own shop as its watched top listings (in order)."""
@@ -426,8 +426,8 @@ class Store:
             )  # type: ignore[union-attr]
             .order_by(ShopRow.id, ListingRow.own_top)
         )
-        with self.engine.connect() as c:
-            return list(c.execute(q))
+        with self.session() as s:
+            return list(s.execute(q))
 
     def candidate_listings(self) -> list[Any]:
         """Active listings of every non-own shop: copy candidates."""
