@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -255,6 +255,7 @@ def normalize_many(titles: Sequence[str]) -> list[str]:
     return text.split("\n")
 
 
+@lru_cache(maxsize=8192)
 def normalize_title(title: str) -> str:
     """Normalise one product title for comparison.
 
