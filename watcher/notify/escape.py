@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import html as _html
 import re
-import unicodedata
 from urllib.parse import quote, urlsplit, urlunsplit
 
-# Bidi overrides/isolates can make a title display as something else ("gpj.exe").
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_SPACES = re.compile(r"[ \t]+")
+# Control characters (Unicode category Cc except tab/newline), lone surrogates, and bidi
+# overrides/isolates, which can make a title display as something else ("gpj.exe").
+_DROP = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
+_LINE_SEP = re.compile("[\u2028\u2029]")
+_SPACES = re.compile(r"[ \t]{2,}|\t")
+_WHITESPACE = re.compile(r"\s{2,}|[^\S ]")
 _ZWSP = "\u200b"
 
 
@@ -35,19 +39,11 @@ def clean(text: object, *, multiline: bool = False, strip: bool = True) -> str:
     """
     s = "" if text is None else str(text)
     s = s.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for ch in s:
-        if ch == "\n" or ch == "\t":
-            out.append(ch if multiline else " ")
-        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs") or ch in "\u2028\u2029":
-            out.append(" " if ch in "\u2028\u2029" else "")
-        else:
-            out.append(ch)
-    s = "".join(out)
+    s = _DROP.sub("", _LINE_SEP.sub(" ", s))
     if not multiline:
-        flat = re.sub(r"\s+", " ", s)
+        flat = _WHITESPACE.sub(" ", s)
         return flat.strip() if strip else flat
-    lines = [_SPACES.sub(" ", line).strip() for line in s.split("\n")]
+    lines = [_SPACES.sub(" ", line).strip(" ") for line in s.split("\n")]
     s = "\n".join(lines).strip("\n")
     return re.sub(r"\n{3,}", "\n\n", s)
 

@@ -160,23 +160,34 @@ def plan(
     into pages within ``page_budget``/``per_page``; findings past ``max_pages`` are
     counted in the last page's ``note``. Nothing is dropped silently."""
     bs = blocks(batch)
-    rendered = [fit(b, render, min(block_limit, page_budget), measure) for b in bs]
-    pages, left = paginate(
-        [measure(r) for r in rendered],
-        budget=page_budget,
-        per_page=per_page,
-        max_pages=max_pages,
-        separator=separator,
-    )
-    out = [
-        Page([rendered[i] for i in idx], [bs[i] for i in idx], n + 1, len(pages))
-        for n, idx in enumerate(pages)
-    ]
+    pages: list[Page] = []
+    page: list[int] = []
+    rendered: dict[int, str] = {}
+    used, left = 0, 0
+    for i, b in enumerate(bs):
+        # Rendered lazily: a rate-limited format shows only the first few of a big batch.
+        text = fit(b, render, min(block_limit, page_budget), measure)
+        size = measure(text)
+        extra = size + (separator if page else 0)
+        if page and (len(page) >= per_page or used + extra > page_budget):
+            pages.append(Page([rendered[j] for j in page], [bs[j] for j in page], 0, 0))
+            if len(pages) >= max_pages:
+                left = len(bs) - i
+                break
+            page, used, extra = [], 0, size
+        page.append(i)
+        rendered[i] = text
+        used += extra
+    else:
+        if page:
+            pages.append(Page([rendered[j] for j in page], [bs[j] for j in page], 0, 0))
+    for n, p in enumerate(pages, start=1):
+        p.number, p.total = n, len(pages)
     if left:
         left_out = [b.finding for b in bs[len(bs) - left :]]
-        out[-1].left_out = left_out
-        out[-1].note = more_note(left_out)
-    return out
+        pages[-1].left_out = left_out
+        pages[-1].note = more_note(left_out)
+    return pages
 
 
 class WebhookFormat(ABC):
