@@ -373,6 +373,12 @@ def image_quality() -> None:
         f"{result.negatives} different-image pairs ({time.perf_counter() - t0:.1f}s)"
     )
     print(f"  recall {result.recall:.3f}  false-match rate {result.false_match_rate:.4f}")
+    distinct = result.negatives - result.sibling_pairs
+    distinct_fm = result.false_matches - result.sibling_false_matches
+    print(
+        f"    distinct photos: {distinct_fm}/{distinct} false matches; same layout, "
+        f"recoloured/reshaped product: {result.sibling_false_matches}/{result.sibling_pairs}"
+    )
     for name, (hits, total) in sorted(result.per_transform.items()):
         print(f"    {name:<22} {hits}/{total}")
     print(

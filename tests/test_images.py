@@ -265,6 +265,8 @@ class Evaluation:
     false_matches: int = 0
     max_positive: int = 0
     min_negative: int = 10**9
+    sibling_pairs: int = 0
+    sibling_false_matches: int = 0
     per_transform: dict[str, tuple[int, int]] = field(default_factory=dict)
     misses: list[tuple[int, str, int]] = field(default_factory=list)
 
@@ -301,8 +303,12 @@ def evaluate(n_base: int = 64, seed: int = 0, threshold: int = THRESHOLD) -> Eva
     for i in range(0, n_base, 2):
         sibling = image_hash(_jpeg(product_image(seed * 10_000 + i, variant=1), 85))
         negatives.append((hashes[i], sibling or ""))
+    first_sibling = len(negatives) - len(range(0, n_base, 2))
     for k, (a, b) in enumerate(negatives):
         d = image_distance(a, b)
+        if k >= first_sibling:
+            result.sibling_pairs += 1
+            result.sibling_false_matches += d <= threshold
         if d <= threshold:
             result.misses.append((k, "false match", d))
         result.negatives += 1
