@@ -231,8 +231,10 @@ class Runner:
         changes = self.store.apply_listings(
             result.shop_id, catalog.listings, complete=catalog.complete
         )
-        changes.baseline = catalog.complete and first
+        changes.baseline = catalog.complete and first and not changes.suspect
         result.changes = changes
+        if changes.suspect:
+            result.status, result.error = "partial", changes.suspect
         if first:
             result.baseline_at = datetime.now(UTC) if catalog.complete else None
         if not catalog.complete:
@@ -268,9 +270,12 @@ class Runner:
                 logger.debug("image {} unavailable: {}", url, e)
                 return
             h = await asyncio.to_thread(image_hash, resp.content)
-            self.store.save_image(url, h, None if h else "not an image")
             if h:
                 out[url] = h
+            try:
+                self.store.save_image(url, h, None if h else "not an image")
+            except StorageError as e:
+                logger.warning("could not remember the hash of {}: {}", url, e)
 
         await asyncio.gather(*(one(u) for u in todo))
         return out

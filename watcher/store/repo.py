@@ -113,6 +113,8 @@ class ListingChanges:
     removed: list[int] = field(default_factory=list)
     seen: list[tuple[int, Listing]] = field(default_factory=list)
     baseline: bool = False
+    suspect: str = ""
+    """Why a complete catalog was not trusted to mark listings removed (empty when trusted)."""
 
 
 class Store:
@@ -360,10 +362,13 @@ class Store:
                 active_before = sum(
                     1 for r in existing.values() if r.removed_at is None and r.source == "catalog"
                 )
-                if gone and len(gone) > max(5, active_before // 2):
+                if gone and (not unique or len(gone) > max(5, active_before // 2)):
                     # A catalog that lost most of its listings at once is far likelier a broken
                     # page than a closing-down sale: keep them and let the next pass decide.
-                    changes.removed = []
+                    changes.suspect = (
+                        f"catalog shrank from {active_before} to {len(unique)} listings at once;"
+                        " not trusted"
+                    )
                 elif gone:
                     c.execute(
                         update(ListingRow).where(ListingRow.id.in_(gone)).values(removed_at=now)

@@ -104,7 +104,7 @@ class ImageRow(SQLModel, table=True):
     __tablename__ = "image"
     url_key: str = Field(primary_key=True, max_length=40)
     url: str = Field(sa_column=Column(Text, nullable=False))
-    hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
     fetched_at: datetime
 
