@@ -78,12 +78,18 @@ STRONG_BLOCK_MARKERS = (
     "人机验证",
     "滑动验证",
     "拖动滑块",
-    "安全验证",
-    "访问验证",
 )
 # Markers that a real product page may also carry (a reCAPTCHA on its review form):
 # they only count when the page yields nothing.
-WEAK_BLOCK_MARKERS = ("captcha", "验证码", "access denied", "robot check", "bot detection")
+WEAK_BLOCK_MARKERS = (
+    "captcha",
+    "验证码",
+    "安全验证",
+    "访问验证",
+    "access denied",
+    "robot check",
+    "bot detection",
+)
 LOGIN_MARKERS = ("login", "log in", "sign in", "signin", "登录", "登陆")
 NO_RESULTS_MARKERS = (
     "no results",
