@@ -148,6 +148,12 @@ BAD_CASES = [
         "unknown key",
     ),
     (
+        "bad selector",
+        '[[shops]]\nname = "A"\nkind = "html"\nurl = "https://a.example"\n[shops.selectors]\nitem = "div[["\n',
+        "shops[0].selectors.item",
+        "invalid CSS selector",
+    ),
+    (
         "similarity out of range",
         "[detect.copies]\ntitle_similarity = 1.5\n",
         "detect.copies.title_similarity",

@@ -51,7 +51,7 @@ async def open_app(config: Config, store: Store | None = None) -> AsyncIterator[
     )
     http = Http(http_settings(config))
     try:
-        outbox = Outbox(store, config.alerts, alert_client)
+        outbox = Outbox(store, config.alerts, alert_client, retry_first=config.watcher.alert_retry)
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:
         await http.aclose()

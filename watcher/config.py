@@ -219,6 +219,21 @@ class Selectors:
     review_date: str = ""
     next_page: str = ""
 
+    def validate(self, path: str) -> None:
+        """Every selector must be valid CSS."""
+        import soupsieve
+
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value:
+                try:
+                    soupsieve.compile(value)
+                except soupsieve.SelectorSyntaxError as e:
+                    msg = str(e).splitlines()[0]
+                    raise ConfigError(
+                        f"{path}.{name}", f"invalid CSS selector {value!r}: {msg}"
+                    ) from None
+
 
 @dataclass(slots=True)
 class WatcherSettings:
@@ -237,6 +252,8 @@ class WatcherSettings:
     user_agent: str = "watcher/0.1 (+https://github.com/watcher-dev/watcher)"
     max_bytes: int = field(default=10 * 1024 * 1024, metadata={"check": _positive})
     unreachable_after: int = field(default=3, metadata={"check": _positive})
+    alert_retry: timedelta = timedelta(minutes=1)
+    """First delay before an undelivered alert is retried; doubles per attempt up to 6h."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def validate(self, path: str) -> None:
@@ -261,6 +278,8 @@ class ShopConfig:
     role: Literal["own", "competitor"] = "competitor"
     top: int = field(default=5, metadata={"check": _positive})
     listings: list[Url] = field(default_factory=list)
+    """Own shops: watch these instead of the top N. Competitors: watch only these pages
+    instead of the whole catalog."""
     top_url: str = ""
     search_url: str = field(default="", metadata={"check": _template})
     interval: timedelta | None = None

@@ -17,7 +17,7 @@ from watcher.config import Config, ShopConfig
 from watcher.detectors import DetectContext, Detector, ShopResult, detector_kinds
 from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
 from watcher.http import Http
-from watcher.models import Finding, Listing
+from watcher.models import Catalog, Finding, Listing
 from watcher.notify.outbox import Outbox
 from watcher.sources import Source, source_kinds
 from watcher.store import Store
@@ -175,12 +175,10 @@ class Runner:
             progress("done", result)
         return result
 
-    async def _check_own(self, result: ShopResult) -> None:
-        shop = result.shop
-        src = self.source(shop)
-        refs = list(shop.listings) or await src.top(shop.top)
-        if not refs:
-            raise ParseError(f"{shop.name}: no listings found to watch")
+    async def _fetch_listings(
+        self, src: Source, refs: Sequence[str]
+    ) -> tuple[list[Listing], list[str]]:
+        """Fetch listing pages; returns the listings read and an error text per failure."""
         fetched = await asyncio.gather(*(src.listing(r) for r in refs), return_exceptions=True)
         listings: list[Listing] = []
         errors: list[str] = []
@@ -193,6 +191,15 @@ class Runner:
                 errors.append(f"{ref}: internal error {type(item).__name__}: {item}")
         if not listings:
             raise FetchError("; ".join(errors[:3]) or "no listing could be read")
+        return listings, errors
+
+    async def _check_own(self, result: ShopResult) -> None:
+        shop = result.shop
+        src = self.source(shop)
+        refs = list(shop.listings) or await src.top(shop.top)
+        if not refs:
+            raise ParseError(f"{shop.name}: no listings found to watch")
+        listings, errors = await self._fetch_listings(src, refs)
         changes = self.store.apply_listings(
             result.shop_id, listings, complete=None, source="top", own_top=True
         )
@@ -226,11 +233,16 @@ class Runner:
 
     async def _check_competitor(self, result: ShopResult, queries: Sequence[str]) -> None:
         src = self.source(result.shop)
-        catalog = await src.catalog()
+        if result.shop.listings:
+            # Only the named listings are watched: never a whole catalog, never removals.
+            listings, errors = await self._fetch_listings(src, list(result.shop.listings))
+            catalog = Catalog(listings, complete=not errors, note="; ".join(errors[:3]))
+            complete: bool | None = None
+        else:
+            catalog = await src.catalog()
+            complete = catalog.complete
         first = result.baseline_at is None
-        changes = self.store.apply_listings(
-            result.shop_id, catalog.listings, complete=catalog.complete
-        )
+        changes = self.store.apply_listings(result.shop_id, catalog.listings, complete=complete)
         changes.baseline = catalog.complete and first and not changes.suspect
         result.changes = changes
         if changes.suspect:

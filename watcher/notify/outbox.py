@@ -35,9 +35,12 @@ def accepts(cfg: AlertConfig, finding: Finding) -> bool:
     return finding.severity.rank >= Severity(cfg.min_severity).rank
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff with full jitter, at least what the receiver asked for."""
-    base = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+def backoff(
+    attempts: int, retry_after: float | None = None, first: timedelta = BACKOFF_BASE
+) -> timedelta:
+    """Exponential backoff with jitter (``first`` doubled per attempt, at most 6 hours), and
+    at least what the receiver asked for."""
+    base = min(first * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
     delay = base * (0.5 + random.random() / 2)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
@@ -56,9 +59,15 @@ class Outbox:
     """Records findings and delivers them to every configured channel."""
 
     def __init__(
-        self, store: Store, alerts: Sequence[AlertConfig], client: httpx.AsyncClient
+        self,
+        store: Store,
+        alerts: Sequence[AlertConfig],
+        client: httpx.AsyncClient,
+        *,
+        retry_first: timedelta = BACKOFF_BASE,
     ) -> None:
         self.store = store
+        self.retry_first = retry_first
         kinds = channel_kinds()
         self.channels: dict[str, tuple[AlertConfig, Channel]] = {
             a.name: (a, kinds[a.kind](a.options, client)) for a in alerts
@@ -88,7 +97,11 @@ class Outbox:
                 await channel.send(batch)
             except DeliveryError as e:
                 attempts = self.store.attempts(ids) + 1
-                retry_at = utcnow() + backoff(attempts, e.retry_after) if e.retryable else None
+                retry_at = (
+                    utcnow() + backoff(attempts, e.retry_after, self.retry_first)
+                    if e.retryable
+                    else None
+                )
                 self.store.mark_failed(ids, str(e), retry_at=retry_at)
                 report.failed[name] = str(e)
                 if e.retryable:
@@ -105,7 +118,9 @@ class Outbox:
             except Exception as e:  # a channel bug must not lose alerts: retry later
                 attempts = self.store.attempts(ids) + 1
                 self.store.mark_failed(
-                    ids, f"{type(e).__name__}: {e}", retry_at=utcnow() + backoff(attempts)
+                    ids,
+                    f"{type(e).__name__}: {e}",
+                    retry_at=utcnow() + backoff(attempts, None, self.retry_first),
                 )
                 logger.exception("alerts to {} crashed", name)
                 report.failed[name] = str(e)
