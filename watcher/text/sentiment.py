@@ -3,7 +3,7 @@
 A linear model (logistic regression, trained by ``scripts/train_sentiment.py``) over sparse
 features computed here in pure Python:
 
-* Chinese: character 1-3-grams per clause, plus negation-scoped bigrams ("没有色差" yields
+* Chinese: character 1-3-grams per run of CJK characters, plus negation-scoped bigrams ("没有色差" yields
   ``n:色差``) so that a negated complaint word is a different feature from the word itself.
 * English: lower-cased words and word bigrams, with the words after a negator ("not", "never",
   "n't", ...) re-marked as negated until the clause ends; plus two dense lexicon features
@@ -24,6 +24,8 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 __all__ = [
@@ -48,8 +50,9 @@ _CLAUSE_SPLIT_RE = re.compile(r"[,.;:!?()\[\]{}\"，。；：！？、（）【�
 _TOKEN_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff]+|[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9\u3400-\u9fff]"
 )
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN_RE = re.compile(r"[a-z]")
+# "No (quality) problem" idioms are praise in shop reviews, but the training corpus (books,
+# hotels, laptops) has too few of them to learn that; they are rewritten to plain praise.
+_ZH_NO_PROBLEM_RE = re.compile(r"(?:没有?|无|毫无)(?:任何|什么|啥)?(?:质量|大)?(?:问题|毛病)")
 
 _EN_NEGATORS = frozenset(
     [
@@ -89,7 +92,34 @@ _EN_SCOPE = 4
 # Chinese negators; two-character ones are matched first.
 _ZH_NEGATORS_2 = ("没有", "不是", "不会", "不要", "并不", "从不", "毫无", "不太", "不怎")
 _ZH_NEGATORS_1 = frozenset("不没无未别非勿")
-_ZH_SCOPE = 3
+_ZH_SCOPE = 4
+_ZH_NEGATOR_CHARS = frozenset("不没无未别非勿毫")
+# Words that start with a negator character but negate nothing.
+_ZH_NOT_NEGATORS = frozenset(
+    [
+        "非常",
+        "不过",
+        "不仅",
+        "不少",
+        "不断",
+        "不久",
+        "不但",
+        "不管",
+        "不论",
+        "不如",
+        "不停",
+        "不禁",
+        "无论",
+        "无线",
+        "无比",
+        "无敌",
+        "未来",
+        "别人",
+        "别的",
+        "别说",
+        "没事",
+    ]
+)
 _VADER_NEG_SCALE = -0.74  # VADER's own constant for a negated lexicon word
 
 
@@ -109,12 +139,8 @@ class SentimentModel:
         feats = features(text, self.lexicon, self.emoji)
         if not feats:
             return 0.0
-        z = self.bias
-        w = self.weights
-        for name, value in feats.items():
-            wt = w.get(name)
-            if wt is not None:
-                z += wt * value
+        w = self.weights.get
+        z = self.bias + sum(map(mul, map(w, feats, repeat(0.0)), feats.values()))
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
@@ -176,14 +202,9 @@ def clean(text: str) -> str:
     if len(text) > _HEAD_CHARS + _TAIL_CHARS:
         text = text[:_HEAD_CHARS] + "\n" + text[-_TAIL_CHARS:]
     text = unicodedata.normalize("NFKC", text).lower()
+    if "问题" in text or "毛病" in text:
+        text = _ZH_NO_PROBLEM_RE.sub("很好", text)
     return text.replace("’", "'").replace("n't", " not")
-
-
-def language_of(text: str) -> str:
-    """'zh' when the cleaned text has more CJK characters than Latin letters, else 'en'."""
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    return "zh" if cjk and cjk >= latin / 3 else "en"
 
 
 def features(
@@ -244,31 +265,53 @@ def features(
         out["_lex_pos"] = math.log1p(lex_pos)
     if lex_neg:
         out["_lex_neg"] = math.log1p(lex_neg)
-    if out:
-        out["_lang_" + language_of(text)] = 1.0
     return out
 
 
 def _cjk_features(run: str, out: dict[str, float]) -> None:
     n = len(run)
-    for i in range(n):
-        out["c:" + run[i]] = 1.0
-        if i + 1 < n:
-            out["c:" + run[i : i + 2]] = 1.0
-            if i + 2 < n:
-                out["c:" + run[i : i + 3]] = 1.0
-    # Negation scope: the bigrams right after a negator become "n:" features.
+    grams = [*run, *[run[i : i + 2] for i in range(n - 1)], *[run[i : i + 3] for i in range(n - 2)]]
+    if _ZH_NEGATOR_CHARS.isdisjoint(run):
+        out.update(dict.fromkeys(grams, 1.0))
+        return
+    # Negation scope: the few characters right after a negator. An n-gram lying wholly inside
+    # a scope counts with value -1, so a complaint word learnt from plain use ("色差") argues
+    # the other way when negated ("没有色差"); its bigrams also become "n:" features. N-grams
+    # that overlap the negator itself are left out, so that the negator alone carries no
+    # polarity and the model has to learn from what is negated.
+    flipped: dict[str, float] = {}
+    negator_at: dict[int, tuple[int, int]] = {}
     i = 0
     while i < n - 1:
-        two = run[i : i + 2]
-        if two in _ZH_NEGATORS_2:
+        if run[i : i + 2] in _ZH_NOT_NEGATORS:
+            i += 2
+            continue
+        if run[i : i + 2] in _ZH_NEGATORS_2:
             start = i + 2
         elif run[i] in _ZH_NEGATORS_1:
             start = i + 1
         else:
             i += 1
             continue
-        stop = min(n - 1, start + _ZH_SCOPE)
+        for j in range(i, start):
+            negator_at[j] = (i, start)
+        stop = min(n, start + _ZH_SCOPE)
         for j in range(start, stop):
-            out["n:" + run[j : j + 2]] = 1.0
+            flipped[run[j]] = -1.0
+            if j + 2 <= stop:
+                flipped[run[j : j + 2]] = -1.0
+                flipped["n:" + run[j : j + 2]] = 1.0
+                if j + 3 <= stop:
+                    flipped[run[j : j + 3]] = -1.0
         i = start
+    if not negator_at:
+        out.update(dict.fromkeys(grams, 1.0))
+        return
+    for k in (1, 2, 3):
+        for i in range(n - k + 1):
+            span = negator_at.get(i)
+            # Keep n-grams that start outside a negator, or at its start and run past it
+            # ("不好"); drop the negator alone and n-grams starting inside it ("有异味").
+            if span is None or (i == span[0] and i + k > span[1]):
+                out[run[i : i + k]] = 1.0
+    out.update(flipped)

