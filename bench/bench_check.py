@@ -1,6 +1,7 @@
 """One `watcher check` pass over a scale sample marketplace on loopback.
 
-Starts ``Marketplace.scale(shops, listings)`` in this process, writes a config, runs
+Starts ``python -m watcher.demo --shops N --listings M`` (the scale sample marketplace)
+in its own process, writes a config, runs
 ``watcher check`` as a child process (a fresh SQLite database, so the pass stores every
 listing for the first time; ``--passes 2`` adds a second, steady-state pass), and prints
 wall time, listings per second and the child's peak RSS.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,42 +61,63 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from watcher.demo import Marketplace
-
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        Marketplace.scale(args.shops, args.listings) as market,
-    ):
-        db = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        config = Path(tmp) / "bench.toml"
-        config.write_text(market.config_toml(db))
-        env = {k: v for k, v in os.environ.items() if k != "WATCHER_DATABASE_URL"}
-        total = args.shops * args.listings
-        results = []
-        for n in range(args.passes):
-            if n:
-                market.advance()
-            wall, rss, code = run_pass(config, env)
-            results.append(
-                {
-                    "pass": n + 1,
-                    "wall_s": round(wall, 2),
-                    "listings_per_s": round(total / wall),
-                    "peak_rss_mb": round(rss / 1024, 1),
-                    "exit": code,
-                }
-            )
-            print(json.dumps(results[-1]), flush=True)
-        print(
-            json.dumps(
-                {
-                    "shops": args.shops,
-                    "listings_per_shop": args.listings,
-                    "requests_served": sum(market.requests.values()),
-                    "passes": results,
-                }
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "market.json"
+        # The marketplace runs in its own process: forking this harness must not make the
+        # child's peak RSS include the marketplace's memory.
+        market = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watcher.demo",
+                "--shops",
+                str(args.shops),
+                "--listings",
+                str(args.listings),
+                "--port-file",
+                str(port_file),
+            ],
+            stdout=subprocess.DEVNULL,
         )
+        try:
+            deadline = time.monotonic() + 60
+            while not port_file.exists():
+                if time.monotonic() > deadline or market.poll() is not None:
+                    raise SystemExit("the sample marketplace did not start")
+                time.sleep(0.1)
+            desc = json.loads(port_file.read_text())
+            db = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+            config = Path(tmp) / "bench.toml"
+            text = desc["config_toml"]
+            config.write_text(
+                text.replace(text.split('database = "', 1)[1].split('"', 1)[0], db, 1)
+            )
+            env = {k: v for k, v in os.environ.items() if k != "WATCHER_DATABASE_URL"}
+            total = args.shops * args.listings
+            results = []
+            for n in range(args.passes):
+                if n:
+                    market.send_signal(signal.SIGUSR1)  # advance the timeline: ~5% of prices change
+                    time.sleep(0.5)
+                wall, rss, code = run_pass(config, env)
+                results.append(
+                    {
+                        "pass": n + 1,
+                        "wall_s": round(wall, 2),
+                        "listings_per_s": round(total / wall),
+                        "peak_rss_mb": round(rss / 1024, 1),
+                        "exit": code,
+                    }
+                )
+                print(json.dumps(results[-1]), flush=True)
+            print(
+                json.dumps(
+                    {"shops": args.shops, "listings_per_shop": args.listings, "passes": results}
+                )
+            )
+        finally:
+            market.terminate()
+            market.wait(10)
 
 
 if __name__ == "__main__":

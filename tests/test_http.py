@@ -154,3 +154,15 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("garbage") is None
     assert 0 <= (retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") or 0) < 1
+
+
+def test_strip_controls_matches_unicode_categories() -> None:
+    import unicodedata
+
+    from watcher.text.clean import strip_controls
+
+    for cp in range(0x30000):
+        ch = chr(cp)
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t":
+            assert strip_controls(f"a{ch}b") == "ab", hex(cp)
+    assert strip_controls("line\nnext\tcol 中文 emoji 😀") == "line\nnext\tcol 中文 emoji 😀"

@@ -348,7 +348,7 @@ class CopiesSettings:
     enabled: bool = True
     title_similarity: float = field(default=0.85, metadata={"check": _unit})
     image_distance: int = 10
-    candidate_similarity: float = field(default=0.5, metadata={"check": _unit})
+    candidate_similarity: float = field(default=0.6, metadata={"check": _unit})
 
 
 @dataclass(slots=True)

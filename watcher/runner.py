@@ -274,6 +274,8 @@ class Runner:
             if u not in known or (not known[u].hash and now - known[u].fetched_at > IMAGE_RETRY)
         ]
 
+        hashed: list[tuple[str, str | None, str | None]] = []
+
         async def one(url: str) -> None:
             try:
                 resp = await self.http.get(url, max_bytes=IMAGE_MAX_BYTES)
@@ -284,12 +286,13 @@ class Runner:
             h = await asyncio.to_thread(image_hash, resp.content)
             if h:
                 out[url] = h
-            try:
-                self.store.save_image(url, h, None if h else "not an image")
-            except StorageError as e:
-                logger.warning("could not remember the hash of {}: {}", url, e)
+            hashed.append((url, h, None if h else "not an image"))
 
         await asyncio.gather(*(one(u) for u in todo))
+        try:
+            self.store.save_images(hashed)
+        except StorageError as e:
+            logger.warning("could not remember {} image hash(es): {}", len(hashed), e)
         return out
 
     async def _detect_and_notify(self, results: list[ShopResult]) -> list[Finding]:

@@ -12,6 +12,8 @@ from typing import Any
 from watcher.detectors.base import DetectContext, Detector, fmt_price
 from watcher.models import Finding, Severity
 
+IMAGES_PER_LISTING = 30
+
 
 @dataclass(slots=True)
 class _Pair:
@@ -62,11 +64,20 @@ class CopiedListing(Detector):
         return pairs
 
     def images_needed(self, ctx: DetectContext) -> Iterable[str]:
+        """Main images of own listings and of their likeliest copies: every search result,
+        and the :data:`IMAGES_PER_LISTING` most similar titles (images are fetched once
+        and their hashes kept, so this bounds the first run, not later ones)."""
+        per_own: dict[int, list[_Pair]] = {}
         for p in self._pairs(ctx):
-            if p.own.image:
-                yield p.own.image
-            if p.cand.image:
-                yield p.cand.image
+            per_own.setdefault(p.own.id, []).append(p)
+        searched = {lid for r in ctx.results for lid, _ in r.searched}
+        for pairs in per_own.values():
+            if pairs[0].own.image:
+                yield pairs[0].own.image
+            pairs.sort(key=lambda p: -p.similarity)
+            for rank, p in enumerate(pairs):
+                if p.cand.image and (rank < IMAGES_PER_LISTING or p.cand.id in searched):
+                    yield p.cand.image
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         from watcher.images import image_distance

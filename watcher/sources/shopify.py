@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from loguru import logger
 
@@ -52,7 +52,15 @@ class ShopifySource(Source):
 
     def product_url(self, handle: str) -> str:
         """The public product page of ``handle``."""
-        return urljoin(self.base, f"products/{handle}")
+        return f"{self.base}products/{quote(handle, safe='-_.~%')}"
+
+    def absolute(self, src: str) -> str:
+        """An image or link URL made absolute (protocol-relative URLs become https)."""
+        if src.startswith(("https://", "http://")):
+            return src
+        if src.startswith("//"):
+            return "https:" + src
+        return urljoin(self.base, src)
 
     def parse_product(self, p: dict[str, Any]) -> Listing:
         """One ``/products.json`` (or ``/products/<h>.json``) product as a Listing."""
@@ -74,13 +82,12 @@ class ShopifySource(Source):
         if flags:
             available = any(flags)
         images = [
-            urljoin(self.base, str(i.get("src")))
+            self.absolute(str(i.get("src")))
             for i in sorted(
                 (i for i in p.get("images") or [] if isinstance(i, dict) and i.get("src")),
                 key=lambda i: i.get("position") or 0,
             )
         ][:20]
-        images = [u if not u.startswith("//") else "https:" + u for u in images]
         tags = p.get("tags") or []
         if isinstance(tags, str):
             tags = [t.strip() for t in tags.split(",")]
@@ -96,7 +103,7 @@ class ShopifySource(Source):
             images=[u for u in images if u.startswith(("http://", "https://"))],
             tags=[clean_text(t, 100) for t in tags if isinstance(t, str) and t.strip()][:50],
             product_type=clean_text(p.get("product_type"), 200) or None,
-            description=strip_html(p.get("body_html"), 5000) or None,
+            description=strip_html(p.get("body_html"), 2000) or None,
             published_at=_when(p.get("published_at")) or _when(p.get("created_at")),
             shop=self.shop.name,
         )
@@ -202,9 +209,7 @@ class ShopifySource(Source):
                 continue
             handle = str(p.get("handle") or p["id"])
             image = p.get("image") or (p.get("featured_image") or {}).get("url")
-            img_url = urljoin(self.base, str(image)) if image else None
-            if img_url and img_url.startswith("//"):
-                img_url = "https:" + img_url
+            img_url = self.absolute(str(image)) if image else None
             price = _money(p.get("price") or p.get("price_min"))
             compare = _money(p.get("compare_at_price_min"))
             out.append(

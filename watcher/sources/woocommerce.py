@@ -95,7 +95,7 @@ class WooCommerceSource(Source):
             rating_count=count if isinstance(count, int) else None,
             tags=[*names("tags"), *categories][:50],
             product_type=categories[0] if categories else None,
-            description=strip_html(p.get("description") or p.get("short_description"), 5000)
+            description=strip_html(p.get("description") or p.get("short_description"), 2000)
             or None,
             shop=self.shop.name,
         )

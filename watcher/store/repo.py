@@ -540,17 +540,22 @@ class Store:
                     out[row.url] = row
         return out
 
-    def save_image(self, url: str, hash_: str | None, error: str | None) -> None:
-        """Remember an image's hash (or why it has none)."""
-        values = {
-            "url_key": self.url_key(url),
-            "url": url,
-            "hash": hash_,
-            "error": error,
-            "fetched_at": utcnow(),
-        }
-        with self.engine.begin() as c:
-            c.execute(_upsert(c.dialect.name, ImageRow, values, ["url_key"]))
+    def save_images(self, items: Sequence[tuple[str, str | None, str | None]]) -> None:
+        """Remember images' hashes (or why they have none): (url, hash, error) each."""
+        now = utcnow()
+        try:
+            with self.engine.begin() as c:
+                for url, hash_, error in items:
+                    values = {
+                        "url_key": self.url_key(url),
+                        "url": url,
+                        "hash": hash_,
+                        "error": error,
+                        "fetched_at": now,
+                    }
+                    c.execute(_upsert(c.dialect.name, ImageRow, values, ["url_key"]))
+        except SQLAlchemyError as e:
+            raise self._guard(e) from None
 
     # --- alerts and deliveries ------------------------------------------------------
 

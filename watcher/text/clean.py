@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+# Unicode categories Cc, Cf and Cs (controls, format characters such as bidi overrides and
+# zero-width spaces, lone surrogates) except \t and \n, as ranges (Unicode 14).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891"
+    "\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff"
+    "\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]+"
+)
+
+
 def strip_controls(text: str) -> str:
-    """Remove control and format characters (bidi overrides, zero-width...) except newlines
-    and tabs."""
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    """Remove control, format and surrogate characters (bidi overrides, zero-width...)
+    except newlines and tabs."""
+    return _CONTROLS.sub("", text)
 
 
 def clean_text(text: object, limit: int = 20_000) -> str:
