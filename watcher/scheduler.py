@@ -36,6 +36,7 @@ class Daemon:
         task = asyncio.current_task()
         assert task is not None
         self.inflight.add(task)  # type: ignore[arg-type]
+        logger.debug("{}: check starting", shop.name)
         try:
             report = await app.runner.check([shop])
             self.checks += 1
@@ -102,12 +103,14 @@ class Daemon:
                 len(self.config.alerts),
             )
             await self.stopping.wait()
-            scheduler.shutdown(wait=False)
+            # Pause first: shutting the scheduler down would cancel the running jobs.
+            scheduler.pause()
             if self.inflight:
                 logger.info("finishing {} check(s) in flight", len(self.inflight))
                 _, pending = await asyncio.wait(set(self.inflight), timeout=SHUTDOWN_GRACE)
                 for t in pending:
                     t.cancel()
+            scheduler.shutdown(wait=False)
             logger.info("watcher stopped after {} check(s)", self.checks)
         return 0
 
