@@ -317,7 +317,6 @@ def main() -> None:
         if abs(w) >= MIN_ABS_WEIGHT
     }
     used_words = {n[2:] for n in weights if n.startswith("w:")}
-    # Only lexicon entries can add signal the n-gram weights do not already carry.
     model = {
         "format": 1,
         "bias": round(float(clf.intercept_[0]), 4),
@@ -335,6 +334,7 @@ def main() -> None:
                 "(MIT, Copyright (c) 2016 C.J. Hutto)",
             },
             "words_with_weights": len(used_words),
+            "vader_license": read_member(vader, "LICENSE.txt").decode("utf-8"),
         },
     }
     blob = json.dumps(model, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

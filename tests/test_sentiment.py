@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watcher.text import sentiment
 from watcher.text.sentiment import is_negative, negativity
@@ -152,3 +154,9 @@ def test_heldout_f1(name: str, minimum: float) -> None:
     assert len(rows) >= 100
     assert 0.3 < sum(label for _, label in rows) / len(rows) < 0.7
     assert _f1(rows) >= minimum
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_a_probability(text: str) -> None:
+    assert 0.0 <= negativity(text) <= 1.0
