@@ -68,6 +68,7 @@ def test_empty_and_blank_text_is_not_negative() -> None:
     for text in ("", " ", "\n\t", "。。。", "!!!"):
         assert negativity(text) == 0.0
         assert not is_negative(text)
+        assert not is_negative(text, threshold=0.0)
 
 
 def test_html_remnants_are_ignored() -> None:

@@ -3,8 +3,10 @@
 A linear model (logistic regression, trained by ``scripts/train_sentiment.py``) over sparse
 features computed here in pure Python:
 
-* Chinese: character 1-3-grams per run of CJK characters, plus negation-scoped bigrams ("没有色差" yields
-  ``n:色差``) so that a negated complaint word is a different feature from the word itself.
+* Chinese: character 1-3-grams per run of CJK characters. N-grams within a few characters
+  after a negator count with value -1 (so "没有色差" argues against the complaint that "色差"
+  argues for) and also as ``n:`` bigram features; the negator alone is no feature. One idiom
+  ("没有(质量)问题/毛病" = praise) is rewritten before featurisation.
 * English: lower-cased words and word bigrams, with the words after a negator ("not", "never",
   "n't", ...) re-marked as negated until the clause ends; plus two dense lexicon features
   from the VADER lexicon (MIT), so English words absent from the small training set still count.
@@ -185,10 +187,12 @@ def is_negative(text: str, threshold: float | None = None) -> bool:
     """Return True when ``text`` reads as a complaint.
 
     ``threshold`` defaults to the one stored with the model (chosen on training data).
+    Text with nothing scorable (empty, blank, markup only) is never negative.
     """
     if threshold is None:
         threshold = load_model().threshold
-    return negativity(text) >= threshold
+    score = negativity(text)
+    return score > 0.0 and score >= threshold
 
 
 def clean(text: str) -> str:
