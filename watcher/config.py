@@ -358,6 +358,9 @@ class ReviewsSettings:
     enabled: bool = True
     max_rating: float = 3
     text: bool = True
+    text_threshold: float = field(default=0.75, metadata={"check": _unit})
+    """How sure the text classifier must be before a well-rated review counts as a
+    complaint; high, because a false alarm on a 5-star review costs the seller's trust."""
 
 
 @dataclass(slots=True)

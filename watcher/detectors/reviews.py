@@ -33,9 +33,9 @@ class NegativeReview(Detector):
         if review.rating is not None and review.rating <= settings.max_rating:
             return "rating"
         if settings.text and review.text.strip():
-            from watcher.text.sentiment import is_negative
+            from watcher.text.sentiment import negativity
 
-            if is_negative(review.text):
+            if negativity(review.text) >= settings.text_threshold:
                 return "text"
         return None
 
