@@ -86,6 +86,7 @@ _CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([a-z0-9_\-:.]
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 _TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URL_JUNK = re.compile(r"[\x00-\x1f\x7f]")
 _STRINGS_OR_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])', re.DOTALL)
 _PREFIX = re.compile(r"\s*(?:<!--|//\s*<!\[CDATA\[|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)")
 _SUFFIX = re.compile(r"(?:-->|//\s*\]\]>|/\*\s*\]\]>\s*\*/|\]\]>)\s*$")
@@ -414,7 +415,9 @@ def absolute_url(value: Any, base: str, *, fragment: bool = True) -> str | None:
     """``value`` resolved against ``base`` when it is an http(s) URL; else None."""
     if not isinstance(value, str):
         return None
-    s = _CONTROL.sub("", value.strip())
+    # Browsers drop tabs and newlines anywhere in a URL (WHATWG); so must we, or a
+    # "http\t://" would pass the scheme check with the tab still inside.
+    s = _URL_JUNK.sub("", value.strip())
     if not s or len(s) > MAX_URL or s.startswith(("javascript:", "data:", "mailto:")):
         return None
     try:
