@@ -23,7 +23,8 @@ from watcher.store.db import from_db
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # Piped output (logs, cron mail) gets wide lines instead of 80-column folding.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
 def findings_table(findings: list[Finding], title: str = "New findings") -> Table:

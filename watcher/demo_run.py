@@ -5,6 +5,7 @@ and print what was found at each step."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 import tomllib
@@ -25,7 +26,7 @@ def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
     from watcher.app import open_app
     from watcher.demo import Marketplace
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp, Marketplace() as market:
         db = f"sqlite:///{Path(tmp) / 'demo.db'}"
