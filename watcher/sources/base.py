@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from watcher.config import ShopConfig
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp from a source as an aware datetime (no zone: UTC); None when
+    it is missing or malformed."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class Source(ABC):

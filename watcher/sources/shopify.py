@@ -5,7 +5,6 @@ reviews from the product page's structured data."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -13,7 +12,7 @@ from loguru import logger
 
 from watcher.errors import BadResponseError, BlockedError, FetchError, ParseError
 from watcher.models import Catalog, Listing
-from watcher.sources.base import Source
+from watcher.sources.base import Source, parse_time
 from watcher.text.clean import clean_text, strip_html
 
 PAGE_LIMIT = 250
@@ -28,16 +27,6 @@ def _money(value: object) -> float | None:
         return round(float(str(value).replace(",", "")), 4)
     except ValueError:
         return None
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class ShopifySource(Source):
@@ -104,7 +93,7 @@ class ShopifySource(Source):
             tags=[clean_text(t, 100) for t in tags if isinstance(t, str) and t.strip()][:50],
             product_type=clean_text(p.get("product_type"), 200) or None,
             description=strip_html(p.get("body_html"), 2000) or None,
-            published_at=_when(p.get("published_at")) or _when(p.get("created_at")),
+            published_at=parse_time(p.get("published_at")) or parse_time(p.get("created_at")),
             shop=self.shop.name,
         )
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from watcher.errors import BadResponseError, FetchError, ParseError
 from watcher.models import Catalog, Listing, Review
-from watcher.sources.base import Source
+from watcher.sources.base import Source, parse_time
 from watcher.text.clean import clean_text, strip_html
 
 API = "wp-json/wc/store/v1/"
@@ -27,16 +26,6 @@ def _minor(amount: object, minor_unit: object) -> float | None:
         return float(Decimal(str(amount)) / (Decimal(10) ** unit))
     except (InvalidOperation, ValueError, TypeError):
         return None
-
-
-def _gmt(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class WooCommerceSource(Source):
@@ -174,7 +163,8 @@ class WooCommerceSource(Source):
                         else None,
                         text=strip_html(r.get("review"), 10_000),
                         author=clean_text(r.get("reviewer"), 200) or None,
-                        published_at=_gmt(r.get("date_created_gmt")) or _gmt(r.get("date_created")),
+                        published_at=parse_time(r.get("date_created_gmt"))
+                        or parse_time(r.get("date_created")),
                     )
                 )
             pages = resp.headers.get("x-wp-totalpages")
