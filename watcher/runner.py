@@ -74,24 +74,33 @@ class Runner:
     async def check(
         self, shops: Sequence[ShopConfig] | None = None, *, progress: Progress | None = None
     ) -> CheckReport:
-        """One pass over ``shops`` (all configured shops by default). Own shops are read
-        first, then competitors' catalogs and the copy searches, then detectors run and
-        new alerts are delivered."""
+        """One pass over ``shops`` (all configured shops by default). Own shops and
+        competitors' catalogs are read at once; the copy searches wait for the own titles;
+        then detectors run and new alerts are delivered."""
         shops = list(self.config.shops if shops is None else shops)
         report = CheckReport(results=[])
         own = [s for s in shops if s.own]
         others = [s for s in shops if not s.own]
-        locks = [self._locks.setdefault(s.name, asyncio.Lock()) for s in shops]
+        # Sorted, so two checks with overlapping shops cannot deadlock.
+        locks = [self._locks.setdefault(n, asyncio.Lock()) for n in sorted({s.name for s in shops})]
         for lock in locks:
             await lock.acquire()
         try:
-            own_results = await asyncio.gather(
-                *(self._guarded(self._check_own, s, progress) for s in own)
+            titles: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+            competitors = asyncio.gather(
+                *(self._guarded(self._check_competitor, s, progress, titles) for s in others)
             )
-            queries = self._own_titles() if own else []
-            other_results = await asyncio.gather(
-                *(self._guarded(self._check_competitor, s, progress, queries) for s in others)
-            )
+            try:
+                own_results = await asyncio.gather(
+                    *(self._guarded(self._check_own, s, progress) for s in own)
+                )
+            finally:
+                try:
+                    titles.set_result(self._own_titles() if own else [])
+                except StorageError as e:
+                    logger.error("cannot read own titles for copy searches: {}", e)
+                    titles.set_result([])
+            queries = titles.result()
             market_results: list[ShopResult] = []
             if own and queries:
                 market_results = list(
@@ -102,6 +111,7 @@ class Runner:
                         )
                     )
                 )
+            other_results = await competitors
             report.results = [*own_results, *other_results, *market_results]
             report.findings = await self._detect_and_notify(report.results)
         finally:
@@ -231,7 +241,9 @@ class Runner:
             result.searched.extend(ch.seen)
         return None
 
-    async def _check_competitor(self, result: ShopResult, queries: Sequence[str]) -> None:
+    async def _check_competitor(
+        self, result: ShopResult, titles: asyncio.Future[list[str]]
+    ) -> None:
         src = self.source(result.shop)
         if result.shop.listings:
             # Only the named listings are watched: never a whole catalog, never removals.
@@ -251,6 +263,7 @@ class Runner:
             result.baseline_at = datetime.now(UTC) if catalog.complete else None
         if not catalog.complete:
             result.status, result.error = "partial", f"catalog incomplete: {catalog.note}"
+        queries = await asyncio.shield(titles)
         if queries and (result.shop.search_url or result.shop.kind != "html"):
             err = await self._search(src, result, queries)
             if err and result.status == "ok":
