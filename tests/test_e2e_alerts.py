@@ -217,3 +217,48 @@ def test_test_alert_reaches_every_channel(
             timeout=60,
         )
         assert proc.returncode == 1 and "hook: FAILED" in proc.stderr
+
+
+def test_permanent_failure_waits_for_alerts_retry(
+    market: Marketplace, smtp: tuple[int, Sink], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    smtp_port, _ = smtp
+    with Receiver(secret=SECRET) as rx:
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            watcher='alert_retry = "1s"',
+            extra=_alerts_config(rx, smtp_port),
+        )
+        rx.reply(403, b"invalid_token")
+        check(config)
+        time.sleep(1.2)
+        assert check(config).findings == []
+        assert len(rx.requests) == 1, "a permanent failure is not retried by later checks"
+        proc = subprocess.run(
+            [sys.executable, "-m", "watcher", "alerts", "--json", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=60,
+        )
+        hook = [
+            next(d for d in json.loads(x)["deliveries"] if d["channel"] == "hook")
+            for x in proc.stdout.splitlines()
+        ]
+        assert {d["state"] for d in hook} == {"failed"} and all(
+            "403" in d["last_error"] for d in hook
+        )
+        rx.reply(200, b"ok")
+        proc = subprocess.run(
+            [sys.executable, "-m", "watcher", "alerts", "--retry", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert len(rx.requests) == 2 and len(rx.requests[1].json()["alerts"]) == 2
+        assert SECRET not in proc.stderr
