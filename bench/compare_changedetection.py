@@ -431,16 +431,18 @@ def write_config(path: Path, urls: list[str], per_host: int | None, conc: int | 
     path.write_text("\n".join(lines))
 
 
-def watcher_pass(config: Path, out: Path) -> dict[str, Any]:
+WATCHER = [sys.executable, "-m", "watcher"]
+PROTOTYPE = [sys.executable, str(Path(__file__).with_name("cdio_prototype.py"))]
+
+
+def watcher_pass(config: Path, out: Path, command: list[str] = WATCHER) -> dict[str, Any]:
     """One ``watcher check --json`` child: wall time, CPU, memory, its findings."""
     load = loadavg()
     with open(out, "wb") as stdout, open(out.with_suffix(".err"), "wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "watcher",
+                *command,
                 "--log-level",
                 "WARNING",
                 "check",
@@ -471,9 +473,11 @@ def watcher_pass(config: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def watcher_round(config: Path, out: Path, version: int, urls: dict[str, int]) -> dict[str, Any]:
+def watcher_round(
+    config: Path, out: Path, version: int, urls: dict[str, int], command: list[str] = WATCHER
+) -> dict[str, Any]:
     """A timed pass after the switch to ``version``; every price change must be found."""
-    res = watcher_pass(config, out)
+    res = watcher_pass(config, out, command)
     findings = res.pop("findings")
     prices = {
         f["listing"]["url"]: f["detail"]["new"] for f in findings if f["kind"] == "price_change"
@@ -525,6 +529,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="watcher concurrency, tuned")
     parser.add_argument("--no-defaults", action="store_true", help="skip watcher with defaults")
     parser.add_argument("--no-cdio", action="store_true", help="watcher only")
+    parser.add_argument(
+        "--prototype",
+        action="store_true",
+        help="also run the tuned watcher with bench/cdio_prototype.py's patches",
+    )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
@@ -549,18 +558,23 @@ def main() -> None:
         urls = server.urls()
         index = {u: i for i, u in enumerate(urls)}
 
-        variants: dict[str, Path] = {
-            f"watcher_per_host_{args.per_host}_concurrency_{args.concurrency}": work / "tuned.toml"
-        }
-        write_config(variants[next(iter(variants))], urls, args.per_host, args.concurrency)
+        tuned = f"watcher_per_host_{args.per_host}_concurrency_{args.concurrency}"
+        variants: dict[str, Path] = {tuned: work / "tuned.toml"}
+        commands = {tuned: WATCHER}
+        write_config(variants[tuned], urls, args.per_host, args.concurrency)
         if not args.no_defaults:
             variants["watcher_defaults"] = work / "defaults.toml"
+            commands["watcher_defaults"] = WATCHER
             write_config(variants["watcher_defaults"], urls, None, None)
+        if args.prototype:
+            variants[f"{tuned}_prototype"] = work / "prototype.toml"
+            commands[f"{tuned}_prototype"] = PROTOTYPE
+            write_config(variants[f"{tuned}_prototype"], urls, args.per_host, args.concurrency)
 
         baseline: dict[str, Any] = {}
         for name, cfg in variants.items():
             log(f"{name}: baseline pass")
-            res = watcher_pass(cfg, work / f"{name}-base.jsonl")
+            res = watcher_pass(cfg, work / f"{name}-base.jsonl", commands[name])
             baseline[name] = {k: res[k] for k in ("wall_s", "cpu_s", "peak_rss_mib")}
 
         cdio: Cdio | None = None
@@ -596,7 +610,9 @@ def main() -> None:
                     assert cdio is not None
                     res = cdio_round(cdio, r, index)
                 else:
-                    res = watcher_round(variants[name], work / f"{name}-{r}.jsonl", r, index)
+                    res = watcher_round(
+                        variants[name], work / f"{name}-{r}.jsonl", r, index, commands[name]
+                    )
                 runs[name].append(res)
                 log(
                     f"round {r}: {name}: {res['wall_s']} s, {res['cpu_s']} CPU s, "
