@@ -6,9 +6,9 @@
   scorers): only :class:`ParseError` escapes (or nothing at all), results stay in range;
 * URLs taken from pages: every URL a parser hands back is an absolute http(s) URL.
 
-Deterministic (``derandomize=True``) so CI sees the same examples on every run. Properties
-that the current code breaks are kept as ``xfail(strict=True)`` tests with the bug in their
-``reason``: when the bug is fixed they start passing and the marker must go.
+Deterministic (``derandomize=True``) so CI sees the same examples on every run. The
+``*_BUGS`` tables and the named regression tests hold the inputs that once broke a property
+(huge durations, bad IPv6 hosts, non-list JSON fields, NaN prices, lone surrogates...).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from watcher.config import ShopConfig, Url, load_config, parse_config
@@ -58,8 +58,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 FEW = settings(FUZZ, max_examples=40)
-# Known failures: stop at the first counterexample (no shrinking) to keep the file fast.
-KNOWN_BUG = settings(FEW, phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False)
 
 
 # ------------------------------------------------------------------------ config strategies
@@ -180,7 +178,7 @@ ALERT_KEYS = {
     "ca_file": st.sampled_from(["", "/nonexistent.pem"]),
 }
 
-# Finite, moderate numbers: huge and non-finite ones are the subject of xfail tests below.
+# Finite, moderate numbers: huge and non-finite ones have their own tests below.
 SCALARS = st.one_of(
     st.text(max_size=12),
     st.integers(-(10**6), 10**6),
@@ -315,13 +313,7 @@ def _nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_duration/timedelta: huge or non-finite durations raise OverflowError/"
-    "ValueError instead of ConfigError (e.g. interval = 1e308, inf, nan, 10**20, "
-    "'99999999999d')",
-)
-@KNOWN_BUG
+@FUZZ
 @given(
     st.sampled_from(DURATION_KEYS),
     st.one_of(st.floats(), st.integers(), st.from_regex(r"\A[0-9]{1,14}(\.[0-9])?[smhdw]\Z")),
@@ -353,7 +345,6 @@ CONFIG_BUGS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="see CONFIG_BUGS: not a ConfigError today")
 @pytest.mark.parametrize("name", sorted(CONFIG_BUGS))
 def test_config_regressions(name: str) -> None:
     """Each input must give a ConfigError naming its key."""
@@ -363,11 +354,6 @@ def test_config_regressions(name: str) -> None:
     assert _names_input_key(info.value.path, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_url accepts ports out of range ('http://x:99999'), "
-    "which fail later when the URL is used (urlsplit().port raises ValueError)",
-)
 def test_config_url_port_out_of_range() -> None:
     """A URL with an impossible port is a config error, not a crash at the first fetch."""
     with pytest.raises(ConfigError) as info:
@@ -422,11 +408,6 @@ def _mutations() -> st.SearchStrategy[bytes]:
     return st.one_of(st.binary(max_size=200), st.builds(mutate, ops))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_config: TOML floats inf/nan/1e400 and huge integers as durations raise "
-    "OverflowError/ValueError (see test_config_regressions)",
-)
 @pytest.mark.parametrize(
     "line", ["interval = inf", "timeout = nan", "jitter = 1e400", "alert_retry = 99999999999999"]
 )
@@ -518,7 +499,7 @@ TEXTY = st.one_of(
     st.sampled_from(["12.50", "1,299.00", "0", "-3", "NaN", "1e999", "", "abc", "9" * 30]),
 )
 # JSON whose containers are where the parsers expect containers: reaches deep code paths
-# without tripping over the (xfail-documented) type confusions.
+# without tripping over the type confusions tested separately.
 HOSTILE_URLS = st.one_of(
     st.sampled_from(
         [
@@ -648,12 +629,7 @@ def test_woocommerce_parse_product_shaped(product: dict[str, Any]) -> None:
         assert all(u.startswith(("http://", "https://")) for u in listing.images)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ShopifySource.parse_product: TypeError for non-list 'variants'/'images'/'tags' "
-    "(e.g. tags = 5) and for mixed-type image 'position' values",
-)
-@KNOWN_BUG
+@FUZZ
 @given(
     JSON
     | st.fixed_dictionaries(
@@ -666,13 +642,7 @@ def test_shopify_parse_product_any_json(value: Any) -> None:
     _parse_or_parse_error(SHOPIFY.parse_product, value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WooCommerceSource.parse_product: TypeError for non-list 'images'/'tags'/"
-    "'categories' and for a list 'average_rating'; decimal.Overflow for a huge "
-    "'currency_minor_unit'",
-)
-@KNOWN_BUG
+@FUZZ
 @given(
     JSON
     | st.dictionaries(
@@ -712,7 +682,6 @@ PARSER_BUGS: dict[str, tuple[Any, dict[str, Any]]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="see PARSER_BUGS: TypeError/decimal.Overflow escape")
 @pytest.mark.parametrize("name", sorted(PARSER_BUGS))
 def test_parser_regressions(name: str) -> None:
     """Each malformed product is a Listing or a ParseError, never another exception."""
@@ -720,11 +689,6 @@ def test_parser_regressions(name: str) -> None:
     _parse_or_parse_error(source.parse_product, product)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Shopify/WooCommerce keep host-less URLs such as 'https://' as image and "
-    "listing URLs (they only test the prefix)",
-)
 @pytest.mark.parametrize(
     ("source", "product"),
     [
@@ -739,11 +703,6 @@ def test_json_sources_urls_have_a_host(source: Any, product: dict[str, Any]) -> 
         _assert_absolute_http(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WooCommerce: price 'NaN' / '1e999' and Shopify: price 'nan' give a NaN or "
-    "infinite Listing.price",
-)
 @pytest.mark.parametrize(
     ("source", "product"),
     [
@@ -1092,11 +1051,6 @@ def test_text_lone_surrogates(fn: Callable[[str], Any]) -> None:
     fn("Dress \ud800 summer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="title_similarity -> normalize.fold_many/_codepoints: text.encode('utf-32-le') "
-    "raises UnicodeEncodeError on a lone surrogate",
-)
 def test_title_similarity_lone_surrogate() -> None:
     """A title holding a lone surrogate compares without raising."""
     assert 0.0 <= title_similarity("Linen dress \ud800", "Linen dress") <= 1.0
@@ -1113,13 +1067,6 @@ SURROGATE_LD = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lone surrogates from JSON escapes survive parsing: structured.clean_text strips "
-    "only ASCII controls and URLs are not checked, so apply_listings later raises "
-    "UnicodeEncodeError (not StorageError) and the whole shop fails every check; Shopify "
-    "quote(handle) raises UnicodeEncodeError",
-)
 @pytest.mark.parametrize(
     "parse",
     [

@@ -30,6 +30,7 @@ Url = NewType("Url", str)
 SECRETS: set[str] = set()
 """Values that came from ``${ENV}``: redacted from every log line."""
 
+MAX_DURATION_S = 10 * 366 * 86400
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -40,8 +41,8 @@ def parse_duration(value: object, path: str = "") -> timedelta:
     if isinstance(value, bool):
         raise ConfigError(path, f"expected a duration like '30m', got {value!r}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ConfigError(path, "a duration cannot be negative")
+        if not MAX_DURATION_S >= value >= 0:  # also rejects NaN
+            raise ConfigError(path, f"expected a duration between 0 and 10 years, got {value!r}")
         return timedelta(seconds=value)
     if isinstance(value, str):
         text = value.strip().lower()
@@ -52,14 +53,21 @@ def parse_duration(value: object, path: str = "") -> timedelta:
             total += float(m.group(1)) * _UNITS[m.group(2)]
             pos = m.end()
         if text and pos == len(text):
+            if total > MAX_DURATION_S:
+                raise ConfigError(path, f"expected a duration of at most 10 years, got {value!r}")
             return timedelta(seconds=total)
     raise ConfigError(path, f"expected a duration like '30m', '1h' or '21d', got {value!r}")
 
 
 def check_url(value: str, path: str) -> str:
     """An absolute http(s) URL, or a ConfigError."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        ok = False
+    if not ok or any(c.isspace() for c in value):
         raise ConfigError(path, f"expected an http(s) URL, got {value!r}")
     return value
 
@@ -450,7 +458,7 @@ def _build_alert(data: dict[str, Any], path: str) -> AlertConfig:
     kind = data.get("kind")
     if kind is None:
         raise ConfigError(f"{path}.kind", f"is required (one of: {', '.join(kinds)})")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise ConfigError(f"{path}.kind", f"unknown kind {kind!r} (one of: {', '.join(kinds)})")
     rest = dict(data)
     rest.pop("kind")

@@ -4,6 +4,7 @@ reviews from the product page's structured data."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -13,7 +14,8 @@ from loguru import logger
 from watcher.errors import BadResponseError, BlockedError, FetchError, ParseError
 from watcher.models import Catalog, Listing
 from watcher.sources.base import Source, parse_time
-from watcher.text.clean import clean_text, strip_html
+from watcher.sources.structured import absolute_url
+from watcher.text.clean import clean_text, strip_controls, strip_html
 
 PAGE_LIMIT = 250
 MAX_PAGES = 25_000 // PAGE_LIMIT
@@ -21,12 +23,22 @@ _HANDLE = re.compile(r"/products/([A-Za-z0-9][A-Za-z0-9\-_%.]*)")
 
 
 def _money(value: object) -> float | None:
-    if value in (None, ""):
+    if value in (None, "") or isinstance(value, bool):
         return None
     try:
-        return round(float(str(value).replace(",", "")), 4)
-    except ValueError:
+        amount = round(float(str(value).replace(",", "")), 4)
+    except (ValueError, OverflowError):
         return None
+    return amount if math.isfinite(amount) and amount >= 0 else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _position(image: dict[str, Any]) -> int:
+    pos = image.get("position")
+    return pos if isinstance(pos, int) and not isinstance(pos, bool) else 10**6
 
 
 class ShopifySource(Source):
@@ -41,21 +53,20 @@ class ShopifySource(Source):
 
     def product_url(self, handle: str) -> str:
         """The public product page of ``handle``."""
-        return f"{self.base}products/{quote(handle, safe='-_.~%')}"
+        return f"{self.base}products/{quote(strip_controls(handle), safe='-_.~%')}"
 
-    def absolute(self, src: str) -> str:
-        """An image or link URL made absolute (protocol-relative URLs become https)."""
-        if src.startswith(("https://", "http://")):
-            return src
+    def absolute(self, src: str) -> str | None:
+        """An image or link URL made absolute (protocol-relative URLs become https); None
+        unless it is http(s) with a host."""
         if src.startswith("//"):
-            return "https:" + src
-        return urljoin(self.base, src)
+            src = "https:" + src
+        return absolute_url(src, self.base)
 
     def parse_product(self, p: dict[str, Any]) -> Listing:
         """One ``/products.json`` (or ``/products/<h>.json``) product as a Listing."""
         if not isinstance(p, dict) or "id" not in p or not p.get("title"):
             raise ParseError("Shopify product without id or title")
-        variants = [v for v in p.get("variants") or [] if isinstance(v, dict)]
+        variants = [v for v in _list(p.get("variants")) if isinstance(v, dict)]
         priced = [(v, _money(v.get("price"))) for v in variants]
         priced = [(v, x) for v, x in priced if x is not None]
         available_variants = [(v, x) for v, x in priced if v.get("available") is not False]
@@ -70,16 +81,16 @@ class ShopifySource(Source):
         flags = [v.get("available") for v in variants if isinstance(v.get("available"), bool)]
         if flags:
             available = any(flags)
-        images = [
+        found = [
             self.absolute(str(i.get("src")))
             for i in sorted(
-                (i for i in p.get("images") or [] if isinstance(i, dict) and i.get("src")),
-                key=lambda i: i.get("position") or 0,
+                (i for i in _list(p.get("images")) if isinstance(i, dict) and i.get("src")),
+                key=_position,
             )
         ][:20]
+        images = [u for u in found if u]
         tags = p.get("tags") or []
-        if isinstance(tags, str):
-            tags = [t.strip() for t in tags.split(",")]
+        tags = [t.strip() for t in tags.split(",")] if isinstance(tags, str) else _list(tags)
         handle = str(p.get("handle") or p["id"])
         return Listing(
             ref=str(p["id"]),
@@ -89,7 +100,7 @@ class ShopifySource(Source):
             currency=self.shop.currency,
             compare_at=compare,
             available=available,
-            images=[u for u in images if u.startswith(("http://", "https://"))],
+            images=images,
             tags=[clean_text(t, 100) for t in tags if isinstance(t, str) and t.strip()][:50],
             product_type=clean_text(p.get("product_type"), 200) or None,
             description=strip_html(p.get("body_html"), 2000) or None,
@@ -210,7 +221,7 @@ class ShopifySource(Source):
                     currency=self.shop.currency,
                     compare_at=compare if compare and price and compare > price else None,
                     available=p.get("available") if isinstance(p.get("available"), bool) else None,
-                    images=[img_url] if img_url and img_url.startswith(("http:", "https:")) else [],
+                    images=[img_url] if img_url else [],
                     tags=[t for t in p.get("tags") or [] if isinstance(t, str)][:50],
                     product_type=clean_text(p.get("type"), 200) or None,
                     shop=self.shop.name,

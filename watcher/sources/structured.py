@@ -43,6 +43,7 @@ from lxml import etree
 from watcher.errors import ParseError
 from watcher.models import Listing, Review
 from watcher.sources.prices import parse_price
+from watcher.text.clean import strip_controls
 
 MAX_REVIEWS = 200
 MAX_IMAGES = 50
@@ -378,7 +379,7 @@ def clean_text(value: Any, cap: int = MAX_TEXT) -> str:
         s = _TAG.sub(" ", s)
     if "&" in s:
         s = unescape(s)
-    s = _CONTROL.sub("", s)
+    s = strip_controls(s)
     return " ".join(s.split())[:cap]
 
 
@@ -417,7 +418,7 @@ def absolute_url(value: Any, base: str, *, fragment: bool = True) -> str | None:
         return None
     # Browsers drop tabs and newlines anywhere in a URL (WHATWG); so must we, or a
     # "http\t://" would pass the scheme check with the tab still inside.
-    s = _URL_JUNK.sub("", value.strip())
+    s = _URL_JUNK.sub("", strip_controls(value.strip()))
     if not s or len(s) > MAX_URL or s.startswith(("javascript:", "data:", "mailto:")):
         return None
     try:

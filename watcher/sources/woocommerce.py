@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import html
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from watcher.errors import BadResponseError, FetchError, ParseError
 from watcher.models import Catalog, Listing, Review
 from watcher.sources.base import Source, parse_time
-from watcher.text.clean import clean_text, strip_html
+from watcher.sources.structured import absolute_url
+from watcher.text.clean import clean_text, strip_controls, strip_html
 
 API = "wp-json/wc/store/v1/"
 PER_PAGE = 100
@@ -23,9 +25,16 @@ def _minor(amount: object, minor_unit: object) -> float | None:
         return None
     try:
         unit = int(minor_unit) if minor_unit is not None else 2  # type: ignore[call-overload]
-        return float(Decimal(str(amount)) / (Decimal(10) ** unit))
-    except (InvalidOperation, ValueError, TypeError):
+        if not 0 <= unit <= 8:
+            return None
+        value = float(Decimal(str(amount)) / (Decimal(10) ** unit))
+    except (ArithmeticError, ValueError, TypeError):
         return None
+    return value if math.isfinite(value) else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 class WooCommerceSource(Source):
@@ -47,14 +56,15 @@ class WooCommerceSource(Source):
         unit = prices.get("currency_minor_unit", 2)
         price = _minor(prices.get("price"), unit)
         regular = _minor(prices.get("regular_price"), unit)
-        images = [
-            str(i["src"])
-            for i in p.get("images") or []
-            if isinstance(i, dict) and str(i.get("src", "")).startswith(("http://", "https://"))
-        ][:20]
+        found = [
+            absolute_url(i.get("src"), self.api)
+            for i in _list(p.get("images"))
+            if isinstance(i, dict)
+        ]
+        images = [u for u in found if u][:20]
         names = lambda key: [  # noqa: E731
             clean_text(html.unescape(str(t.get("name"))), 100)
-            for t in p.get(key) or []
+            for t in _list(p.get(key))
             if isinstance(t, dict) and t.get("name")
         ]
         categories = names("categories")
@@ -63,11 +73,13 @@ class WooCommerceSource(Source):
         try:
             if isinstance(count, int) and count > 0:
                 rating = float(p.get("average_rating") or 0) or None
-        except ValueError:
+        except (ValueError, TypeError):
             rating = None
-        permalink = str(p.get("permalink") or "")
-        if not permalink.startswith(("http://", "https://")):
-            permalink = urljoin(self.shop.url, f"?p={p['id']}")
+        if rating is not None and not 0 < rating <= 5:
+            rating = None
+        permalink = absolute_url(p.get("permalink"), self.shop.url) or urljoin(
+            self.shop.url, f"?p={quote(strip_controls(str(p['id'])))}"
+        )
         stock = p.get("is_in_stock")
         return Listing(
             ref=str(p["id"]),

@@ -204,11 +204,13 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _codepoints(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # surrogatepass: a lone surrogate from a "\ud800" JSON escape is a code point like any
+    # other here (the tables map it to a space) instead of an encoding error.
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _text(codes: np.ndarray) -> str:
-    return codes.astype(np.uint32, copy=False).tobytes().decode("utf-32-le")
+    return codes.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _fold_slow(title: str) -> str:
