@@ -34,10 +34,11 @@ from watcher.app import open_app
 from watcher.config import parse_config
 
 
-def vm_rss_kib() -> int:
-    """This process's resident set size in KiB (from /proc/self/status)."""
+def vm_kib(field: str = "VmRSS") -> int:
+    """A memory figure of this process in KiB from /proc/self/status (VmRSS: resident now,
+    VmHWM: peak resident)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -108,7 +109,8 @@ async def run(args: argparse.Namespace, config_toml: str, db_path: Path) -> dict
                 "wall_s": round(wall, 3),
                 "failed": len(report.failed),
                 "findings": len(report.findings),
-                "rss_kib": vm_rss_kib(),
+                "rss_kib": vm_kib(),
+                "peak_rss_kib": vm_kib("VmHWM"),
                 **state,
             }
             records.append(rec)
@@ -145,6 +147,7 @@ def summarise(records: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
         f"rss_mib_pass{warm['pass']}": round(warm["rss_kib"] / 1024, 1),
         "rss_mib_final": round(last["rss_kib"] / 1024, 1),
         "rss_growth_after_warmup": round(last["rss_kib"] / warm["rss_kib"] - 1, 4),
+        "peak_rss_mib": round(last["peak_rss_kib"] / 1024, 1),
         "rss_mib_curve": {
             r["pass"]: round(r["rss_kib"] / 1024, 1)
             for r in records

@@ -23,7 +23,7 @@ from pyinstrument.session import Session
 # the innermost outwards; the first frame that matches any stage decides.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("network wait (event loop idle)", ("\x00selectors.py", "select\x00<built-in>")),
-    ("JSON parsing", ("\x00json/", "json.loads", "Response.json")),
+    ("JSON parsing", ("/json/", "Response.json")),
     (
         "image hashing",
         ("watcher/images.py", "PIL/", "to_thread", "imagehash"),
@@ -45,7 +45,13 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("logging", ("loguru/",)),
     ("start-up (imports, config)", ("<frozen importlib", "watcher/config.py", "tomllib")),
+    ("socket I/O (asyncio transports, syscalls)", ("asyncio/selector_events.py", "socket.")),
     ("asyncio scheduling", ("asyncio/",)),
+]
+# Checked first, anywhere on the stack: known single causes worth their own line.
+WHOLE_STACK: list[tuple[str, str]] = [
+    ("CheckReport repr at asyncio.run exit", "_task_repr\x00"),
+    ("failed 'import sniffio' per httpcore lock", "current_async_library\x00"),
 ]
 # Frames that count for the image stage when the runner's image fetch is on the stack.
 IMAGE_FETCH = "_fetch_images\x00"
@@ -53,6 +59,9 @@ IMAGE_FETCH = "_fetch_images\x00"
 
 def classify(stack: list[str]) -> str:
     """The stage of one sample's stack (outermost frame first)."""
+    for stage, needle in WHOLE_STACK:
+        if any(needle in f for f in stack):
+            return stage
     if any(IMAGE_FETCH in f for f in stack):
         if any("\x00selectors.py" in f for f in stack[-3:]):
             return "network wait (event loop idle)"
