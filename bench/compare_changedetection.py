@@ -531,8 +531,11 @@ def main() -> None:
     parser.add_argument("--no-cdio", action="store_true", help="watcher only")
     parser.add_argument(
         "--prototype",
-        action="store_true",
-        help="also run the tuned watcher with bench/cdio_prototype.py's patches",
+        nargs="?",
+        const="sniffio,copies,repr,transport",
+        default="",
+        help="also run the tuned watcher with these bench/cdio_prototype.py patches "
+        "(default: all of them)",
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument("--json-out", type=Path)
@@ -570,6 +573,7 @@ def main() -> None:
             variants[f"{tuned}_prototype"] = work / "prototype.toml"
             commands[f"{tuned}_prototype"] = PROTOTYPE
             write_config(variants[f"{tuned}_prototype"], urls, args.per_host, args.concurrency)
+            os.environ["WATCHER_PROTOTYPE"] = args.prototype  # read by cdio_prototype.py
 
         baseline: dict[str, Any] = {}
         for name, cfg in variants.items():
@@ -627,6 +631,8 @@ def main() -> None:
             "repeats": args.repeats,
             "nproc": os.cpu_count(),
             "changedetection_version": version_info,
+            "prototype_patches": args.prototype or None,
+            "watcher_settings": {"per_host": args.per_host, "concurrency": args.concurrency},
             "baseline_pass": baseline,
             "results": results,
         }
