@@ -115,6 +115,15 @@ def test_migrations_upgrade_an_old_database(db_url: str) -> None:
     assert migrate(engine) == SCHEMA_VERSION
     with engine.begin() as c:  # pretend the database was made by release 1
         c.execute(text("DROP INDEX ix_alert_created_at"))
+        c.execute(text("DROP INDEX ix_snapshot_pending"))
+        c.execute(text("DROP INDEX ix_review_pending"))
+        for table, column in (
+            ("snapshot", "prev_id"),
+            ("snapshot", "previous"),
+            ("snapshot", "pending"),
+            ("review", "pending"),
+        ):
+            c.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         c.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
     store = Store(db_url)
@@ -123,3 +132,6 @@ def test_migrations_upgrade_an_old_database(db_url: str) -> None:
     from sqlalchemy import inspect
 
     assert "ix_alert_created_at" in {i["name"] for i in inspect(store.engine).get_indexes("alert")}
+    assert {"prev_id", "previous", "pending"} <= {
+        c["name"] for c in inspect(store.engine).get_columns("snapshot")
+    }

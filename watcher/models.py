@@ -31,6 +31,8 @@ class Review:
     text: str = ""
     author: str | None = None
     published_at: datetime | None = None
+    stored_key: str | None = None
+    """The key it was stored under, when read back from the database."""
 
     @property
     def key(self) -> str:
@@ -39,6 +41,8 @@ class Review:
         Edited text keeps the same key when an id or author/date exist, so an edit is
         never a new review.
         """
+        if self.stored_key:
+            return self.stored_key
         if self.id:
             return f"id:{self.id}"
         if self.author or self.published_at:

@@ -134,30 +134,25 @@ class Runner:
         """Run one shop's part of the check; any failure becomes a failed result."""
         if progress:
             progress("start", shop)
-        row = self.store.ensure_shop(
-            shop.name,
-            shop.kind,
-            "marketplace" if fn == self._check_marketplace else shop.role,
-            shop.url,
-        )
-        result = ShopResult(
-            shop=shop,
-            shop_id=row.id or 0,
-            baseline_at=from_db(row.baseline_at),
-            marketplace=fn == self._check_marketplace,
-        )
-        run_id = self.store.begin_run(result.shop_id)
+        market = fn == self._check_marketplace
+        result = ShopResult(shop=shop, shop_id=0, marketplace=market)
+        run_id: int | None = None
         try:
+            row = self.store.ensure_shop(
+                shop.name, shop.kind, "marketplace" if market else shop.role, shop.url
+            )
+            result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
+            run_id = self.store.begin_run(result.shop_id)
             await fn(result, *args)  # type: ignore[operator]
-        except (FetchError, ParseError, StorageError) as e:
-            result.status, result.error = "failed", _error(e)
         except WatcherError as e:
             result.status, result.error = "failed", _error(e)
         except Exception as e:  # one shop's bug must not stop the others
             logger.opt(exception=e).error("{}: unexpected error", shop.name)
             result.status, result.error = "failed", f"internal error: {type(e).__name__}: {e}"
         try:
-            if result.status == "failed":
+            if not result.shop_id:
+                logger.error("{}: check failed: {}", shop.name, result.error)
+            elif result.status == "failed":
                 row = self.store.record_failure(result.shop_id, result.error or "")
                 result.failures, result.failing_since = row.failures, from_db(row.failing_since)
                 logger.warning(
@@ -175,9 +170,10 @@ class Runner:
                         len(result.changes.new),
                         len(result.changes.changed),
                     )
-            self.store.finish_run(
-                run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
-            )
+            if run_id is not None:
+                self.store.finish_run(
+                    run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
+                )
         except StorageError as e:
             logger.error("{}: could not record the check: {}", shop.name, e)
             result.status, result.error = "failed", _error(e)
@@ -309,6 +305,13 @@ class Runner:
         return out
 
     async def _detect_and_notify(self, results: list[ShopResult]) -> list[Finding]:
+        """Run the detectors over this check's results and the stored events, record the
+        findings, deliver. Stored change and review events stay pending until their
+        findings are recorded, so a crash in between loses nothing."""
+        events = self.store.pending_events([r.shop_id for r in results if r.shop_id])
+        for r in results:
+            r.changes.changed = events.changes.get(r.shop_id, [])
+            r.new_reviews = events.reviews.get(r.shop_id, [])
         ctx = DetectContext(
             config=self.config, store=self.store, results=results, now=datetime.now(UTC)
         )
@@ -317,6 +320,8 @@ class Runner:
         for d in active:
             try:
                 wanted.update(u for u in d.images_needed(ctx) if u)
+            except StorageError:
+                raise
             except Exception:
                 logger.exception("detector {} failed to list images", d.kind)
         if wanted:
@@ -325,14 +330,12 @@ class Runner:
         for d in active:
             try:
                 findings.extend(d.detect(ctx))
+            except StorageError:
+                raise
             except Exception:
                 logger.exception("detector {} failed", d.kind)
-        if self.outbox is None:
-            return findings
-        try:
-            new = self.outbox.record(findings)
-        except StorageError as e:
-            logger.error("could not store findings: {}", e)
-            return []
-        await self.outbox.flush()
+        new = self.outbox.record(findings) if self.outbox is not None else findings
+        self.store.clear_pending(events)
+        if self.outbox is not None:
+            await self.outbox.flush()
         return new

@@ -45,15 +45,36 @@ def _v2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_alert_created_at ON alert (created_at)"))
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
+def _v3(conn: Connection) -> None:
+    """Pending change and review events, so a crash between storing a change and recording
+    its findings does not lose them."""
+    false = "false" if conn.dialect.name == "postgresql" else "0"
+    for sql in (
+        "ALTER TABLE snapshot ADD COLUMN prev_id INTEGER",
+        "ALTER TABLE snapshot ADD COLUMN previous TEXT",
+        f"ALTER TABLE snapshot ADD COLUMN pending BOOLEAN NOT NULL DEFAULT {false}",
+        f"ALTER TABLE review ADD COLUMN pending BOOLEAN NOT NULL DEFAULT {false}",
+        "CREATE INDEX IF NOT EXISTS ix_snapshot_pending ON snapshot (pending)",
+        "CREATE INDEX IF NOT EXISTS ix_review_pending ON review (pending)",
+    ):
+        conn.execute(text(sql))
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite write waits for another process's lock. Store calls run on the event
+loop, so a long wait stalls the whole check; a locked database fails this check and the
+next one tries again."""
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -70,7 +91,7 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername.startswith("sqlite"):
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -109,7 +130,6 @@ def migrate(engine: Engine) -> int:
                 )
             if have == 0:
                 SQLModel.metadata.create_all(conn)
-                _v2(conn)
                 conn.execute(
                     text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
                     {"v": str(SCHEMA_VERSION)},

@@ -3,12 +3,13 @@ Core/ORM; every method is one short transaction."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,9 @@ from watcher.store.tables import (
     ShopRow,
     SnapshotRow,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 TRACKED = ("title", "price", "currency", "compare_at", "available", "image")
 """Fields whose change writes a snapshot."""
@@ -105,6 +109,16 @@ class Change:
 
 
 @dataclass(slots=True)
+class PendingEvents:
+    """Stored events awaiting their findings, by shop id."""
+
+    changes: dict[int, list[Change]] = field(default_factory=dict)
+    reviews: dict[int, list[tuple[int, Listing, list[Review]]]] = field(default_factory=dict)
+    snapshots: list[int] = field(default_factory=list)
+    reviews_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ListingChanges:
     """What one batch of fetched listings changed in the store."""
 
@@ -117,8 +131,34 @@ class ListingChanges:
     """Why a complete catalog was not trusted to mark listings removed (empty when trusted)."""
 
 
+def _guarded(fn: F) -> F:
+    """Turn database errors (locked, disk full, connection lost) into StorageError."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StorageError:
+            raise
+        except OperationalError as e:
+            raise StorageError(f"database error: {e.orig}") from None
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {e}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _guard_public_methods(cls: type[T]) -> type[T]:
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_") and name not in ("session", "url_key"):
+            setattr(cls, name, _guarded(value))
+    return cls
+
+
+@_guard_public_methods
 class Store:
-    """Everything watcher keeps, behind one engine."""
+    """Everything watcher keeps, behind one engine. Every public method raises
+    :class:`~watcher.errors.StorageError` for database failures."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -321,9 +361,15 @@ class Store:
                     if values[k] != getattr(old, k) and not (k == "seller" and values[k] is None):
                         upd[k] = values[k]
                 if fp != old.fingerprint:
+                    before = {k: getattr(old, k) for k in TRACKED}
                     snap = c.execute(
                         insert(SnapshotRow).values(
-                            listing_id=old.id, taken_at=now, **{k: values[k] for k in TRACKED}
+                            listing_id=old.id,
+                            taken_at=now,
+                            prev_id=old.snapshot_id,
+                            previous=json.dumps(before, ensure_ascii=False),
+                            pending=True,
+                            **{k: values[k] for k in TRACKED},
                         )
                     ).inserted_primary_key[0]  # type: ignore[index]
                     upd.update({k: values[k] for k in TRACKED}, fingerprint=fp, snapshot_id=snap)
@@ -507,6 +553,7 @@ class Store:
                             "published_at": to_db(r.published_at),
                             "first_seen": now,
                             "baseline": baseline,
+                            "pending": not baseline,
                         }
                     )
                     if not baseline:
@@ -522,6 +569,68 @@ class Store:
                 return fresh
         except SQLAlchemyError as e:
             raise self._guard(e) from None
+
+    # --- pending events ---------------------------------------------------------------
+
+    def pending_events(self, shop_ids: Sequence[int]) -> PendingEvents:
+        """Changes and new reviews of these shops whose findings are not recorded yet:
+        this check's, and any a crashed earlier check left behind."""
+        events = PendingEvents()
+        if not shop_ids:
+            return events
+        with self.session() as s:
+            q = (
+                select(SnapshotRow, ListingRow, ShopRow.name)
+                .join(ListingRow, ListingRow.id == SnapshotRow.listing_id)  # type: ignore[arg-type]
+                .join(ShopRow, ShopRow.id == ListingRow.shop_id)  # type: ignore[arg-type]
+                .where(SnapshotRow.pending, ListingRow.shop_id.in_(list(shop_ids)))  # type: ignore[arg-type,attr-defined]
+                .order_by(SnapshotRow.id)
+            )
+            for snap, row, shop in s.execute(q):
+                old = json.loads(snap.previous) if snap.previous else {}
+                new = {k: getattr(snap, k) for k in TRACKED}
+                item = row_listing(row, shop)
+                item.title, item.price, item.currency = snap.title, snap.price, snap.currency
+                events.snapshots.append(snap.id)
+                if row.source == "search":
+                    continue  # a stranger's search result changing price is not news
+                events.changes.setdefault(row.shop_id, []).append(
+                    Change(row.id, item, old, new, snap.prev_id)
+                )
+            q = (
+                select(ReviewRow, ListingRow, ShopRow.name)
+                .join(ListingRow, ListingRow.id == ReviewRow.listing_id)  # type: ignore[arg-type]
+                .join(ShopRow, ShopRow.id == ListingRow.shop_id)  # type: ignore[arg-type]
+                .where(ReviewRow.pending, ListingRow.shop_id.in_(list(shop_ids)))  # type: ignore[arg-type,attr-defined]
+                .order_by(ReviewRow.id)
+            )
+            by_listing: dict[int, tuple[int, Listing, list[Review]]] = {}
+            for rev, row, shop in s.execute(q):
+                events.reviews_ids.append(rev.id)
+                entry = by_listing.setdefault(row.id, (row.shop_id, row_listing(row, shop), []))
+                entry[2].append(
+                    Review(
+                        id=rev.key[3:] if rev.key.startswith("id:") else None,
+                        rating=rev.rating,
+                        text=rev.text,
+                        author=rev.author,
+                        published_at=from_db(rev.published_at),
+                        stored_key=rev.key,
+                    )
+                )
+            for lid, (shop_id, item, reviews) in by_listing.items():
+                events.reviews.setdefault(shop_id, []).append((lid, item, reviews))
+        return events
+
+    def clear_pending(self, events: PendingEvents) -> None:
+        """Mark events handled once their findings are recorded."""
+        with self.engine.begin() as c:
+            for chunk in _chunks(events.snapshots, 500):
+                c.execute(
+                    update(SnapshotRow).where(SnapshotRow.id.in_(chunk)).values(pending=False)
+                )  # type: ignore[attr-defined]
+            for chunk in _chunks(events.reviews_ids, 500):
+                c.execute(update(ReviewRow).where(ReviewRow.id.in_(chunk)).values(pending=False))  # type: ignore[attr-defined]
 
     # --- images ---------------------------------------------------------------------
 
@@ -754,4 +863,4 @@ def _upsert(dialect: str, table: Any, values: dict[str, Any], keys: list[str]) -
     )
 
 
-__all__ = ["Change", "ListingChanges", "Store", "row_listing"]
+__all__ = ["Change", "ListingChanges", "PendingEvents", "Store", "row_listing"]

@@ -80,6 +80,11 @@ class SnapshotRow(SQLModel, table=True):
     compare_at: float | None = None
     available: bool | None = None
     image: str | None = Field(default=None, sa_column=Column(Text))
+    prev_id: int | None = None
+    previous: str | None = Field(default=None, sa_column=Column(Text))
+    """JSON of the tracked fields before this change."""
+    pending: bool = Field(default=False, index=True)
+    """True until the findings of this change are recorded (survives a crash in between)."""
 
 
 class ReviewRow(SQLModel, table=True):
@@ -96,6 +101,8 @@ class ReviewRow(SQLModel, table=True):
     published_at: datetime | None = None
     first_seen: datetime
     baseline: bool = False
+    pending: bool = Field(default=False, index=True)
+    """True for a new review until the findings about it are recorded."""
 
 
 class ImageRow(SQLModel, table=True):
@@ -126,6 +133,7 @@ class AlertRow(SQLModel, table=True):
     """A finding; ``dedup_key`` is unique so an event becomes one alert, ever."""
 
     __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_created_at", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(unique=True, max_length=512)
     kind: str = Field(max_length=32, index=True)
