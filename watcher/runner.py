@@ -25,7 +25,7 @@ from watcher.store.db import from_db, utcnow
 
 Progress = Callable[[str, ShopResult | ShopConfig], None]
 IMAGE_MAX_BYTES = 8 * 1024 * 1024
-IMAGE_RETRY = timedelta(days=1)
+IMAGE_RETRY = timedelta(hours=1)
 
 
 @dataclass(slots=True)

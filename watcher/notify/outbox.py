@@ -23,7 +23,9 @@ from watcher.notify.channels import Channel, channel_kinds
 from watcher.store import Store
 from watcher.store.db import utcnow
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(minutes=3)
+"""How long a claimed delivery is held back from other processes: longer than the slowest
+paced multi-message send, short enough that a restarted daemon resends soon after a crash."""
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 
