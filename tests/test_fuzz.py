@@ -52,7 +52,7 @@ PAGES = Path(__file__).parent / "data" / "pages"
 EXAMPLE = ROOT / "config" / "example.toml"
 
 FUZZ = settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
