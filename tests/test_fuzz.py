@@ -1092,12 +1092,6 @@ def _port_ok(url: str) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="structured.absolute_url keeps URLs whose port is out of range "
-    "('http://h.example:99999/a.jpg'); fetching one raises OverflowError, see "
-    "test_http_get_impossible_port",
-)
 def test_page_urls_with_impossible_ports() -> None:
     """URLs with a port outside 0-65535 are dropped like any other unusable URL."""
     page = _product_page(
@@ -1111,12 +1105,6 @@ def test_page_urls_with_impossible_ports() -> None:
         assert all(_port_ok(u) for u in _http_urls(item)), _http_urls(item)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Http.get('http://127.0.0.1:99999/') raises ExceptionGroup(OverflowError) from "
-    "anyio's connect instead of a FetchError; Runner._fetch_images catches only FetchError, "
-    "so one such image URL on a competitor page aborts the whole check",
-)
 async def test_http_get_impossible_port() -> None:
     """A URL with an impossible port is a FetchError (BlockedError), like any bad URL."""
     from watcher.http import Http

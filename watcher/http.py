@@ -104,9 +104,14 @@ class _Robots:
 
 def check_scheme(url: str) -> None:
     """Raise BlockedError unless ``url`` is absolute http(s)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedError(f"refusing non-http(s) URL {url[:100]!r}", url=url)
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BlockedError(f"refusing URL {url[:100]!r} (not http(s) with a valid host)", url=url)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

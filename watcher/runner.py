@@ -292,6 +292,9 @@ class Runner:
                 # Unknown this time: not remembered, so the next check tries again.
                 logger.debug("image {} unavailable: {}", url, e)
                 return
+            except Exception as e:  # one hostile image URL must not abort the check
+                logger.warning("image {} could not be fetched: {}: {}", url, type(e).__name__, e)
+                return
             h = await asyncio.to_thread(image_hash, resp.content)
             if h:
                 out[url] = h

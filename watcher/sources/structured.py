@@ -435,6 +435,7 @@ def absolute_url(value: Any, base: str, *, fragment: bool = True) -> str | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535
         if not fragment and parts.fragment:
             url = urlunsplit(parts._replace(fragment=""))
     except ValueError:
