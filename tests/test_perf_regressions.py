@@ -15,8 +15,6 @@ import asyncio
 import resource
 import time
 
-import pytest
-
 from watcher.config import ShopConfig, Url
 from watcher.detectors.base import ShopResult
 from watcher.models import Listing
@@ -46,20 +44,11 @@ def _report(shops: int, listings: int) -> CheckReport:
     return CheckReport(results=results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CheckReport uses the generated dataclass repr: every ShopResult and Listing of "
-    "the pass (see the module doc; fix: a short __repr__ on CheckReport/ShopResult)",
-)
 def test_check_report_repr_is_short() -> None:
     """The report's repr does not grow with the number of listings."""
     assert len(repr(_report(2, 300))) < 2_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asyncio.run reprs the main task (and so its CheckReport result) at exit",
-)
 def test_asyncio_run_returning_a_report_is_cheap() -> None:
     """Returning a big report from asyncio.run costs no more than returning None."""
     report = _report(4, 1_000)

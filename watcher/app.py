@@ -40,8 +40,11 @@ def http_settings(config: Config) -> HttpSettings:
 
 
 @asynccontextmanager
-async def open_app(config: Config, store: Store | None = None) -> AsyncIterator[App]:
-    """Open everything a check needs and close it afterwards."""
+async def open_app(
+    config: Config, store: Store | None = None, *, http_cache: bool = True
+) -> AsyncIterator[App]:
+    """Open everything a check needs and close it afterwards. ``http_cache`` keeps bodies
+    for conditional requests (worth it only in a long-lived process)."""
     own_store = store is None
     store = store or Store(config.watcher.database)
     alert_client = httpx.AsyncClient(
@@ -49,7 +52,10 @@ async def open_app(config: Config, store: Store | None = None) -> AsyncIterator[
         follow_redirects=False,
         headers={"User-Agent": config.watcher.user_agent},
     )
-    http = Http(http_settings(config))
+    settings = http_settings(config)
+    if not http_cache:
+        settings.cache_bytes = 0
+    http = Http(settings)
     try:
         outbox = Outbox(store, config.alerts, alert_client, retry_first=config.watcher.alert_retry)
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))

@@ -64,7 +64,7 @@ async def run_check(
     config: Config, shops: list[ShopConfig] | None, *, show_progress: bool
 ) -> CheckReport:
     """One check with a progress bar on a terminal (plain log lines otherwise)."""
-    async with open_app(config) as app:
+    async with open_app(config, http_cache=False) as app:
         targets = shops if shops is not None else config.shops
         if not show_progress:
             return await app.runner.check(targets)

@@ -145,9 +145,9 @@ class Http:
             follow_redirects=True,
             max_redirects=s.max_redirects,
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(
-                max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency
-            ),
+            # The semaphores bound concurrency; the pool only has to keep a connection per
+            # host alive between requests (a reconnect is a TLS handshake on real shops).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
         )
         self._global = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}

@@ -28,9 +28,14 @@ IMAGE_MAX_BYTES = 8 * 1024 * 1024
 IMAGE_RETRY = timedelta(hours=1)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class CheckReport:
     """The outcome of one check."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio builds the repr of a task's result at exit, and the
+        # default one would render every listing of the pass.
+        return f"<CheckReport {len(self.results)} shop(s), {len(self.findings)} finding(s)>"
 
     results: list[ShopResult]
     findings: list[Finding] = field(default_factory=list)

@@ -14,7 +14,7 @@ from watcher.models import Finding, Listing, Review
 from watcher.store import ListingChanges, Store
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ShopResult:
     """What one check learned about one shop (or marketplace).
 
@@ -33,6 +33,9 @@ class ShopResult:
     failures: int = 0
     failing_since: datetime | None = None
     marketplace: bool = False
+
+    def __repr__(self) -> str:
+        return f"<ShopResult {self.shop.name!r} {self.status}, {len(self.changes.seen)} listing(s)>"
 
     @property
     def ok(self) -> bool:
