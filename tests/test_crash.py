@@ -59,7 +59,8 @@ STEP1: frozenset[Ident] = frozenset(
 STEP3: frozenset[Ident] = frozenset({("seasonal_launch", URBAN, None, "spring")})
 EXPECTED = STEP0 | STEP1 | STEP3
 
-KILLS = 50
+KILLS = 40
+"""Kills on SQLite; PostgreSQL gets a quarter of that: 50 in one test run."""
 SETTINGS = 'timeout = "3s"\nretries = 0\nalert_retry = "1s"\nunreachable_after = 100000'
 
 
@@ -307,7 +308,7 @@ def test_sigkill_during_checks_and_deliveries(
 ) -> None:
     db = tmp_path / "w.db"
     url = f"sqlite:///{db}" if backend == "sqlite" else request.getfixturevalue("pg_url")
-    kills = KILLS if backend == "sqlite" else KILLS // 5
+    kills = KILLS if backend == "sqlite" else KILLS // 4
     rng = random.Random(20261122)
     with Receiver() as rx:
         hook = f'[[alerts]]\nkind = "webhook"\nname = "hook"\nurl = "{rx.url()}"\ntimeout = "2s"\n'
@@ -327,8 +328,7 @@ def test_sigkill_during_checks_and_deliveries(
         print(dict(modes))
         assert modes["starts_logged"] >= kills * 2 // 3, "restarts opened the database"
         assert modes["checks_ok"] >= kills // 2, "the kills landed in and after checks"
-        # Each alert batch can be cut off mid-delivery only once: its lease then holds it
-        # back from the next daemons until the final `alerts --retry`.
+        # A batch cut off mid-delivery is held back by its lease, then sent again.
         assert modes["delivery"] >= 1, f"no kill landed mid-delivery: {modes}"
 
         # A final clean run: leases of killed senders are released, every shop is read.
@@ -343,8 +343,11 @@ def test_sigkill_during_checks_and_deliveries(
         rows = stored(url)
         got = received(rx)
     per_key = Counter(a["dedup_key"] for a in got)
-    twice = {k: n for k, n in per_key.items() if n > 2}
-    assert not twice, f"more than one duplicate of an alert: {twice}"
+    # The outbox's rule: a kill between the receiver accepting a batch and the record of it
+    # can repeat that batch once; nothing else ever repeats an alert.
+    over = {k: n for k, n in per_key.items() if n > 1 + modes["delivery"]}
+    assert not over, f"more duplicates than kills mid-delivery ({modes['delivery']}): {over}"
+    assert per_key.total() - len(per_key) <= modes["delivery"] * len(EXPECTED)
     unexpected = {ident(p) for p, _ in rows} - EXPECTED
     assert not unexpected, f"findings the timeline did not cause: {unexpected}"
     assert {ident(a) for a in got} <= EXPECTED
