@@ -2,7 +2,8 @@
 
 Used by ``compare_changedetection.py --prototype``; runs ``watcher.cli.main`` with the
 command-line arguments given. Each patch stands for a change outside ``watcher/sources``
-that is recommended in ``bench/results/changedetection.md``:
+that is recommended in ``bench/results/changedetection.md`` (``sniffio`` and ``repr`` were made
+in 780a173; their patches are no-ops since):
 
 * ``sniffio``: httpcore asks ``import sniffio`` which library runs it on every lock it
   sets up (several per request). sniffio is not installed (anyio 4.16 no longer depends
