@@ -41,11 +41,12 @@ class CopiedListing(Detector):
         ``candidate_similarity`` alike, plus everything a copy search returned."""
         if self._cache is not None and self._cache[0] == id(ctx):
             return self._cache[1]
-        from watcher.text.similarity import TitleIndex, title_similarity
-
         own = ctx.store.own_top_listings()
         pairs: list[_Pair] = []
         if own:
+            # Imported here: numpy and friends cost ~20 MB a check with no own listings skips.
+            from watcher.text.similarity import TitleIndex, title_similarity
+
             checked = {r.shop.name for r in ctx.results}
             everything = any(r.shop.own for r in ctx.results)
             cands = [c for c in ctx.store.candidate_listings() if everything or c.shop in checked]
@@ -80,10 +81,13 @@ class CopiedListing(Detector):
                     yield p.cand.image
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
+        pairs = self._pairs(ctx)
+        if not pairs:
+            return
         from watcher.images import image_distance
 
         settings = self.config.detect.copies
-        for p in self._pairs(ctx):
+        for p in pairs:
             own, cand = p.own, p.cand
             if cand.url == own.url:
                 continue
