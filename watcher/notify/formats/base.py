@@ -95,6 +95,36 @@ def json_reply(response: httpx.Response) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def check_api_reply(
+    response: httpx.Response,
+    name: str,
+    *,
+    code_keys: tuple[str, ...] = ("errcode",),
+    msg_keys: tuple[str, ...] = ("errmsg",),
+    rate_limited: dict[int, float] | None = None,
+    hints: dict[int, str] | None = None,
+) -> DeliveryError | None:
+    """The chat platforms that answer HTTP 200 with a JSON status code (Feishu, DingTalk,
+    WeCom): the HTTP status first, then the code must be 0. Codes in ``rate_limited`` are
+    retryable after the given seconds; any other code is permanent (``hints`` adds advice)."""
+    error = classify(response.status_code, response.headers, reason(response))
+    if error is not None:
+        return error
+    data = json_reply(response)
+    if data is None:
+        return DeliveryError(f"{name} answered non-JSON {reason(response)}", retryable=False)
+    code = next((data[k] for k in code_keys if k in data), None)
+    if code == 0:
+        return None
+    msg = str(next((data[k] for k in msg_keys if k in data), ""))[:200]
+    if rate_limited and code in rate_limited:
+        return DeliveryError(
+            f"{name} rate limit (code {code}: {msg})", retry_after=rate_limited[code]
+        )
+    hint = (hints or {}).get(code, "") if isinstance(code, int) else ""
+    return DeliveryError(f"{name} refused the message (code {code}: {msg}){hint}", retryable=False)
+
+
 def utf8_len(text: str) -> int:
     """Length in UTF-8 bytes (how Feishu, WeCom and DingTalk count)."""
     return len(text.encode("utf-8"))

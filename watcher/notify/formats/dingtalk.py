@@ -25,11 +25,9 @@ from watcher.notify import escape
 from watcher.notify.formats.base import (
     Message,
     WebhookFormat,
-    classify,
+    check_api_reply,
     dumps,
-    json_reply,
     plan,
-    reason,
     utf8_len,
 )
 from watcher.notify.render import Block, Line
@@ -118,18 +116,4 @@ class DingTalkFormat(WebhookFormat):
 
     def check(self, response: httpx.Response) -> DeliveryError | None:
         """HTTP status, then ``errcode`` must be 0; 130101 (blocked) is retryable later."""
-        error = classify(response.status_code, response.headers, reason(response))
-        if error is not None:
-            return error
-        data = json_reply(response)
-        if data is None:
-            return DeliveryError(f"dingtalk answered non-JSON {reason(response)}", retryable=False)
-        code = data.get("errcode")
-        if code == 0:
-            return None
-        msg = str(data.get("errmsg", ""))[:200]
-        if code == BLOCKED:
-            return DeliveryError(f"dingtalk rate limit (errcode {code}: {msg})", retry_after=600.0)
-        return DeliveryError(
-            f"dingtalk refused the message (errcode {code}: {msg})", retryable=False
-        )
+        return check_api_reply(response, "dingtalk", rate_limited={BLOCKED: 600.0})

@@ -23,11 +23,9 @@ from watcher.notify import escape
 from watcher.notify.formats.base import (
     Message,
     WebhookFormat,
-    classify,
+    check_api_reply,
     dumps,
-    json_reply,
     plan,
-    reason,
     utf8_len,
 )
 from watcher.notify.render import Block, Line
@@ -121,21 +119,11 @@ class FeishuFormat(WebhookFormat):
 
     def check(self, response: httpx.Response) -> DeliveryError | None:
         """HTTP status, then ``code`` (or the older ``StatusCode``) must be 0."""
-        error = classify(response.status_code, response.headers, reason(response))
-        if error is not None:
-            return error
-        data = json_reply(response)
-        if data is None:
-            return DeliveryError(f"feishu answered non-JSON {reason(response)}", retryable=False)
-        code = data.get("code", data.get("StatusCode"))
-        if code == 0:
-            return None
-        msg = str(data.get("msg", data.get("StatusMessage", "")))[:200]
-        if code == SIGN_FAILED:
-            return DeliveryError(
-                f"feishu rejected the signature (code {code}: {msg}); check the secret",
-                retryable=False,
-            )
-        if code in RATE_LIMITED:
-            return DeliveryError(f"feishu rate limit (code {code}: {msg})", retry_after=60.0)
-        return DeliveryError(f"feishu refused the message (code {code}: {msg})", retryable=False)
+        return check_api_reply(
+            response,
+            "feishu",
+            code_keys=("code", "StatusCode"),
+            msg_keys=("msg", "StatusMessage"),
+            rate_limited=dict.fromkeys(RATE_LIMITED, 60.0),
+            hints={SIGN_FAILED: "; the signature was rejected: check the secret"},
+        )

@@ -18,11 +18,9 @@ from watcher.notify import escape
 from watcher.notify.formats.base import (
     Message,
     WebhookFormat,
-    classify,
+    check_api_reply,
     dumps,
-    json_reply,
     plan,
-    reason,
     utf8_len,
 )
 from watcher.notify.formats.dingtalk import markdown_line
@@ -86,16 +84,4 @@ class WeComFormat(WebhookFormat):
 
     def check(self, response: httpx.Response) -> DeliveryError | None:
         """HTTP status, then ``errcode`` must be 0; 45009 (rate limit) is retryable."""
-        error = classify(response.status_code, response.headers, reason(response))
-        if error is not None:
-            return error
-        data = json_reply(response)
-        if data is None:
-            return DeliveryError(f"wecom answered non-JSON {reason(response)}", retryable=False)
-        code = data.get("errcode")
-        if code == 0:
-            return None
-        msg = str(data.get("errmsg", ""))[:200]
-        if code == RATE_LIMITED:
-            return DeliveryError(f"wecom rate limit (errcode {code}: {msg})", retry_after=60.0)
-        return DeliveryError(f"wecom refused the message (errcode {code}: {msg})", retryable=False)
+        return check_api_reply(response, "wecom", rate_limited={RATE_LIMITED: 60.0})
