@@ -19,12 +19,20 @@ always beats a guess from the item type ("冬季短袖保暖内衣" is winter):
 4. warmth and cooling modifiers: 加绒, 保暖, fleece-lined, thermal underwear, heated vest →
    winter; 冰丝, 凉感, 防晒, UPF, cooling towel → summer (they beat the garment: 加绒卫衣 is
    winter although a 卫衣 alone is spring+autumn);
-5. item types with a season: 羽绒服/down jacket (winter), 毛衣/大衣/boots (autumn+winter),
+5. heavy items first (down, padded and fur garments, heaters, electric blankets, 空调, swimwear,
+   sunscreen, flip-flops: "羽绒服…立领夹克" is winter, "貂皮大衣" is not an autumn coat), then
+   item types with a season: 羽绒服/down jacket (winter), 毛衣/大衣/boots (autumn+winter),
    风衣/卫衣/冲锋衣/cardigan/hoodie (spring+autumn), 雨衣/rain jacket (spring+summer, the rainy
    months), 短裤/凉鞋/泳衣/shorts/sandals/swimsuit (summer), 风筝/kite (spring);
 6. sleeve length: 长袖/long sleeve → spring+autumn, 短袖/无袖/short sleeve/sleeveless → summer
    (so a long-sleeve T-shirt is not summer, a long-sleeve sweater stays autumn+winter);
 7. weak items: T恤/T-shirt/tee/polo shirt → summer.
+
+False friends are removed first: places and brands (宁夏, 长春, 秋叶原, 夏新, 夏普, 春雨, 冬凌草,
+冬虫夏草), products named after a season ("Winter Green" cream, "Summer Rain" lipstick), parts
+("replacement spring", "thermal paste", "car muffler", "front grill"), colours ("Snow",
+"winter white"), "bikini briefs", and a device's model date ("Laptop (Summer 2012)"). "Fall"
+counts only in a season context (see ``_seasonal_fall``).
 
 Dresses (连衣裙), jeans, blazers and other all-year basics carry no season by themselves.
 The description is read only when title, tags and product type say nothing, and then only
@@ -88,7 +96,7 @@ _EN_HEAD, _EN_TAIL = "(?<![a-z])(?:", ")(?![a-z])"
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 
 # Kinds of evidence, in the order they decide (see the module docstring).
-_FALSE, _ALL_SEASONS, _EXPLICIT, _EVENT, _MODIFIER, _ITEM, _SLEEVE, _WEAK = range(8)
+_FALSE, _ALL_SEASONS, _EXPLICIT, _EVENT, _MODIFIER, _HEAVY, _ITEM, _SLEEVE, _WEAK = range(9)
 _Entry = tuple[str, int, object]
 
 
@@ -129,7 +137,7 @@ _FALSE_FRIENDS = _kind(
             # Chinese: words that contain a season character but are not about a season.
             r"冬瓜|春卷|夏普|冬虫夏草|冬阴功|秋刀鱼|秋千|青春|华夏|长春|宜春|冬枣|春风|秋葵|"
             r"夏威夷果|麦冬|天冬|冬青|春秋航空|四季青|四季豆|回春|春药|冬菇|夏枯草|夏利|春兰|千秋|"
-            r"春晚|"
+            r"春晚|宁夏|秋叶原|夏新(?![款品装])|春雨|冬凌草|春城|秋林|反季|"
             # Chinese words that hide an item word: cotton fabric (纯棉衣服 is not a 棉衣), sweater
             # chains, wardrobes, kettles, work gloves, computer fans, flaxseed.
             r"纯棉|全棉|精梳棉|长绒棉|新疆棉|棉麻|毛衣链|大衣柜|大衣架|电热水|亚麻籽|"
@@ -152,7 +160,17 @@ _FALSE_FRIENDS = _kind(
                 r"wire|trampoline|mattress|valve|clock|main|hair) springs?|"
                 r"fall (?:protection|arrest|detection|prevention|alert|resistant|proof|off|"
                 r"guys|limiter|harness)|anti[- ]?fall|fall[- ]?proof|free[- ]?fall|drop[- ]fall|"
-                r"summer infant|summer fridays|summer'?s eve|donna summer|winter melon|"
+                r"summer infant|summer fridays|summer'?s eve|donna summer|winter melon|summer rain|"
+                r"winter ?green|winter white|spring green|snow leopard|snow peak|"
+                r"bikini (?:briefs?|panty|panties|underwear|knickers|cut|line|trimmers?|shavers?)|"
+                r"replacement springs?|springs? (?:for|kit|set)|\d+ ?(?:pcs|pieces|pack) springs?|"
+                r"(?:pool|patio|garage|greenhouse) heaters?|(?:front|radiator|bumper|car|truck|mesh|"
+                r"speaker|vent|grille?) grills?|grill (?:guard|insert|mesh|emblem|badge)s?|"
+                r"thermal (?:paste|pads?|printers?|paper|labels?|cameras?|imag\w*|compound|grease|"
+                r"tape|transfer|receipt|fuses?|cut-?off|sensors?|switch(?:es)?|binding|laminat\w*|"
+                r"carafe|mugs?|cups?|cooker|bottle|flask)|"
+                r"(?:car|exhaust|motorcycle|motorbike) mufflers?|mufflers? (?:tip|pipe|delete|clamp|"
+                r"bearing|exhaust)s?|"
                 r"winter soldier|winter'?s? (?:tale|bone)|snow white|snow cone|jet ski|water ski|"
                 r"boxer (?:shorts?|briefs?)|silk scarf|satin scarf|hair scarf|head ?scarf|"
                 r"golf tees?|fish tank|water heater|aquarium heater|tank heater|heater core|"
@@ -179,7 +197,7 @@ _EXPLICIT_WORDS = _kind(
     [
         (_en(r"(?:mid-?)?spring(?:time)?"), (_SP,)),
         (_en(r"(?:mid-?)?summer(?:time|y)?"), (_SU,)),
-        (_en(r"autumn(?:al)?|fall"), (_AU,)),
+        (_en(r"autumn(?:al)?"), (_AU,)),
         (_en(r"(?:mid-?)?winter(?:time|y)?|wintry"), (_WI,)),
         (r"(?<![a-z0-9])s/?s\s?'?(?:20)?\d{2}(?!\d)|(?<![0-9.])(?:20)?\d{2}\s?ss(?![a-z])", _SS),
         (
@@ -209,7 +227,11 @@ _EVENT_TABLE: list[tuple[str, int, int]] = [
     (r"清明|复活节", 4, 4),
     (r"感恩节", 11, 11),
     (r"暑假", 7, 7),
-    (_en(r"christmas|xmas|x-mas|holidays?|santa|stocking stuffers?"), 12, 12),
+    (
+        _en(r"christmas|xmas|x-mas|holidays?|santa|stocking stuffers?|advent(?: calendars?)?"),
+        12,
+        12,
+    ),
     (_en(r"(?:lunar|chinese) new year"), 2, 2),
     (_en(r"new year'?s?(?: eve)?"), 1, 1),
     (_en(r"valentine'?s?(?: day)?"), 2, 2),
@@ -233,7 +255,7 @@ _MODIFIERS = _kind(
         (
             _en(
                 r"(?:fleece|sherpa|shearling|fur|faux fur|plush|warm|wool|cashmere)[- ]lined|"
-                r"thermals|long johns|cold[- ]weather|"
+                r"thermals?|long johns|cold[- ]weather|"
                 r"base ?layers?|thermal (?:underwear|base|leggings|socks|tops?|shirts?|pants|"
                 r"set|lined|gloves|hats?|innerwear|undershirts?)|insulated (?:jackets?|coats?|"
                 r"vests?|boots?|gloves|pants|bibs?|overalls|parkas?)|heated (?:vests?|"
@@ -246,6 +268,35 @@ _MODIFIERS = _kind(
             _en(
                 r"upf ?\d+\+?|sun protection|uv protection|ice silk|cooling (?:towels?|vests?|"
                 r"neck\w*|scarf|sheets?|blankets?|pillows?|mats?|sleeves?|hats?)"
+            ),
+            (_SU,),
+        ),
+    ],
+)
+
+# --- tier 5a: heavy items, whose season outweighs a lighter garment named beside them
+# ("羽绒服...立领夹克" is a down jacket; "貂皮大衣" is a winter fur, not an autumn coat) ----
+_HEAVY_ITEMS = _kind(
+    _HEAVY,
+    [
+        (
+            r"羽绒(?:马甲|背心|服|衣|被|裤|夹克)?|棉服|棉衣|棉袄|派克服|面包服|貂皮|水貂|貂绒|皮草|裘皮",
+            (_WI,),
+        ),
+        (r"电热毯|电热垫|取暖|暖气片|暖风机|电暖器|油汀|小太阳", (_WI,)),
+        (r"泳衣|泳裤|泳装|比基尼|防晒霜|防晒衣|防晒服|空调", (_SU,)),
+        (
+            _en(
+                r"down (?:jackets?|coats?|vests?|parkas?)|puffers?|puffer (?:jackets?|vests?|coats?)|"
+                r"bubble (?:jackets?|coats?)|padded (?:jackets?|coats?|vests?|gilets?)|"
+                r"parkas?|snowmobile\w*|snocross|"
+                r"electric blankets?|space heaters?|radiators? heaters?"
+            ),
+            (_WI,),
+        ),
+        (
+            _en(
+                r"swim\w*|bikinis?|tankinis?|sunscreen|sunblock|sun cream|flip[- ]?flops?|floaters"
             ),
             (_SU,),
         ),
@@ -268,18 +319,18 @@ _ITEMS = _kind(
         (r"风衣|针织衫|针织开衫|开衫|卫衣|冲锋衣|夹克|牛仔外套|棒球服|皮衣", _SA),
         (r"凉鞋|凉拖|人字拖|拖鞋|洞洞鞋|沙滩|泳|比基尼|遮阳|太阳帽|草帽|短裤|吊带|背心", (_SU,)),
         (r"亚麻|雪纺|凉席|风扇|蚊帐|驱蚊|防蚊|蚊香|花露水|冰袖|夏威夷|冰淇淋|雪糕|冰棍", (_SU,)),
-        (r"风筝", (_SP,)),
+        (r"风筝|明前", (_SP,)),
         # English.
         (
             _en(
                 r"down (?:jackets?|coats?|vests?|parkas?|comforters?|duvets?)|puffers?|"
                 r"puffer (?:jackets?|vests?|coats?)|parkas?|"
                 r"snow(?:suits?|boards?|man|men|flakes?|\s?(?:boots?|pants|bibs?|gloves|"
-                r"jackets?|shovels?|brush|sleds?|globes?))?|"
+                r"jackets?|shovels?|brush|sleds?|globes?|blowers?|throwers?|chains?))|"
                 r"ski(?:s|ing|wear)?(?:\s(?:goggles|jackets?|pants|masks?|gloves|helmets?|"
                 r"socks|suits?|bibs?|boots?))?|sleds?|sledges?|toboggans?|ice scrapers?|"
                 r"beanies?|scarf|scarves|gloves?|mittens?|earmuffs?|ear warmers?|neck warmers?|"
-                r"balaclavas?|(?:hand|foot|toe) warmers?|space heaters?|heaters?|"
+                r"balaclavas?|(?:hand|foot|toe) warmers?|space heaters?|heaters?|mufflers?|fleece|"
                 r"hot water bottles?|firewood|fireplaces?|(?:fuzzy|fluffy|furry|plush|sherpa|fleece|faux fur|cozy)"
                 r"\s(?:\w+\s){0,2}slippers?"
             ),
@@ -294,7 +345,7 @@ _ITEMS = _kind(
         (
             _en(
                 r"cardigan sweaters?|sweater cardigans?|sweaters?|turtlenecks?|shearling|sherpa|cable[- ]knit|chunky[- ]knit|overcoats?|pea ?coats?|"
-                r"wool coats?|fleece|corduroy|flannel|boots?|booties?"
+                r"wool coats?|corduroy|flannel|boots?|booties?"
             ),
             _AW,
         ),
@@ -314,6 +365,7 @@ _ITEMS = _kind(
                 r"(?:pool|swim) floats?|pool (?:floats?|noodles?|toys?)|inflatable pool|"
                 r"kiddie pool|water (?:guns?|balloons?|slides?|shoes|tables?)|squirt guns?|"
                 r"sprinklers?|mosquito\w*|bug (?:spray|repellent)|insect repellent|citronella|"
+                r"grills?|bbq|barbecues?|"
                 r"(?:handheld|portable|neck|desk|electric|table|tower|pedestal|misting|clip[- ]on|"
                 r"personal|mini|usb) fans?|hawaiian|aloha shirts?|ice cream|popsicles?|ice pops?"
             ),
@@ -389,6 +441,7 @@ _LEXICON = _Lexicon(
         *_EVENTS,
         *_EXPLICIT_WORDS,
         *_MODIFIERS,
+        *_HEAVY_ITEMS,
         *_ITEMS,
         *_SLEEVES,
         *_WEAK_ITEMS,
@@ -400,6 +453,64 @@ _LEXICON = _Lexicon(
 def _normalise(text: str) -> str:
     """Full-width to ASCII (ＳＳ２７ → ss27) and lower case."""
     return unicodedata.normalize("NFKC", text).lower()
+
+
+# "Fall" is a season only where a seller means one: next to another season or a year, before
+# a word of the trade (fall collection, fall decor, fall jacket), after "for/early/late/pre-",
+# or opening the title. Elsewhere it is a verb or a name ("If Angels Fall", "slip fall trip",
+# "Fall Protection"). Such a "fall" is rewritten to "autumn" before the scan.
+_FALL_WORD = re.compile(r"(?<![a-z])fall(?![a-z])")
+_FALL_BEFORE = re.compile(
+    r"(?:(?:spring|summer|winter|autumn)\s?(?:[/&,+-]|and)?\s?"
+    r"|(?<![a-z])(?:for|early|late|this|perfect for|pre-?)\s?|^\s*|\|\s*)$"
+)
+_FALL_AFTER = re.compile(
+    r"\s?(?:[/&,+-]|and)?\s?(?:winter|spring|summer|autumn)(?![a-z])|\s?['’]?(?:20)?\d{2}(?!\d)"
+    r"|\s(?:collection|season|fashion|decor|decorations?|wreaths?|leaves|outfits?|clothes|"
+    r"clothing|wear|jackets?|coats?|boots?|sweaters?|dress(?:es)?|colou?rs?|harvest|home|door|"
+    r"table|porch|mantel|garland|pumpkins?|candles?|scents?|style|edition|line|look|range|"
+    r"favou?rites?|must-?haves?|essentials|new|arrivals|trends?|plaid|flannel|cardigans?|"
+    r"tops?|shirts?|skirts?|pants|leggings|hats?|scarf|scarves|sign|centerpiece|pillows?|"
+    r"tablecloth|runner|mums|foliage|floral|flowers?|ornaments?|bundle|sale)(?![a-z])"
+)
+_FALL_NOT_AFTER = re.compile(
+    r"\s?(?:protection|arrest|detection|prevention|alert|resistant|proof|off|guys|limiter|"
+    r"harness|out boy|risk|damage)(?![a-z])"
+)
+
+
+def _seasonal_fall(text: str) -> str:
+    """``text`` with every "fall" that names the season rewritten to "autumn"."""
+    if "fall" not in text:
+        return text
+
+    def swap(match: re.Match[str]) -> str:
+        start, end = match.span()
+        if _FALL_NOT_AFTER.match(text, end):
+            return "fall"
+        if _FALL_AFTER.match(text, end) or _FALL_BEFORE.search(text[max(0, start - 20) : start]):
+            return "autumn"
+        return "fall"
+
+    return _FALL_WORD.sub(swap, text)
+
+
+# Electronics name their model generation by season and year: "MacBook Air (Summer 2012)",
+# "Chromebook (Fall 2019)". In a title that is about a computer or device, such a dated
+# season in parentheses is a model name, not a season.
+_DEVICE = re.compile(
+    r"(?<![a-z])(?:laptop|notebook|macbook|imac|ipad|iphone|computer|chromebook|tablet|pc|"
+    r"desktop|ssd|ram|cpu|gpu|intel|amd|core i\d|ryzen|gb|tb|笔记本|电脑|平板|手机)(?![a-z])"
+)
+_MODEL_DATE = re.compile(
+    r"\((?:[^()]{0,40}[ ,])?(?:early|mid|late|spring|summer|fall|autumn|winter)[ -]?(?:20)?\d{2}\)"
+)
+
+
+def _drop_model_dates(text: str) -> str:
+    if "(" in text and _DEVICE.search(text):
+        return _MODEL_DATE.sub(" ", text)
+    return text
 
 
 def _event_hits(events: list[tuple[int, int]], hemisphere: str) -> _Hits:
@@ -433,12 +544,12 @@ def _analyse(
     parts = [title, *tags]
     if product_type:
         parts.append(product_type)
-    text = _normalise(" | ".join(parts))
+    text = _seasonal_fall(_drop_model_dates(_normalise(" | ".join(parts))))
     hits = _tiers(text, hemisphere, full=True)
     if hits is None and description:
         # Descriptions name other products and uses; only stated seasons and events count,
         # and a description naming three or more seasons is describing an all-year item.
-        hits = _tiers(_normalise(description), hemisphere, full=False)
+        hits = _tiers(_seasonal_fall(_normalise(description)), hemisphere, full=False)
         if hits is not None and len(hits) >= 3:
             return {}
     return hits or {}
@@ -452,7 +563,7 @@ def _tiers(text: str, hemisphere: str, *, full: bool) -> _Hits | None:
     if _ALL_SEASONS in by_kind:
         return {}
     hits: _Hits = {}
-    for kind in (_EXPLICIT, _EVENT, _MODIFIER, _ITEM, _SLEEVE, _WEAK):
+    for kind in (_EXPLICIT, _EVENT, _MODIFIER, _HEAVY, _ITEM, _SLEEVE, _WEAK):
         if kind == _MODIFIER and not full:
             break
         values = by_kind.get(kind)
