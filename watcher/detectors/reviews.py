@@ -1,6 +1,11 @@
 """``negative_review``: a new 1–3 star review (``max_rating``) or a complaint in the text
 on one of the seller's own watched listings. Reviews seen on the first read of a listing
-are the baseline; an edited review keeps its key and is not new."""
+are the baseline. An edit of the text alone is not news; an edit whose stars drop into the
+negative range is (its dedup key names the rating it dropped to).
+
+A review without stars is judged by its text at the classifier's own threshold for the
+text's language; ``text_threshold`` (stricter) applies only when the stars say the review
+is good."""
 
 from __future__ import annotations
 
@@ -33,9 +38,12 @@ class NegativeReview(Detector):
         if review.rating is not None and review.rating <= settings.max_rating:
             return "rating"
         if settings.text and review.text.strip():
-            from watcher.text.sentiment import negativity
+            from watcher.text.sentiment import is_negative, negativity
 
-            if negativity(review.text) >= settings.text_threshold:
+            if review.rating is None:
+                if is_negative(review.text):
+                    return "text"
+            elif negativity(review.text) >= settings.text_threshold:
                 return "text"
         return None
 
@@ -69,6 +77,7 @@ class NegativeReview(Detector):
                             else None,
                             "reason": why,
                         },
-                        dedup_key=f"{self.kind}:{result.shop.name}:{listing.ref}:{review.key}",
+                        dedup_key=f"{self.kind}:{result.shop.name}:{listing.ref}:{review.key}"
+                        + (f":rated:{review.rating:g}" if why == "rating" else ""),
                         detected_at=ctx.now,
                     )

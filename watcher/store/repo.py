@@ -513,8 +513,10 @@ class Store:
     # --- reviews --------------------------------------------------------------------
 
     def apply_reviews(self, listing_id: int, reviews: Sequence[Review]) -> list[Review]:
-        """Store reviews of a listing; return those never seen before. The first time a
-        listing's reviews are read they are the baseline and nothing is returned."""
+        """Store reviews of a listing; return those never seen before, and those whose stars
+        dropped (an edit from 5 to 2 stars is news; an edit of the text alone is not). The
+        first time a listing's reviews are read they are the baseline and nothing is
+        returned."""
         now = utcnow()
         try:
             with self.engine.begin() as c:
@@ -536,11 +538,23 @@ class Store:
                     key = r.key[:255]
                     if key in known:
                         if known[key] != (r.text, r.rating):
+                            old_rating = known[key][1]
+                            dropped = (
+                                r.rating is not None
+                                and old_rating is not None
+                                and r.rating < old_rating
+                            )
+                            values: dict[str, Any] = {"text": r.text, "rating": r.rating}
+                            if dropped:
+                                values["pending"] = True  # news: the detector judges it again
                             c.execute(
                                 update(ReviewRow)
                                 .where(ReviewRow.listing_id == listing_id, ReviewRow.key == key)
-                                .values(text=r.text, rating=r.rating)
+                                .values(**values)
                             )  # type: ignore[arg-type]
+                            known[key] = (r.text, r.rating)
+                            if dropped:
+                                fresh.append(r)
                         continue
                     known[key] = (r.text, r.rating)
                     rows.append(
