@@ -133,3 +133,9 @@ async def test_woocommerce_catalog_pagination_and_partial() -> None:
         fail_page_2 = True
         cat = await src.catalog()
         assert not cat.complete and [x.ref for x in cat.listings] == ["34"]
+
+
+def test_woocommerce_review_html_is_markup_and_the_name_keeps_angle_brackets() -> None:
+    src = WooCommerceSource(_shop("woocommerce", None), Http())
+    item = src.parse_product({**WOO_PRODUCT, "name": "Mug &lt;350ml&gt; ceramic"})
+    assert item.title == "Mug <350ml> ceramic"

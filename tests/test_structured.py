@@ -437,3 +437,38 @@ def test_urls_with_tabs_and_newlines_are_cleaned() -> None:
     assert absolute_url("http\t://x.example/p", "https://b.example/") == "http://x.example/p"
     assert absolute_url("java\nscript:alert(1)", "https://b.example/") is None
     assert absolute_url("/p/\n1", "https://b.example/") == "https://b.example/p/1"
+
+
+def test_jsonld_text_is_literal_and_only_descriptions_lose_markup() -> None:
+    p = one(
+        ld(
+            {
+                "@type": "Product",
+                "name": "Mug <350ml> ceramic",
+                "description": "<p>Holds <b>350 ml</b></p>",
+                "review": [
+                    {"@type": "Review", "reviewBody": "a<b and c>d", "reviewRating": 2},
+                    {"@type": "Review", "reviewBody": 'Bike 16" <for 4-6 yrs> &amp; bell'},
+                    {
+                        "@type": "Review",
+                        "reviewBody": '<p>Fits <350ml>,<br/> <a href="/x">see</a></p>',
+                    },
+                ],
+            }
+        )
+    )
+    assert p.title == "Mug <350ml> ceramic"  # type: ignore[attr-defined]
+    assert p.description == "Holds 350 ml"  # type: ignore[attr-defined]
+    texts = [r.text for r in p.reviews]  # type: ignore[attr-defined]
+    assert texts == ["a<b and c>d", 'Bike 16" <for 4-6 yrs> & bell', "Fits <350ml>, see"]
+
+
+def test_microdata_text_from_the_dom_keeps_what_the_page_shows() -> None:
+    html = (
+        '<html><body><div itemscope itemtype="https://schema.org/Product">'
+        '<h1 itemprop="name">Bike 16" &lt;for 4-6 yrs&gt;</h1>'
+        '<span itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+        '<meta itemprop="price" content="99"><meta itemprop="priceCurrency" content="EUR">'
+        "</span></div></body></html>"
+    )
+    assert one(html).title == 'Bike 16" <for 4-6 yrs>'  # type: ignore[attr-defined]

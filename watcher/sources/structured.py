@@ -43,7 +43,7 @@ from lxml import etree
 from watcher.errors import ParseError
 from watcher.models import Listing, Review
 from watcher.sources.prices import parse_price
-from watcher.text.clean import strip_controls
+from watcher.text.clean import strip_controls, strip_known_tags
 
 MAX_REVIEWS = 200
 MAX_IMAGES = 50
@@ -370,17 +370,26 @@ def _is_ref(node: dict[str, Any]) -> bool:
 
 
 def clean_text(value: Any, cap: int = MAX_TEXT) -> str:
-    """Plain text: tags stripped, entities decoded, whitespace collapsed, capped."""
+    """A text field as the page shows it: entities decoded, controls dropped, whitespace
+    collapsed, capped. Nothing that looks like a tag is removed: a JSON-LD ``name`` or
+    ``reviewBody`` is literal text, and text taken from the DOM has no markup left, so
+    "Mug <350ml> ceramic" is what the shop wrote."""
     s = _str(value)
     if not s:
         return ""
     s = s[: cap * 4]
-    if "<" in s:
-        s = _TAG.sub(" ", s)
     if "&" in s:
         s = unescape(s)
     s = strip_controls(s)
     return " ".join(s.split())[:cap]
+
+
+def clean_markup(value: Any, cap: int = MAX_TEXT) -> str:
+    """A field that shops fill with HTML (a JSON-LD ``description``), as plain text."""
+    s = _str(value)[: cap * 4]
+    if "<" in s:
+        s = _TAG.sub(" ", s)
+    return clean_text(s, cap)
 
 
 def _finite(value: Any) -> float | None:
@@ -626,7 +635,9 @@ class _Converter:
     def review(self, node: Any) -> Review | None:
         if not isinstance(node, dict):
             return None
-        text = clean_text(node.get("reviewBody")) or clean_text(node.get("description"))
+        text = clean_text(
+            strip_known_tags(_str(node.get("reviewBody"))[: MAX_TEXT * 4])
+        ) or clean_text(strip_known_tags(_str(node.get("description"))[: MAX_TEXT * 4]))
         if not text:
             text = clean_text(node.get("name"))
         author_node = self.g.deref(node.get("author"))
@@ -711,7 +722,7 @@ class _Converter:
             reviews=reviews,
             tags=[t for t in tags if t],
             product_type=clean_text(category, 200) or None,
-            description=clean_text(node.get("description")) or None,
+            description=clean_markup(node.get("description")) or None,
             published_at=parse_date(node.get("datePublished") or node.get("releaseDate")),
         )
 

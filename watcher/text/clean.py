@@ -8,6 +8,14 @@ import re
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Markup that a shop's template leaves in a text field: a known HTML element, bare or with
+# name="value" attributes. "<350ml>", "<for 4-6 yrs>" and "a<b and c>d" are not markup.
+_HTML_TAG = re.compile(
+    r"</?(?:p|br|b|i|em|strong|span|div|ul|ol|li|a|font|u|small|sup|sub|h[1-6]|img|hr|"
+    r"blockquote|table|tr|td|th|tbody|thead|section|article|header|footer|center|q|s|del|ins)"
+    r"""(?:\s+[a-z][a-z0-9:-]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+))*\s*/?>""",
+    re.I,
+)
 
 
 # Unicode categories Cc, Cf and Cs (controls, format characters such as bidi overrides and
@@ -35,6 +43,14 @@ def clean_text(text: object, limit: int = 20_000) -> str:
     s = _SPACE.sub(" ", s)
     s = _BLANK_LINES.sub("\n", s)
     return s.strip()[:limit]
+
+
+def strip_known_tags(text: str) -> str:
+    """``text`` without the HTML elements a template left in it (``<p>``, ``<br/>``,
+    ``<a href="...">``); anything else in angle brackets is what the shop wrote."""
+    if "<" not in text:
+        return text
+    return _HTML_TAG.sub(" ", text)
 
 
 def strip_html(fragment: object, limit: int = 20_000) -> str:
