@@ -18,9 +18,10 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.findings import stored
 from watcher.config import build
 from watcher.errors import ConfigError, DeliveryError
-from watcher.models import AlertBatch, Finding, Severity
+from watcher.models import AlertBatch, Severity
 from watcher.notify.channels import channel_kinds
 from watcher.notify.channels.email import EmailChannel, EmailOptions
 
@@ -53,8 +54,8 @@ def batch() -> AlertBatch:
     }
     return AlertBatch(
         [
-            Finding("negative_review", Severity.HIGH, "My Shop", own, "s", review, "r1", NOW),
-            Finding(
+            stored("negative_review", Severity.HIGH, "My Shop", own, "s", review, "r1", NOW),
+            stored(
                 "copied_listing",
                 Severity.HIGH,
                 "My Shop",

@@ -7,24 +7,21 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.findings import stored
+from tests.receiver import Receiver
 from watcher.config import build
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch, Finding, Severity
 from watcher.notify.channels import channel_kinds
-from watcher.notify.channels.webhook import Format, WebhookChannel, WebhookOptions
+from watcher.notify.channels.webhook import WebhookChannel, WebhookOptions
 from watcher.notify.formats import formats
 from watcher.notify.formats.base import classify
 from watcher.notify.formats.json_format import JsonFormat
-
-try:
-    from tests.receiver import Receiver
-except ImportError:  # tests/ is not a package: pytest put it on sys.path
-    from receiver import Receiver  # type: ignore[no-redef]
 
 TZ = timezone(timedelta(hours=8))
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=TZ)
@@ -58,7 +55,7 @@ def sample(title: str = HOSTILE) -> list[Finding]:
     """One finding of each kind; competitor-controlled strings are ``title``."""
     rival = {"url": "https://rival-a.example/p/1", "title": title, "price": 79.0, "currency": "CNY"}
     return [
-        Finding(
+        stored(
             "price_change",
             Severity.LOW,
             "Rival A",
@@ -68,7 +65,7 @@ def sample(title: str = HOSTILE) -> list[Finding]:
             "p1",
             NOW,
         ),
-        Finding(
+        stored(
             "copied_listing",
             Severity.HIGH,
             "My Shop",
@@ -88,7 +85,7 @@ def sample(title: str = HOSTILE) -> list[Finding]:
             "c1",
             NOW,
         ),
-        Finding(
+        stored(
             "negative_review",
             Severity.HIGH,
             "My Shop",
@@ -104,7 +101,7 @@ def sample(title: str = HOSTILE) -> list[Finding]:
             "r1",
             NOW,
         ),
-        Finding(
+        stored(
             "seasonal_launch",
             Severity.MEDIUM,
             "Rival B",
@@ -141,7 +138,7 @@ def many(n: int = 1000) -> list[Finding]:
                 "reason": "rating",
             }
             out.append(
-                Finding(
+                stored(
                     "negative_review",
                     Severity.HIGH,
                     "My Shop",
@@ -160,7 +157,7 @@ def many(n: int = 1000) -> list[Finding]:
                 "currency": "CNY",
             }
             out.append(
-                Finding(
+                stored(
                     "stock_change",
                     Severity.LOW,
                     "Rival A",
@@ -179,7 +176,7 @@ def many(n: int = 1000) -> list[Finding]:
                 "currency": "CNY",
             }
             out.append(
-                Finding(
+                stored(
                     "price_change",
                     Severity.LOW,
                     "Rival A",
@@ -271,9 +268,12 @@ def visible(fmt: str, text: str) -> str:
 # -- registry and config ---------------------------------------------------------------
 
 
-def test_formats_match_the_config_literal() -> None:
-    assert set(formats()) == set(get_args(Format))
+def test_formats_are_discovered_by_name() -> None:
+    assert set(formats()) == {"json", *CHAT}
+    assert {name for name, f in formats().items() if f.signs} == SIGNED
     assert channel_kinds()["webhook"] is WebhookChannel
+    for name in formats():
+        assert build(WebhookOptions, {"url": "https://x.example", "format": name}).format == name
 
 
 def test_options_validation() -> None:

@@ -1,4 +1,5 @@
-"""Readable alert text (render.py) and per-format escaping of hostile text (escape.py)."""
+"""Readable alert text (render.py, the kinds' lines, the email bodies) and per-format
+escaping of hostile text (each format's ``escape``)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.findings import stored
+from watcher import readable
+from watcher.detectors.launches import MAX_ITEMS
+from watcher.detectors.reviews import stars
 from watcher.models import AlertBatch, Finding, Severity
-from watcher.notify import escape
-from watcher.notify.formats.slack import mrkdwn_block
-from watcher.notify.render import (
-    MAX_ITEMS,
-    block,
-    blocks,
-    counts_text,
-    fit,
-    money,
-    more_note,
-    percent_change,
-    render_html,
-    render_text,
-    stars,
-    subject_line,
-)
+from watcher.money import money, percent_change
+from watcher.notify.formats import dingtalk, discord, feishu, slack, wecom
+from watcher.notify.formats.slack import SlackFormat
+from watcher.notify.mail import html_text, render_html, render_text
+from watcher.notify.render import block, blocks, counts_text, fit, more_note, subject_line
+
+mrkdwn_block = SlackFormat().render
 
 TZ = timezone(timedelta(hours=8))
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=TZ)
@@ -47,7 +43,7 @@ def finding(
     shop: str = "My Shop",
     listing: Any = OWN,
 ) -> Finding:
-    return Finding(
+    return stored(
         kind, severity, shop, listing, "summary", detail, f"{kind}-{len(str(detail))}", NOW
     )
 
@@ -70,10 +66,12 @@ def copy(
     severity: Severity = Severity.HIGH,
     price: float = 69.0,
     title: str = "亚麻衬衫男款 包邮",
+    url: str = "https://market.example/i/9",
+    listing: Any = OWN,
 ) -> Finding:
     detail = {
         "copy": {
-            "url": "https://market.example/i/9",
+            "url": url,
             "title": title,
             "price": price,
             "currency": "CNY",
@@ -82,7 +80,7 @@ def copy(
         "title_similarity": 0.93,
         "image_distance": distance,
     }
-    return finding("copied_listing", detail, severity=severity)
+    return finding("copied_listing", detail, severity=severity, listing=listing)
 
 
 def text_of(f: Finding) -> str:
@@ -155,7 +153,7 @@ def test_money_percent_stars() -> None:
     assert money(1234.5, "USD") == "$1,234.50"
     assert money(1200, "JPY") == "¥1,200"
     assert money(5, "XYZ") == "5.00 XYZ"
-    assert money(5, None) == "5.00"
+    assert money(5, None) == "5.00 (currency unknown)"  # never invented, never left out
     assert money(None, "CNY") == "?"
     assert percent_change(99.0, 79.0) == "−20.2%"
     assert percent_change(100, 105) == "+5.0%"
@@ -259,9 +257,11 @@ def test_unknown_kind_and_bad_detail_do_not_crash() -> None:
 
 
 def test_html_escapes_everything_and_links_only_http() -> None:
-    f = copy(title=HOSTILE)
-    f.detail["copy"]["url"] = "javascript:alert(1)"
-    f.listing = {**OWN, "title": HOSTILE + ' " onmouseover="x'}
+    f = copy(
+        title=HOSTILE,
+        url="javascript:alert(1)",
+        listing={**OWN, "title": HOSTILE + ' " onmouseover="x'},
+    )
     html = render_html(AlertBatch([f, review(1, HOSTILE)]))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "javascript:" not in html
@@ -275,9 +275,9 @@ def test_html_escapes_everything_and_links_only_http() -> None:
 
 
 def test_clean() -> None:
-    assert escape.clean("a\x00b\x1b[0m\u202ec  \n d") == "ab[0mc d"
-    assert escape.clean("x\r\ny\n\n\n\nz\t", multiline=True) == "x\ny\n\nz"
-    assert escape.clean(None) == ""
+    assert readable.clean("a\x00b\x1b[0m\u202ec  \n d") == "ab[0mc d"
+    assert readable.clean("x\r\ny\n\n\n\nz\t", multiline=True) == "x\ny\n\nz"
+    assert readable.clean(None) == ""
 
 
 @pytest.mark.parametrize(
@@ -301,20 +301,20 @@ def test_clean() -> None:
     ],
 )
 def test_safe_url(url: Any, expected: str | None) -> None:
-    assert escape.safe_url(url) == expected
+    assert readable.safe_url(url) == expected
 
 
 def test_each_escaper_disarms_the_hostile_title() -> None:
-    assert escape.html_text(HOSTILE) == (
+    assert html_text(HOSTILE) == (
         "&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt; &lt;!channel&gt; @all [x](http://evil)"
     )
-    s = escape.slack(HOSTILE)
+    s = slack.escape(HOSTILE)
     assert "<" not in s and ">" not in s and "&lt;!channel&gt;" in s and "@all" not in s
-    d = escape.discord(HOSTILE)
+    d = discord.escape(HOSTILE)
     assert "\\[x\\]\\(http://evil\\)" in d and "\\<script\\>" in d and "@all" not in d
-    f = escape.feishu(HOSTILE + ' <at user_id="all">所有人</at> @所有人')
+    f = feishu.escape(HOSTILE + ' <at user_id="all">所有人</at> @所有人')
     assert "<at" not in f and "@所有人" not in f and "@all" not in f
-    for fn in (escape.dingtalk, escape.wecom):
+    for fn in (dingtalk.escape, wecom.escape):
         m = fn(HOSTILE + " <@zhangsan> <font color=red>x</font> @13800000000")
         assert not re.search(r"[<>\[\]@]", m)
         assert "alert(1)" in m and "13800000000" in m
@@ -322,17 +322,17 @@ def test_each_escaper_disarms_the_hostile_title() -> None:
 
 @given(st.text())
 def test_escapers_never_leak_markup(text: str) -> None:
-    assert not re.search(r"[<>]", escape.slack(text))
-    assert not re.search(r"[<>\"']", escape.html_text(text))
-    assert not re.search(r"(?<!\\)[\[\]<>*_`|]", escape.discord(text).replace("\\\\", ""))
-    assert not re.search(r"[<>\[\]@*_`#]", escape.dingtalk(text, multiline=True))
-    assert "\n" not in escape.slack(text) and "\r" not in escape.dingtalk(text)
-    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", escape.clean(text, multiline=True))
+    assert not re.search(r"[<>]", slack.escape(text))
+    assert not re.search(r"[<>\"']", html_text(text))
+    assert not re.search(r"(?<!\\)[\[\]<>*_`|]", discord.escape(text).replace("\\\\", ""))
+    assert not re.search(r"[<>\[\]@*_`#]", dingtalk.escape(text, multiline=True))
+    assert "\n" not in slack.escape(text) and "\r" not in dingtalk.escape(text)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", readable.clean(text, multiline=True))
 
 
 @given(st.text())
 def test_safe_url_output_cannot_break_out(text: str) -> None:
-    url = escape.safe_url("https://x.example/" + text)
+    url = readable.safe_url("https://x.example/" + text)
     assert url is not None and url.startswith("https://x.example/")
     assert not re.search(r"[\s()<>|\[\]\"'`\\]", url)
 

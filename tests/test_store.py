@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from tests.findings import stored
 from watcher.models import Finding, Listing, Review, Severity
 from watcher.store import Store
 from watcher.store.db import SCHEMA_VERSION, current_version, make_engine, migrate
@@ -26,7 +27,7 @@ def _listing(
 
 
 def _finding(key: str) -> Finding:
-    return Finding(
+    return stored(
         "price_change", Severity.LOW, "S", None, f"summary {key}", {}, key, datetime.now(UTC)
     )
 

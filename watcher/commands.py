@@ -16,6 +16,7 @@ from watcher.app import open_app
 from watcher.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
 from watcher.config import Config, ShopConfig
 from watcher.detectors import ShopResult
+from watcher.detectors.reviews import ReviewDetail
 from watcher.models import AlertBatch, Finding, Severity
 from watcher.runner import CheckReport
 from watcher.store import Store
@@ -279,13 +280,13 @@ def sample_finding() -> Finding:
             "currency": "CNY",
         },
         summary="Test alert from watcher: if you can read this, this channel works.",
-        detail={
-            "rating": 1,
-            "text": "This is a test alert. 这是一条测试提醒。",
-            "author": "watcher",
-            "published_at": datetime.now(UTC).isoformat(),
-            "reason": "rating",
-        },
+        detail=ReviewDetail(
+            rating=1,
+            text="This is a test alert. 这是一条测试提醒。",
+            author="watcher",
+            published_at=datetime.now(UTC).isoformat(),
+            reason="rating",
+        ),
         dedup_key=f"test-alert:{datetime.now(UTC).isoformat()}",
         detected_at=datetime.now(UTC),
     )

@@ -21,6 +21,7 @@ from typing import Any, Literal, NewType, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
 from watcher.errors import ConfigError
+from watcher.models import FindingKind
 
 T = TypeVar("T")
 
@@ -429,15 +430,7 @@ class Config:
         raise KeyError(name)
 
 
-FINDING_KINDS = (
-    "copied_listing",
-    "negative_review",
-    "seasonal_launch",
-    "price_change",
-    "stock_change",
-    "listing_changed",
-    "shop_unreachable",
-)
+FINDING_KINDS = tuple(FindingKind)
 
 
 def _walk_interpolate(value: Any, path: str, env: typing.Mapping[str, str]) -> Any:

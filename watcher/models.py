@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Self, assert_never
+
+from watcher.readable import Line, Span, clean, line, listing_link
 
 
 class Severity(StrEnum):
@@ -19,7 +23,29 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Ordering helper: high sorts first."""
-        return {"high": 3, "medium": 2, "low": 1}[self.value]
+        match self:
+            case Severity.HIGH:
+                return 3
+            case Severity.MEDIUM:
+                return 2
+            case Severity.LOW:
+                return 1
+            case _:
+                assert_never(self)
+
+
+class FindingKind(StrEnum):
+    """The finding kinds (contract: design.md). Each one is defined by one module of
+    :mod:`watcher.detectors` (its :class:`KindDetail` and its detector); a test checks
+    that every member has exactly one."""
+
+    COPIED_LISTING = "copied_listing"
+    NEGATIVE_REVIEW = "negative_review"
+    SEASONAL_LAUNCH = "seasonal_launch"
+    PRICE_CHANGE = "price_change"
+    STOCK_CHANGE = "stock_change"
+    LISTING_CHANGED = "listing_changed"
+    SHOP_UNREACHABLE = "shop_unreachable"
 
 
 @dataclass(slots=True)
@@ -117,42 +143,222 @@ class Catalog:
     note: str = ""
 
 
+# -- finding details -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KindNames:
+    """How a finding kind is named in alerts."""
+
+    label: str
+    """A heading: ``"Copied listing"``."""
+    one: str
+    """A count of one: ``"copied listing"``."""
+    many: str
+    """A count of several: ``"copied listings"``."""
+    order: int = 99
+    """Place among findings of the same severity (lower first)."""
+
+
+class Detail(ABC):
+    """The ``detail`` of a finding: the kind's own facts, as JSON and as readable lines."""
+
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON of the detail."""
+
+    @abstractmethod
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """How the finding reads: a heading line and detail lines."""
+
+
+_KINDS: dict[str, type[KindDetail]] = {}
+
+
+class KindDetail(Detail):
+    """A finding kind's typed detail: a frozen dataclass defined in the kind's module
+    under :mod:`watcher.detectors`, next to the detector that raises it.
+
+    Subclasses set ``kind`` and ``names``, give their fields in contract JSON order
+    (:meth:`to_json` writes them as they are; override it when the JSON differs), read
+    stored JSON leniently in :meth:`from_json` (a stored alert must never fail to load),
+    and say how severe a finding with this detail is. Defining the class registers it.
+    """
+
+    kind: ClassVar[FindingKind]
+    names: ClassVar[KindNames]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is None:
+            return
+        known = _KINDS.get(kind)
+        # ``@dataclass(slots=True)`` makes a second class of the same name: it replaces
+        # the first. Any other class claiming a registered kind is a mistake.
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"finding kind {kind!r} is defined twice: {known} and {cls}")
+        _KINDS[kind] = cls
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON: the dataclass fields in order, nested ones as objects."""
+        data: dict[str, Any] = _plain(self)
+        return data
+
+    @classmethod
+    @abstractmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """The detail from its JSON; wrong or missing values become None/empty."""
+
+    @abstractmethod
+    def severity(self) -> Severity:
+        """How urgent a finding with this detail is."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def kind_detail(kind: str) -> type[KindDetail] | None:
+    """The detail class of ``kind`` (None for a kind this version does not define, or
+    before :mod:`watcher.detectors` has been imported)."""
+    return _KINDS.get(kind)
+
+
+def kind_names(kind: str) -> KindNames:
+    """The names of ``kind``; a kind this version does not define is named after itself."""
+    cls = _KINDS.get(kind)
+    if cls is not None:
+        return cls.names
+    words = clean(kind).replace("_", " ")
+    return KindNames(words.capitalize(), words, words + "s")
+
+
+@dataclass(frozen=True, slots=True)
+class RawDetail(Detail):
+    """The detail of a stored finding whose kind has no :class:`KindDetail` here (an
+    alert written by another version): kept as the JSON it was, shown key by key."""
+
+    data: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON it was read from, unchanged."""
+        return dict(self.data)
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """The listing (or the summary) as heading, then one line per key."""
+        heading = (
+            line(listing_link(finding.listing, bold=True))
+            if finding.listing
+            else line(Span(clean(finding.summary), bold=True))
+        )
+        return heading, [line(f"{clean(k)}: {clean(v)}") for k, v in self.data.items()]
+
+
+def parse_detail(kind: str, data: object) -> Detail:
+    """The typed detail of ``kind`` from stored JSON (a :class:`RawDetail` when the kind
+    is not defined here)."""
+    obj = data if isinstance(data, Mapping) else {}
+    cls = _KINDS.get(kind)
+    return cls.from_json(obj) if cls is not None else RawDetail(dict(obj))
+
+
+def typed(finding: Finding) -> Detail:
+    """``finding.detail``, parsed into its kind's class if it was read before that kind
+    was registered."""
+    detail = finding.detail
+    if isinstance(detail, RawDetail) and kind_detail(finding.kind) is not None:
+        return parse_detail(finding.kind, detail.data)
+    return detail
+
+
+# Lenient readers of stored JSON values, for ``from_json``: a value of the wrong type
+# reads as missing. Numbers keep their JSON type (an int stays an int), so a detail read
+# back writes the same JSON.
+
+
+def json_obj(value: object) -> Mapping[str, Any]:
+    """An object, else empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def json_list(value: object) -> list[Any]:
+    """A list, else empty."""
+    return value if isinstance(value, list) else []
+
+
+def json_num(value: object) -> float | None:
+    """A number (not a bool), else None."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def json_int(value: object) -> int | None:
+    """An integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def json_str(value: object) -> str | None:
+    """A string, else None."""
+    return value if isinstance(value, str) else None
+
+
+# -- findings --------------------------------------------------------------------------
+
+
+def _kind(value: str) -> FindingKind | str:
+    try:
+        return FindingKind(value)
+    except ValueError:
+        return value
+
+
 @dataclass(slots=True)
 class Finding:
-    """Something a person should see; the JSON webhook payload's element (contract)."""
+    """Something a person should see; the JSON webhook payload's element (contract).
 
-    kind: str
+    ``kind`` is a :class:`FindingKind`, or, for an alert stored by another version, a
+    kind this one does not define (its ``detail`` is then a :class:`RawDetail`).
+    """
+
+    kind: FindingKind | str
     severity: Severity
     shop: str
     listing: dict[str, Any] | None
     summary: str
-    detail: dict[str, Any]
+    detail: Detail
     dedup_key: str
     detected_at: datetime
 
     def to_json(self) -> dict[str, Any]:
         """The contract JSON shape of the finding."""
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "severity": str(self.severity),
             "shop": self.shop,
             "listing": self.listing,
             "summary": self.summary,
-            "detail": self.detail,
+            "detail": self.detail.to_json(),
             "dedup_key": self.dedup_key,
             "detected_at": self.detected_at.isoformat(),
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Finding:
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
         """Inverse of :meth:`to_json`."""
+        kind = str(data["kind"])
         return cls(
-            kind=data["kind"],
+            kind=_kind(kind),
             severity=Severity(data["severity"]),
             shop=data["shop"],
             listing=data.get("listing"),
             summary=data["summary"],
-            detail=data.get("detail") or {},
+            detail=parse_detail(kind, data.get("detail")),
             dedup_key=data["dedup_key"],
             detected_at=datetime.fromisoformat(data["detected_at"]),
         )
@@ -166,17 +372,8 @@ class AlertBatch:
     title: str = "watcher"
 
     def sorted(self) -> list[Finding]:
-        """Findings ordered by severity (high first), then kind, then summary."""
-        order = {
-            "copied_listing": 0,
-            "negative_review": 1,
-            "seasonal_launch": 2,
-            "listing_changed": 3,
-            "shop_unreachable": 4,
-            "price_change": 5,
-            "stock_change": 6,
-        }
+        """Findings ordered by severity (high first), then kind, then shop and summary."""
         return sorted(
             self.findings,
-            key=lambda f: (-f.severity.rank, order.get(f.kind, 9), f.shop, f.summary),
+            key=lambda f: (-f.severity.rank, kind_names(f.kind).order, f.shop, f.summary),
         )

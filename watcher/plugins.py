@@ -6,27 +6,30 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from types import ModuleType
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
 
-def discover(package: ModuleType, base: type[T]) -> dict[str, type[T]]:
+def discover(package: ModuleType, base: Callable[..., T], attr: str = "kind") -> dict[str, type[T]]:
     """Import every module of ``package`` and return its concrete ``base`` subclasses by
-    their ``kind`` attribute, in module-name order."""
+    their ``attr`` attribute (``kind``, a string), in module-name order."""
+    assert isinstance(base, type)
     found: dict[str, type[T]] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         if info.name.startswith("_") or info.name == "base":
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for _, obj in inspect.getmembers(module, inspect.isclass):
+            key = getattr(obj, attr, None)
             if (
                 issubclass(obj, base)
                 and obj is not base
                 and obj.__module__ == module.__name__
                 and not inspect.isabstract(obj)
-                and isinstance(getattr(obj, "kind", None), str)
+                and isinstance(key, str)
             ):
-                found[obj.kind] = obj  # type: ignore[attr-defined]
+                found[key] = cast(type[T], obj)
     return found

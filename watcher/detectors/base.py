@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from watcher.config import Config, ShopConfig
-from watcher.models import Finding, Listing, Review
+from watcher.models import Finding, FindingKind, Listing, Review
 from watcher.store import ListingChanges, Store
 
 
@@ -63,7 +63,7 @@ class Detector(ABC):
     """Turns stored state into findings. Subclasses set ``kind`` (the finding kind they
     raise) and are discovered from the modules of :mod:`watcher.detectors`."""
 
-    kind: ClassVar[str]
+    kind: ClassVar[FindingKind]
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -80,17 +80,6 @@ class Detector(ABC):
     @abstractmethod
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         """The findings of this check."""
-
-
-_SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$", "PLN": "zł "}
-
-
-def fmt_price(price: float | None, currency: str | None) -> str:
-    """A price for a one-line summary: ``¥159.00``, ``$19.99``, ``12.00 CHF``, ``?``."""
-    if price is None:
-        return "?"
-    sym = _SYMBOLS.get(currency or "")
-    return f"{sym}{price:,.2f}" if sym else f"{price:,.2f} {currency or ''}".strip()
 
 
 def change_key(kind: str, shop: str, ref: str, prev_snapshot: int | None, new: object) -> str:

@@ -5,14 +5,112 @@ One alert per (own listing, copy); a copy that exists on the first run is report
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from watcher.detectors.base import DetectContext, Detector, fmt_price
-from watcher.models import Finding, Severity
+from watcher import money
+from watcher.detectors.base import DetectContext, Detector
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_int,
+    json_num,
+    json_obj,
+    json_str,
+)
+from watcher.readable import Line, Span, clean, line, link, listing_link
 
 IMAGES_PER_LISTING = 30
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRef:
+    """The copy: where it was found (``shop``: the configured shop or marketplace name;
+    ``seller``: the marketplace seller, when known)."""
+
+    url: str | None
+    title: str | None
+    price: float | None
+    currency: str | None
+    shop: str | None
+    seller: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyDetail(KindDetail):
+    """The ``copy``, how alike the titles are (``title_similarity``, 0..1) and the photos
+    (``image_distance``: perceptual-hash distance, None when not compared)."""
+
+    kind: ClassVar[FindingKind] = FindingKind.COPIED_LISTING
+    names: ClassVar[KindNames] = KindNames("Copied listing", "copied listing", "copied listings", 0)
+
+    copy: CopyRef
+    title_similarity: float | None
+    image_distance: int | None
+    stolen_photo: bool = False
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        c = json_obj(data.get("copy"))
+        copy = CopyRef(
+            json_str(c.get("url")),
+            json_str(c.get("title")),
+            json_num(c.get("price")),
+            json_str(c.get("currency")),
+            json_str(c.get("shop")),
+            json_str(c.get("seller")),
+        )
+        return cls(
+            copy,
+            json_num(data.get("title_similarity")),
+            json_int(data.get("image_distance")),
+            data.get("stolen_photo") is True,
+        )
+
+    def severity(self) -> Severity:
+        """A stolen photo is high; a copied title alone medium."""
+        return Severity.HIGH if self.stolen_photo else Severity.MEDIUM
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """Your listing; the copy with its price and how much cheaper (only when both
+        prices are in one currency); similarity and whether the photo is yours."""
+        own: Mapping[str, Any] = finding.listing or {}
+        c = self.copy
+        copy_line: list[Span | str] = [
+            "Copy: ",
+            link(c.title, c.url),
+            f" — {money.money(c.price, c.currency)}",
+        ]
+        if c.shop:
+            copy_line.append(f" at {clean(c.shop)}")
+        diff = money.difference(own.get("price"), own.get("currency"), c.price, c.currency)
+        if diff is not None and abs(diff) < 0.005:
+            copy_line.append(" (same price)")
+        elif diff is not None:
+            word = "cheaper" if diff > 0 else "dearer"
+            amount = money.money(abs(diff), c.currency)
+            copy_line += [" (", Span(f"{amount} {word}", bold=True), ")"]
+        facts: list[Span | str] = [
+            f"Your price: {money.money(own.get('price'), own.get('currency'))}"
+        ]
+        if self.title_similarity is not None:
+            facts.append(f" · title similarity {self.title_similarity * 100:.0f}%")
+        if self.image_distance is None:
+            facts.append(" · photo not compared")
+        elif finding.severity is Severity.HIGH:
+            facts += [
+                " · ",
+                Span("PHOTO STOLEN", bold=True),
+                f" (image distance {self.image_distance})",
+            ]
+        else:
+            facts.append(f" · photo differs (image distance {self.image_distance})")
+        return line(listing_link(own, bold=True)), [line(*copy_line), line(*facts)]
 
 
 @dataclass(slots=True)
@@ -26,7 +124,7 @@ class _Pair:
 class CopiedListing(Detector):
     """Copies of own watched listings among competitors' catalogs and search results."""
 
-    kind = "copied_listing"
+    kind = FindingKind.COPIED_LISTING
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,16 +199,18 @@ class CopiedListing(Detector):
                 continue
             where = cand.shop if not cand.seller else f"{cand.shop} ({cand.seller})"
             notes = ["stolen photo" if stolen else "copied title"]
-            if (
-                own.price is not None
-                and cand.price is not None
-                and cand.price < own.price
-                and (cand.currency or own.currency) == (own.currency or cand.currency)
-            ):
-                notes.append(f"{fmt_price(own.price - cand.price, own.currency)} cheaper")
+            diff = money.difference(own.price, own.currency, cand.price, cand.currency)
+            if diff is not None and diff > 0:
+                notes.append(f"{money.money(diff, own.currency)} cheaper")
+            detail = CopyDetail(
+                CopyRef(cand.url, cand.title, cand.price, cand.currency, cand.shop, cand.seller),
+                round(p.similarity, 3),
+                distance,
+                stolen,
+            )
             yield Finding(
                 kind=self.kind,
-                severity=Severity.HIGH if stolen else Severity.MEDIUM,
+                severity=detail.severity(),
                 shop=p.own_shop,
                 listing={
                     "url": own.url,
@@ -119,19 +219,7 @@ class CopiedListing(Detector):
                     "currency": own.currency,
                 },
                 summary=f"Copy of your “{own.title}” at {where}: {', '.join(notes)}",
-                detail={
-                    "copy": {
-                        "url": cand.url,
-                        "title": cand.title,
-                        "price": cand.price,
-                        "currency": cand.currency,
-                        "shop": cand.shop,
-                        "seller": cand.seller,
-                    },
-                    "title_similarity": round(p.similarity, 3),
-                    "image_distance": distance,
-                    "stolen_photo": stolen,
-                },
+                detail=detail,
                 dedup_key=f"{self.kind}:{p.own_shop}:{own.ref}:{cand.shop}:{cand.ref}",
                 detected_at=ctx.now,
             )

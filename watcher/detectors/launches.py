@@ -7,17 +7,123 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Self
 
+from watcher import money
 from watcher.detectors.base import DetectContext, Detector
-from watcher.models import Finding, Severity
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_int,
+    json_list,
+    json_num,
+    json_obj,
+    json_str,
+)
+from watcher.readable import Line, Span, clean, day, line, link
 from watcher.store.db import from_db, to_db
 
 LOOKBACK = timedelta(days=300)
 """How far back a competitor's earlier launch of the same season still counts as 'launched'."""
+MAX_ITEMS = 8
+"""Items of a launch listed by name in an alert; the rest are counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchItem:
+    """One new listing of the launch; ``date`` (ISO 8601) is when it appeared."""
+
+    url: str | None
+    title: str | None
+    price: float | None
+    currency: str | None
+    date: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LaunchItem:
+        """Read a stored item."""
+        return cls(
+            json_str(data.get("url")),
+            json_str(data.get("title")),
+            json_num(data.get("price")),
+            json_str(data.get("currency")),
+            json_str(data.get("date")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A competitor that has launched the season, and its first date (ISO 8601)."""
+
+    name: str | None
+    first_date: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchDetail(KindDetail):
+    """A competitor's launch of ``season`` ``year``: its new ``items`` (at most 50), and
+    how many of the tracked competitors have ``launched`` that season."""
+
+    kind: ClassVar[FindingKind] = FindingKind.SEASONAL_LAUNCH
+    names: ClassVar[KindNames] = KindNames(
+        "Seasonal launch", "seasonal launch", "seasonal launches", 2
+    )
+
+    season: str | None
+    year: int | None
+    items: tuple[LaunchItem, ...] = ()
+    competitors_launched: int | None = None
+    competitors_tracked: int | None = None
+    launched: tuple[Launched, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        launched = []
+        for entry in json_list(data.get("launched")):
+            e = json_obj(entry)
+            first = e.get("first_date") or e.get("first") or e.get("date")
+            launched.append(Launched(json_str(e.get("name")), json_str(first)))
+        return cls(
+            json_str(data.get("season")),
+            json_int(data.get("year")),
+            tuple(LaunchItem.from_json(json_obj(i)) for i in json_list(data.get("items"))),
+            json_int(data.get("competitors_launched")),
+            json_int(data.get("competitors_tracked")),
+            tuple(launched),
+        )
+
+    def severity(self) -> Severity:
+        """A launch is medium."""
+        return Severity.MEDIUM
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """Who started which season, how many competitors have, and the first items."""
+        when = f"{clean(self.season)} {clean(self.year)}".strip()
+        heading = line(Span(f"{clean(finding.shop)} has started {when}", bold=True))
+        lines: list[Line] = []
+        done, tracked = self.competitors_launched, self.competitors_tracked
+        if done is not None and tracked is not None:
+            verb = "has" if done == 1 else "have"
+            lines.append(line(f"{done} of {tracked} competitors {verb} started {when}."))
+        names = []
+        for entry in self.launched:
+            first = day(entry.first_date)
+            names.append(clean(entry.name) + (f" (since {first})" if first else ""))
+        if names:
+            lines.append(line("Started: " + ", ".join(names)))
+        for item in self.items[:MAX_ITEMS]:
+            price = money.money(item.price, item.currency)
+            lines.append(line("• ", link(item.title, item.url), f" — {price}"))
+        if len(self.items) > MAX_ITEMS:
+            lines.append(line(f"…and {len(self.items) - MAX_ITEMS} more new items"))
+        return heading, lines
 
 
 @dataclass(slots=True)
@@ -28,20 +134,16 @@ class _Item:
     currency: str | None
     when: datetime
 
-    def brief(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "title": self.title,
-            "price": self.price,
-            "currency": self.currency,
-            "date": self.when.date().isoformat(),
-        }
+    def launch_item(self) -> LaunchItem:
+        return LaunchItem(
+            self.url, self.title, self.price, self.currency, self.when.date().isoformat()
+        )
 
 
 class SeasonalLaunch(Detector):
     """Competitors' seasonal launches, with how many competitors have launched so far."""
 
-    kind = "seasonal_launch"
+    kind = FindingKind.SEASONAL_LAUNCH
 
     @property
     def enabled(self) -> bool:
@@ -120,28 +222,27 @@ class SeasonalLaunch(Detector):
                 for name, other in history.items():
                     theirs = sorted(other.get((season, year), []), key=lambda i: i.when)
                     if len(theirs) >= settings.min_items:
-                        launched.append(
-                            {"name": name, "first_date": theirs[0].when.date().isoformat()}
-                        )
-                launched.sort(key=lambda x: (x["first_date"], x["name"]))
+                        launched.append(Launched(name, theirs[0].when.date().isoformat()))
+                launched.sort(key=lambda x: (x.first_date or "", x.name or ""))
                 label = f"{season} {year}"
+                detail = LaunchDetail(
+                    season,
+                    year,
+                    tuple(i.launch_item() for i in recent[:50]),
+                    len(launched),
+                    len(competitors),
+                    tuple(launched),
+                )
                 yield Finding(
                     kind=self.kind,
-                    severity=Severity.MEDIUM,
+                    severity=detail.severity(),
                     shop=result.shop.name,
                     listing=None,
                     summary=(
                         f"{result.shop.name} started listing {label} items ({len(recent)} new); "
                         f"{len(launched)} of {len(competitors)} competitors have started {label}"
                     ),
-                    detail={
-                        "season": season,
-                        "year": year,
-                        "items": [i.brief() for i in recent[:50]],
-                        "competitors_launched": len(launched),
-                        "competitors_tracked": len(competitors),
-                        "launched": launched,
-                    },
+                    detail=detail,
                     dedup_key=f"{self.kind}:{result.shop.name}:{season}:{year}",
                     detected_at=ctx.now,
                 )

@@ -3,26 +3,122 @@ main image or availability — something they did not expect to change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Self, assert_never, get_args
 
-from watcher.detectors.base import DetectContext, Detector, change_key, fmt_price
-from watcher.models import Finding, Severity
+from watcher import money
+from watcher.detectors.base import DetectContext, Detector, change_key
+from watcher.models import Finding, FindingKind, KindDetail, KindNames, Severity, json_obj
+from watcher.readable import Line, Span, clean, line, listing_link, safe_url
 
-FIELDS = ("title", "price", "image", "available")
+Field = Literal["title", "price", "image", "available"]
+FIELDS: tuple[Field, ...] = get_args(Field)
+Value = str | float | bool | None
+
+
+def _value(value: object) -> Value:
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field's value before and after."""
+
+    old: Value
+    new: Value
+
+
+@dataclass(frozen=True, slots=True)
+class ListingChangedDetail(KindDetail):
+    """``changes``: each changed field (``title``, ``price``, ``image``, ``available``)
+    with its ``old`` and ``new`` value."""
+
+    kind: ClassVar[FindingKind] = FindingKind.LISTING_CHANGED
+    names: ClassVar[KindNames] = KindNames(
+        "Your listing changed", "listing change", "listing changes", 3
+    )
+
+    changes: dict[str, FieldChange] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail (a bare value reads as the new one)."""
+        changes = {}
+        for name, change in json_obj(data.get("changes")).items():
+            if isinstance(change, Mapping):
+                changes[str(name)] = FieldChange(
+                    _value(change.get("old")), _value(change.get("new"))
+                )
+            else:
+                changes[str(name)] = FieldChange(None, _value(change))
+        return cls(changes)
+
+    def severity(self) -> Severity:
+        """An unexpected change to an own listing is medium."""
+        return Severity.MEDIUM
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """One line per changed field (the summary when there is none)."""
+        currency = (finding.listing or {}).get("currency")
+        lines = []
+        for name, change in self.changes.items():
+            known = next((f for f in FIELDS if f == name), None)
+            if known is not None:
+                lines.append(_field_line(known, change, currency))
+            else:
+                lines.append(_other_line(name, change))
+        return line(listing_link(finding.listing, bold=True)), lines or [
+            line(clean(finding.summary))
+        ]
+
+
+def _label(name: str) -> str:
+    return clean(name).replace("_", " ").capitalize()
+
+
+def _field_line(name: Field, change: FieldChange, currency: object) -> Line:
+    match name:
+        case "price":
+            pct = money.percent_change(change.old, change.new)
+            text = f"{_label(name)}: {money.change(change.old, change.new, currency)}"
+            return line(text + (f" ({pct})" if pct else ""))
+        case "image":
+            return _image_line(name, change)
+        case "title" | "available":
+            return _other_line(name, change)
+        case _:
+            assert_never(name)
+
+
+def _image_line(name: str, change: FieldChange) -> Line:
+    return line(
+        f"{_label(name)}: ",
+        Span("new", safe_url(change.new)),
+        " (was ",
+        Span("old", safe_url(change.old)),
+        ")",
+    )
+
+
+def _other_line(name: str, change: FieldChange) -> Line:
+    if name == "images" or (isinstance(change.new, str) and safe_url(change.new)):
+        return _image_line(name, change)
+    return line(f"{_label(name)}: “{clean(change.old)}” → “{clean(change.new)}”")
 
 
 class ListingChanged(Detector):
     """Changes to own listings."""
 
-    kind = "listing_changed"
+    kind = FindingKind.LISTING_CHANGED
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         for result in ctx.results:
             if not result.shop.own:
                 continue
             for ch in result.changes.changed:
-                diff = {
-                    k: {"old": ch.old.get(k), "new": ch.new.get(k)}
+                diff: dict[str, FieldChange] = {
+                    k: FieldChange(ch.old.get(k), ch.new.get(k))
                     for k in FIELDS
                     if ch.old.get(k) != ch.new.get(k)
                 }
@@ -31,22 +127,21 @@ class ListingChanged(Detector):
                 parts = []
                 cur = ch.new.get("currency")
                 if "price" in diff:
-                    parts.append(
-                        f"price {fmt_price(diff['price']['old'], cur)} → {fmt_price(diff['price']['new'], cur)}"
-                    )
+                    parts.append(f"price {money.change(diff['price'].old, diff['price'].new, cur)}")
                 if "title" in diff:
                     parts.append("title changed")
                 if "image" in diff:
                     parts.append("main image changed")
                 if "available" in diff:
-                    parts.append("now in stock" if diff["available"]["new"] else "now out of stock")
+                    parts.append("now in stock" if diff["available"].new else "now out of stock")
+                detail = ListingChangedDetail(diff)
                 yield Finding(
                     kind=self.kind,
-                    severity=Severity.MEDIUM,
+                    severity=detail.severity(),
                     shop=result.shop.name,
                     listing=ch.listing.brief(),
                     summary=f"Your listing {ch.listing.title}: {', '.join(parts)}",
-                    detail={"changes": diff},
+                    detail=detail,
                     dedup_key=change_key(
                         self.kind, result.shop.name, ch.listing.ref, ch.prev_snapshot, sorted(diff)
                     ),

@@ -2,16 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
-from watcher.detectors.base import DetectContext, Detector, change_key, fmt_price
-from watcher.models import Finding, Severity
+from watcher import money
+from watcher.detectors.base import DetectContext, Detector, change_key
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_num,
+    json_str,
+)
+from watcher.readable import Line, line, listing_link
+
+
+@dataclass(frozen=True, slots=True)
+class PriceDetail(KindDetail):
+    """``old`` and ``new`` price in ``currency``; ``change`` is relative (-0.2 = 20% less)."""
+
+    kind: ClassVar[FindingKind] = FindingKind.PRICE_CHANGE
+    names: ClassVar[KindNames] = KindNames("Price change", "price change", "price changes", 5)
+
+    old: float | None
+    new: float | None
+    currency: str | None = None
+    change: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        return cls(
+            json_num(data.get("old")),
+            json_num(data.get("new")),
+            json_str(data.get("currency")),
+            json_num(data.get("change")),
+        )
+
+    def severity(self) -> Severity:
+        """Competitors' price moves are low."""
+        return Severity.LOW
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """``¥99.00 → ¥79.00 (−20.2%)`` under the listing."""
+        currency = self.currency or (finding.listing or {}).get("currency")
+        text = money.change(self.old, self.new, currency)
+        pct = money.percent_change(self.old, self.new)
+        return line(listing_link(finding.listing, bold=True)), [
+            line(text + (f" ({pct})" if pct else ""))
+        ]
 
 
 class PriceChange(Detector):
     """Relative price changes of competitors' listings (own listings: ``listing_changed``)."""
 
-    kind = "price_change"
+    kind = FindingKind.PRICE_CHANGE
 
     @property
     def enabled(self) -> bool:
@@ -36,13 +84,14 @@ class PriceChange(Detector):
                 if abs(rel) + 1e-9 < threshold:
                     continue
                 cur = ch.new.get("currency")
+                detail = PriceDetail(old, new, cur, round(rel, 4))
                 yield Finding(
                     kind=self.kind,
-                    severity=Severity.LOW,
+                    severity=detail.severity(),
                     shop=result.shop.name,
                     listing=ch.listing.brief(),
-                    summary=f"{result.shop.name}: {ch.listing.title} {fmt_price(old, cur)} → {fmt_price(new, cur)} ({rel:+.0%})",
-                    detail={"old": old, "new": new, "currency": cur, "change": round(rel, 4)},
+                    summary=f"{result.shop.name}: {ch.listing.title} {money.change(old, new, cur)} ({rel:+.0%})",
+                    detail=detail,
                     dedup_key=change_key(
                         self.kind, result.shop.name, ch.listing.ref, ch.prev_snapshot, new
                     ),

@@ -9,13 +9,27 @@ is good."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Self
 
 from watcher.detectors.base import DetectContext, Detector
-from watcher.models import Finding, Review, Severity
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Review,
+    Severity,
+    json_num,
+    json_str,
+)
+from watcher.readable import Line, Span, clean, day, line, listing_link
+
+Reason = Literal["rating", "text"]
 
 
-def stars(rating: float | None) -> str:
+def _bar(rating: float | None) -> str:
     """``★★☆☆☆`` for a 5-star rating (``?`` when there is none)."""
     if rating is None:
         return "?"
@@ -23,16 +37,75 @@ def stars(rating: float | None) -> str:
     return "★" * full + "☆" * (5 - full)
 
 
+def stars(rating: float | None) -> str:
+    """``"★★☆☆☆ 2/5"``; ``"no rating"`` when there is none."""
+    if rating is None:
+        return "no rating"
+    return f"{_bar(rating)} {rating:g}/5"
+
+
+def _reason(value: object) -> Reason | None:
+    if value == "rating":
+        return "rating"
+    if value == "text":
+        return "text"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDetail(KindDetail):
+    """The review: ``rating`` (5-star scale, None when it has none), ``text``, ``author``,
+    ``published_at`` (ISO 8601), and why it is negative (``reason``)."""
+
+    kind: ClassVar[FindingKind] = FindingKind.NEGATIVE_REVIEW
+    names: ClassVar[KindNames] = KindNames(
+        "Negative review", "negative review", "negative reviews", 1
+    )
+
+    rating: float | None
+    text: str
+    author: str | None
+    published_at: str | None
+    reason: Reason | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        return cls(
+            json_num(data.get("rating")),
+            json_str(data.get("text")) or "",
+            json_str(data.get("author")),
+            json_str(data.get("published_at")),
+            _reason(data.get("reason")),
+        )
+
+    def severity(self) -> Severity:
+        """1–2 stars is high; any other negative review medium."""
+        return Severity.HIGH if self.rating is not None and self.rating <= 2 else Severity.MEDIUM
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """Stars and listing, the full text as a quote, author and date."""
+        heading = line(Span(stars(self.rating)), " on ", listing_link(finding.listing, bold=True))
+        text = clean(self.text, multiline=True)
+        lines = [line(text, quote=True) if text else line("(no text)")]
+        who = clean(self.author) or "anonymous"
+        when = day(self.published_at)
+        lines.append(line(f"— {who}" + (f", {when}" if when else "")))
+        if self.reason == "text":
+            lines.append(line("Flagged by its wording."))
+        return heading, lines
+
+
 class NegativeReview(Detector):
     """New negative reviews on own listings."""
 
-    kind = "negative_review"
+    kind = FindingKind.NEGATIVE_REVIEW
 
     @property
     def enabled(self) -> bool:
         return self.config.detect.reviews.enabled
 
-    def reason(self, review: Review) -> str | None:
+    def reason(self, review: Review) -> Reason | None:
         """``rating``, ``text`` or None (not negative)."""
         settings = self.config.detect.reviews
         if review.rating is not None and review.rating <= settings.max_rating:
@@ -56,27 +129,20 @@ class NegativeReview(Detector):
                     why = self.reason(review)
                     if why is None:
                         continue
-                    severe = review.rating is not None and review.rating <= 2
                     snippet = " ".join(review.text.split())
                     snippet = snippet if len(snippet) <= 80 else snippet[:79] + "…"
                     rated = (
-                        f"{stars(review.rating)} review" if review.rating is not None else "Review"
+                        f"{_bar(review.rating)} review" if review.rating is not None else "Review"
                     )
+                    published = review.published_at.isoformat() if review.published_at else None
+                    detail = ReviewDetail(review.rating, review.text, review.author, published, why)
                     yield Finding(
                         kind=self.kind,
-                        severity=Severity.HIGH if severe else Severity.MEDIUM,
+                        severity=detail.severity(),
                         shop=result.shop.name,
                         listing=listing.brief(),
                         summary=f"{rated} on {listing.title}: “{snippet}”",
-                        detail={
-                            "rating": review.rating,
-                            "text": review.text,
-                            "author": review.author,
-                            "published_at": review.published_at.isoformat()
-                            if review.published_at
-                            else None,
-                            "reason": why,
-                        },
+                        detail=detail,
                         dedup_key=f"{self.kind}:{result.shop.name}:{listing.ref}:{review.key}"
                         + (f":rated:{review.rating:g}" if why == "rating" else ""),
                         detected_at=ctx.now,

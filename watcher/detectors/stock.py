@@ -2,20 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from watcher.detectors.base import DetectContext, Detector, change_key
-from watcher.models import Finding, Severity
+from watcher.models import Finding, FindingKind, KindDetail, KindNames, Severity
+from watcher.readable import Line, line, listing_link
+
+IN_STOCK, OUT_OF_STOCK = "in stock", "out of stock"
 
 
-def _word(available: bool) -> str:
-    return "in stock" if available else "out of stock"
+def _word(available: bool | None) -> str | None:
+    return None if available is None else IN_STOCK if available else OUT_OF_STOCK
+
+
+def _available(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return {IN_STOCK: True, OUT_OF_STOCK: False}.get(value) if isinstance(value, str) else None
+
+
+def _shown(available: bool | None) -> str:
+    return "unknown" if available is None else "in stock" if available else "sold out"
+
+
+@dataclass(frozen=True, slots=True)
+class StockDetail(KindDetail):
+    """Availability before (``old``) and after (``new``); JSON says ``"in stock"`` or
+    ``"out of stock"`` (contract)."""
+
+    kind: ClassVar[FindingKind] = FindingKind.STOCK_CHANGE
+    names: ClassVar[KindNames] = KindNames("Stock change", "stock change", "stock changes", 6)
+
+    old: bool | None
+    new: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"old": "in stock", "new": "out of stock"}``."""
+        return {"old": _word(self.old), "new": _word(self.new)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail (the words, or true/false)."""
+        return cls(_available(data.get("old")), _available(data.get("new")))
+
+    def severity(self) -> Severity:
+        """Competitors' stock moves are low."""
+        return Severity.LOW
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """``in stock → sold out`` under the listing."""
+        text = f"{_shown(self.old)} → {_shown(self.new)}"
+        return line(listing_link(finding.listing, bold=True)), [line(text)]
 
 
 class StockChange(Detector):
     """Availability flips of competitors' listings (own listings: ``listing_changed``)."""
 
-    kind = "stock_change"
+    kind = FindingKind.STOCK_CHANGE
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         for result in ctx.results:
@@ -25,13 +70,14 @@ class StockChange(Detector):
                 old, new = ch.old.get("available"), ch.new.get("available")
                 if old is None or new is None or old == new:
                     continue
+                detail = StockDetail(old, new)
                 yield Finding(
                     kind=self.kind,
-                    severity=Severity.LOW,
+                    severity=detail.severity(),
                     shop=result.shop.name,
                     listing=ch.listing.brief(),
                     summary=f"{result.shop.name}: {ch.listing.title} is now {_word(new)}",
-                    detail={"old": _word(old), "new": _word(new)},
+                    detail=detail,
                     dedup_key=change_key(
                         self.kind, result.shop.name, ch.listing.ref, ch.prev_snapshot, new
                     ),

@@ -2,16 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from watcher.detectors.base import DetectContext, Detector
-from watcher.models import Finding, Severity
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_int,
+    json_str,
+)
+from watcher.readable import Line, Span, clean, line
+
+
+@dataclass(frozen=True, slots=True)
+class UnreachableDetail(KindDetail):
+    """``failures`` in a row, failing ``since`` (ISO 8601), the last ``error``."""
+
+    kind: ClassVar[FindingKind] = FindingKind.SHOP_UNREACHABLE
+    names: ClassVar[KindNames] = KindNames(
+        "Shop unreachable", "unreachable shop", "unreachable shops", 4
+    )
+
+    failures: int | None
+    since: str | None
+    error: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        return cls(
+            json_int(data.get("failures")), json_str(data.get("since")), json_str(data.get("error"))
+        )
+
+    def severity(self) -> Severity:
+        """An unreachable shop is medium."""
+        return Severity.MEDIUM
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """How many checks failed and the last error."""
+        lines = []
+        if self.failures is not None:
+            n = self.failures
+            lines.append(line(f"Failed {n} check{'' if n == 1 else 's'} in a row."))
+        if self.error:
+            lines.append(line("Last error: " + clean(self.error)))
+        return line(Span(f"{clean(finding.shop)} could not be read", bold=True)), lines
 
 
 class ShopUnreachable(Detector):
     """One alert per outage, when the count of failed checks reaches the threshold."""
 
-    kind = "shop_unreachable"
+    kind = FindingKind.SHOP_UNREACHABLE
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         limit = self.config.watcher.unreachable_after
@@ -19,13 +65,15 @@ class ShopUnreachable(Detector):
             if result.status != "failed" or result.failures < limit or result.failing_since is None:
                 continue
             since = result.failing_since.isoformat(timespec="seconds")
+            n = result.failures
+            detail = UnreachableDetail(n, since, result.error)
             yield Finding(
                 kind=self.kind,
-                severity=Severity.MEDIUM,
+                severity=detail.severity(),
                 shop=result.shop.name,
                 listing=None,
-                summary=f"{result.shop.name} could not be checked {result.failures} times in a row: {result.error}",
-                detail={"failures": result.failures, "since": since, "error": result.error},
+                summary=f"{result.shop.name} could not be checked {n} time{'' if n == 1 else 's'} in a row: {result.error}",
+                detail=detail,
                 dedup_key=f"{self.kind}:{result.shop.name}:{since}",
                 detected_at=ctx.now,
             )

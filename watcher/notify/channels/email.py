@@ -25,8 +25,9 @@ import httpx
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
-from watcher.notify.escape import clean
-from watcher.notify.render import render_html, render_text, subject_line
+from watcher.notify.mail import render_html, render_text
+from watcher.notify.render import subject_line
+from watcher.readable import clean
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 

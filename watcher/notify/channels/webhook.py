@@ -1,6 +1,6 @@
 """The ``webhook`` channel: POST a batch in one of the formats of
 :mod:`watcher.notify.formats` (``json``, ``slack``, ``discord``, ``feishu``, ``dingtalk``,
-``wecom``).
+``wecom``; ``format`` names one of the discovered formats).
 
 A batch that needs several messages is sent in order, ``format.pause`` seconds apart (the
 platform's rate limit). If message k fails, the error says how many were delivered; a
@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar, Literal
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
@@ -29,8 +29,13 @@ from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
 from watcher.notify.formats import WebhookFormat, formats
 
-Format = Literal["json", "slack", "discord", "feishu", "dingtalk", "wecom"]
-_FORBIDDEN_HEADERS = {"content-type", "content-length", "host", "x-watcher-signature"}
+_FORBIDDEN_HEADERS = {
+    "content-type",
+    "content-length",
+    "host",
+    "x-watcher-part",
+    "x-watcher-signature",
+}
 
 
 def _positive_duration(value: timedelta, path: str) -> None:
@@ -46,12 +51,18 @@ def _headers(value: dict[str, str], path: str) -> None:
             raise ConfigError(f"{path}.{name}", "must not contain line breaks")
 
 
+def _format(value: str, path: str) -> None:
+    known = formats()
+    if value not in known:
+        raise ConfigError(path, f"unknown format {value!r} (one of: {', '.join(known)})")
+
+
 @dataclass(slots=True)
 class WebhookOptions:
     """``[[alerts]] kind = "webhook"``: where to POST and in which format."""
 
     url: Url
-    format: Format = "json"
+    format: str = field(default="json", metadata={"check": _format})
     secret: str = ""
     timeout: timedelta = field(
         default=timedelta(seconds=10), metadata={"check": _positive_duration}
@@ -60,7 +71,7 @@ class WebhookOptions:
 
     def validate(self, path: str) -> None:
         """Signing needs a format that supports it."""
-        if self.secret and self.format in ("slack", "discord", "wecom"):
+        if self.secret and not formats()[self.format].signs:
             raise ConfigError(
                 f"{path}.secret",
                 f"{self.format} webhooks are not signed (the URL is the secret); remove it",
@@ -120,15 +131,13 @@ class WebhookChannel(Channel):
                     timeout=timeout,
                     follow_redirects=False,
                 )
-            except httpx.TimeoutException as e:
-                raise DeliveryError(
-                    f"{where}: timed out after {timeout:g}s ({type(e).__name__}){done}",
-                    retryable=True,
-                ) from None
-            except httpx.TransportError as e:
-                raise DeliveryError(
-                    f"{where}: {type(e).__name__}: {self._redact(str(e))}{done}", retryable=True
-                ) from None
+            except httpx.TransportError as e:  # timeouts included: both are worth a retry
+                why = (
+                    f"timed out after {timeout:g}s ({type(e).__name__})"
+                    if isinstance(e, httpx.TimeoutException)
+                    else f"{type(e).__name__}: {self._redact(str(e))}"
+                )
+                raise DeliveryError(f"{where}: {why}{done}", retryable=True) from None
             error = self.format.check(response)
             if error is not None:
                 raise DeliveryError(

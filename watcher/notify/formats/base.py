@@ -1,8 +1,19 @@
-"""What a webhook format is, and the one place that decides what a response means.
+"""What a webhook format is, the chat-format template, and the one place that decides
+what a response means.
 
 A format turns an :class:`~watcher.models.AlertBatch` into one or more request bodies
 (:class:`Message`) that respect the platform's size limits, and checks each response. The
 webhook channel does the sending, pacing and error wrapping.
+
+A chat format (:class:`ChatFormat`) states only its platform's facts: how a finding looks
+in its markup (a :class:`~watcher.notify.markup.Markup` with its own escaper), its
+:class:`Limits`, the shape of its request body, whether and how it signs, and how its
+replies say "accepted". The template does the rest: every finding rendered and shortened to ``block_limit``, pages
+within the limits, most important first, and the findings past ``max_messages`` counted
+in an "…and N more" note on the last page: nothing is dropped silently.
+
+Adding a format is one module in this package with one :class:`WebhookFormat` subclass
+whose ``name`` is the config value of ``format``; it is discovered by that name.
 """
 
 from __future__ import annotations
@@ -11,8 +22,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -20,6 +29,7 @@ import httpx
 from watcher.errors import DeliveryError
 from watcher.models import AlertBatch, Finding
 from watcher.notify.render import Block, blocks, fit, more_note, subject_line
+from watcher.retry_after import parse_retry_after
 
 REASON_CHARS = 200
 """How much of an error response body a DeliveryError quotes."""
@@ -29,35 +39,23 @@ REASON_CHARS = 200
 class Message:
     """One request of a batch: ``body`` (UTF-8 JSON), extra ``headers``, extra URL query
     ``params`` (DingTalk's signature), and the findings it shows (``shown``) or
-    mentions only in its "…and N more" note (``noted``)."""
+    mentions only in its "…and N more" note (``noted``): once it is accepted, those
+    findings are delivered."""
 
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
-    shown: int = 0
-    noted: int = 0
+    shown: list[Finding] = field(default_factory=list)
+    noted: list[Finding] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding this message delivers."""
+        return [*self.shown, *self.noted]
 
     def json(self) -> Any:
         """The body parsed (for tests and logs)."""
         return json.loads(self.body)
-
-
-def retry_after(headers: httpx.Headers | dict[str, str]) -> float | None:
-    """The ``Retry-After`` header in seconds (delta-seconds or an HTTP date), or None."""
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def reason(response: httpx.Response) -> str:
@@ -80,7 +78,8 @@ def classify(
     if 200 <= status < 300:
         return None
     if status in (408, 429) or 500 <= status < 600:
-        return DeliveryError(why, retryable=True, retry_after=retry_after(headers))
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return DeliveryError(why, retryable=True, retry_after=parse_retry_after(value))
     if 300 <= status < 400:
         return DeliveryError(f"{why} (a redirect: configure the final URL)", retryable=False)
     return DeliveryError(why, retryable=False)
@@ -221,11 +220,13 @@ def plan(
 
 
 class WebhookFormat(ABC):
-    """One chat/webhook payload dialect. Subclasses set ``name`` (the config value of
-    ``format``), ``pause`` (seconds between the messages of one batch, from the platform's
-    rate limit) and ``max_messages`` (most messages one batch may use)."""
+    """One webhook payload dialect. Subclasses set ``name`` (the config value of
+    ``format``), ``signs`` (whether a ``secret`` signs its requests; formats whose URL is
+    the secret refuse one), ``pause`` (seconds between the messages of one batch, from the
+    platform's rate limit) and ``max_messages`` (most messages one batch may use)."""
 
     name: ClassVar[str]
+    signs: ClassVar[bool] = False
     pause: ClassVar[float] = 0.0
     max_messages: ClassVar[int] = 10
 
@@ -244,6 +245,66 @@ class WebhookFormat(ABC):
     def title(self, batch: AlertBatch) -> str:
         """The batch's header line."""
         return subject_line(batch)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A chat platform's size limits, as the template applies them."""
+
+    block: int
+    """One finding's share of a message at most (a long review is shortened)."""
+    page: int
+    """Size of the rendered findings of one message at most."""
+    per_page: int = 10**9
+    """Findings per message at most."""
+    separator: int = 0
+    """Size of what joins two rendered findings."""
+    utf8: bool = False
+    """Sizes are UTF-8 bytes (else characters)."""
+
+
+class ChatFormat(WebhookFormat):
+    """The chat-format template (see the module docstring). Subclasses set ``limits``
+    and write :meth:`render` and :meth:`body`."""
+
+    limits: ClassVar[Limits]
+
+    @abstractmethod
+    def render(self, block: Block) -> str:
+        """One finding as it is measured and placed in a page."""
+
+    @abstractmethod
+    def body(self, page: Page, title: str) -> dict[str, Any]:
+        """The JSON request body of one page (``title``: the batch's header line)."""
+
+    def params(self) -> dict[str, str]:
+        """Extra URL query parameters of each request (a signature)."""
+        return {}
+
+    def messages(self, batch: AlertBatch) -> list[Message]:
+        """Every page of the batch as one request."""
+        limits = self.limits
+        pages = plan(
+            batch,
+            self.render,
+            block_limit=limits.block,
+            page_budget=limits.page,
+            measure=utf8_len if limits.utf8 else len,
+            per_page=limits.per_page,
+            max_pages=self.max_messages,
+            separator=limits.separator,
+        )
+        title = self.title(batch)
+        return [
+            Message(
+                dumps(self.body(page, title)),
+                {"Content-Type": "application/json"},
+                self.params(),
+                shown=[b.finding for b in page.blocks],
+                noted=page.left_out,
+            )
+            for page in pages
+        ]
 
 
 def dumps(data: Any) -> bytes:

@@ -24,12 +24,14 @@ class JsonFormat(WebhookFormat):
     """The documented JSON payload; any 2xx reply means delivered."""
 
     name = "json"
+    signs = True
     max_messages: ClassVar[int] = 10**6
     max_bytes: ClassVar[int] = MAX_BYTES
 
     def messages(self, batch: AlertBatch) -> list[Message]:
         """One payload, or several when the body would pass ``max_bytes``."""
-        alerts = [f.to_json() for f in batch.sorted()]
+        findings = batch.sorted()
+        alerts = [f.to_json() for f in findings]
         sizes = [len(dumps(a)) for a in alerts]
         pages, _ = paginate(sizes, budget=self.max_bytes - 64, separator=2)
         out = []
@@ -40,5 +42,5 @@ class JsonFormat(WebhookFormat):
                 headers["X-Watcher-Part"] = f"{n}/{len(pages)}"
             if self.secret:
                 headers["X-Watcher-Signature"] = signature(self.secret, body)
-            out.append(Message(body, headers, shown=len(idx)))
+            out.append(Message(body, headers, shown=[findings[i] for i in idx]))
         return out

@@ -1,8 +1,7 @@
 """Slack incoming webhooks: ``{"text": fallback, "blocks": [section, ...]}`` in mrkdwn.
 
 Limits (platforms.md §4): ≤50 blocks per message, section text ≤3,000 characters, about
-one message a second. A batch uses at most ``max_messages`` messages; findings past
-that are counted in an "…and N more" line of the last one.
+one message a second. Not signed: the URL is the secret. Reply ``ok``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ from typing import Any, ClassVar
 import httpx
 
 from watcher.errors import DeliveryError
-from watcher.models import AlertBatch
-from watcher.notify import escape
-from watcher.notify.formats.base import Message, WebhookFormat, classify, dumps, plan, reason
-from watcher.notify.render import Block, Line
+from watcher.notify.formats.base import ChatFormat, Limits, Page, classify, reason
+from watcher.notify.markup import ZWSP, Markup
+from watcher.notify.render import Block
+from watcher.readable import clean
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -24,72 +23,49 @@ MESSAGE_CHARS = 30_000
 ``text``, so a message is never cut."""
 
 
-def mrkdwn_line(line: Line) -> str:
-    """One line as Slack mrkdwn, hostile text escaped, links as ``<url|text>``."""
-    parts = []
-    for s in line.spans:
-        text = escape.slack(s.text, multiline=line.quote)
-        if s.url:
-            text = f"<{s.url.replace('&', '&amp;')}|{text}>"
-        if s.bold and text.strip():
-            text = f"*{text}*"
-        parts.append(text)
-    out = "".join(parts)
-    if line.quote:
-        out = "\n".join("> " + x for x in out.split("\n"))
-    return out
+def escape(text: object, *, multiline: bool = False) -> str:
+    """Text for Slack mrkdwn: ``& < >`` become entities, which disarms ``<!channel>``,
+    ``<@U…>`` and ``<url|text>`` links; ``@`` gets a zero-width space in case the webhook
+    has ``link_names`` on. ``* _ ~ `` `` are left: Slack has no escape for them and they
+    can only change emphasis, not add links or pings."""
+    s = clean(text, multiline=multiline, strip=False)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s.replace("@", "@" + ZWSP)
 
 
-def mrkdwn_block(b: Block) -> str:
-    """A finding as one section's mrkdwn text."""
-    lines = [f"{b.icon} *{escape.slack(b.title)}*", mrkdwn_line(b.heading)]
-    lines += [mrkdwn_line(x) for x in b.lines]
-    return "\n".join(lines)
+MRKDWN = Markup(
+    escape,
+    link="<{url}|{text}>",
+    bold="*{text}*",
+    quote_prefix="> ",
+    escape_url=lambda url: url.replace("&", "&amp;"),
+)
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
 
 
-class SlackFormat(WebhookFormat):
+class SlackFormat(ChatFormat):
     """Block Kit sections, one per finding; reply ``200 ok``."""
 
     name = "slack"
     pause: ClassVar[float] = 1.0
     max_messages: ClassVar[int] = 10
+    limits = Limits(block=SECTION_CHARS, page=MESSAGE_CHARS, per_page=MAX_BLOCKS - 2)
 
-    def messages(self, batch: AlertBatch) -> list[Message]:
-        """Header section + one section per finding (+ a note), ≤50 blocks each."""
-        title = self.title(batch)
-        pages = plan(
-            batch,
-            mrkdwn_block,
-            block_limit=SECTION_CHARS,
-            page_budget=MESSAGE_CHARS,
-            per_page=MAX_BLOCKS - 2,
-            max_pages=self.max_messages,
-        )
-        out = []
-        for page in pages:
-            head = escape.slack(title + page.suffix)
-            sections = [_section(f"*{head}*")] + [_section(r) for r in page.rendered]
-            if page.note:
-                sections.append(
-                    {
-                        "type": "context",
-                        "elements": [{"type": "mrkdwn", "text": escape.slack(page.note)}],
-                    }
-                )
-            body = {"text": head, "blocks": sections}
-            out.append(
-                Message(
-                    dumps(body),
-                    {"Content-Type": "application/json"},
-                    shown=len(page.blocks),
-                    noted=len(page.left_out),
-                )
-            )
-        return out
+    def render(self, block: Block) -> str:
+        """``🔴 *Copied listing · My Shop*`` and the lines, as one section's text."""
+        return f"{block.icon} {MRKDWN.strong(block.title)}\n{MRKDWN.body(block)}"
+
+    def body(self, page: Page, title: str) -> dict[str, Any]:
+        """A header section, one section per finding, and any note as context."""
+        head = escape(title + page.suffix)
+        sections: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(f"*{head}*")}]
+        sections += [{"type": "section", "text": _mrkdwn(r)} for r in page.rendered]
+        if page.note:
+            sections.append({"type": "context", "elements": [_mrkdwn(escape(page.note))]})
+        return {"text": head, "blocks": sections}
 
     def check(self, response: httpx.Response) -> DeliveryError | None:
         """HTTP status first; a 2xx must say ``ok``."""
