@@ -656,3 +656,41 @@ async def test_control_characters_are_stripped(rx: Receiver, client: httpx.Async
     text = payload_text("slack", rx.requests[0].json())
     assert not any(c in text for c in "\x00\x1b\u202e\u2028")
     assert "lineone[31mevil two three" in text
+
+
+LINKY = "see https://evil.example/x, www.evil.example or evil.example/y ```rm -rf /``` `x`"
+
+
+def _own_links_removed(fmt: str, data: dict[str, Any]) -> str:
+    """The visible text of a chat payload without our own link targets."""
+    if fmt == "feishu":
+        post = data["content"]["post"]["zh_cn"]
+        return "\n".join(t["text"] for para in post["content"] for t in para)
+    text = payload_text(fmt, data)
+    if fmt == "slack":
+        return re.sub(r"<https?://[^|>]+\|", "<", text)
+    return re.sub(r"\]\(https?://[^)]+\)", "]", text)
+
+
+@pytest.mark.parametrize("fmt", CHAT)
+async def test_urls_in_fetched_text_are_not_clickable(
+    rx: Receiver, client: httpx.AsyncClient, fmt: str
+) -> None:
+    channel, _ = make(rx, client, fmt)
+    await channel.send(AlertBatch(sample(LINKY)))
+    data = rx.requests[0].json()
+    text = _own_links_removed(fmt, data)
+    shown = visible(fmt, text)
+    assert "evil" in shown and "rm -rf" in shown, "the text is still there to read"
+    # What an auto-linker looks for: a scheme run, or a host name with a dot before letters.
+    assert not re.search(r"https?://", text), text
+    assert not re.search(r"(?i)\b(www\.)?evil\.example\b", text), text
+    assert "https://evil.example/x" in visible(fmt, text).replace("\\", "")
+    if fmt in ("slack", "dingtalk", "wecom"):
+        assert "`" not in text, "no code span or block can swallow the message"
+    elif fmt == "discord":
+        assert "```" not in text
+    if fmt == "slack":
+        for b in data["blocks"]:
+            objects = [b["text"]] if b["type"] == "section" else b["elements"]
+            assert all(o["verbatim"] is True for o in objects)

@@ -20,6 +20,7 @@ from watcher.money import money, percent_change
 from watcher.notify.formats import dingtalk, discord, feishu, slack, wecom
 from watcher.notify.formats.slack import SlackFormat
 from watcher.notify.mail import html_text, render_html, render_text
+from watcher.notify.markup import inert_links
 from watcher.notify.render import block, blocks, counts_text, fit, more_note, subject_line
 
 mrkdwn_block = SlackFormat().render
@@ -311,7 +312,7 @@ def test_each_escaper_disarms_the_hostile_title() -> None:
     s = slack.escape(HOSTILE)
     assert "<" not in s and ">" not in s and "&lt;!channel&gt;" in s and "@all" not in s
     d = discord.escape(HOSTILE)
-    assert "\\[x\\]\\(http://evil\\)" in d and "\\<script\\>" in d and "@all" not in d
+    assert "\\[x\\]\\(http:\u200b//evil\\)" in d and "\\<script\\>" in d and "@all" not in d
     f = feishu.escape(HOSTILE + ' <at user_id="all">所有人</at> @所有人')
     assert "<at" not in f and "@所有人" not in f and "@all" not in f
     for fn in (dingtalk.escape, wecom.escape):
@@ -351,3 +352,20 @@ def test_fit_shortens_without_breaking_markup() -> None:
     assert len(short) <= 120
     with pytest.raises(ValueError):
         fit(b, mrkdwn_block, 10)
+
+
+def test_inert_links_breaks_schemes_and_host_names_only() -> None:
+    z = "\u200b"
+    assert (
+        inert_links("go to https://evil.example/a.b") == f"go to https:{z}//evil.{z}example/a.{z}b"
+    )
+    assert inert_links("www.shop.cn, 3.5 kg, v1.2, end. Next") == (
+        f"www.{z}shop.{z}cn, 3.5 kg, v1.2, end. Next"
+    )
+    assert inert_links("连衣裙 新款。") == "连衣裙 新款。"
+
+
+@given(st.text())
+def test_chat_escapers_leave_no_scheme_link(text: str) -> None:
+    for fn in (slack.escape, discord.escape, feishu.escape, dingtalk.escape):
+        assert not re.search(r"(?i)[a-z][a-z0-9+.-]*://", fn(f"{text} https://x.example/{text}"))

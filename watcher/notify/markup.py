@@ -6,10 +6,14 @@ are the one loop that turns a :class:`~watcher.notify.render.Block` of
 :class:`~watcher.readable.Span` runs into that markup. Span text is escaped there, at
 the edge, and nowhere else; a span's URL has already passed
 :func:`~watcher.readable.safe_url`.
+
+Chat escapers also make fetched text *inert* with :func:`inert_links`: a bare URL or
+domain in a review must not become a link the reader can click.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +25,28 @@ if TYPE_CHECKING:
 
 ZWSP = "\u200b"
 """Zero-width space: invisible, and not part of a word, a URL or a mention to any parser."""
+
+
+_SCHEME = re.compile(r"(?i)([a-z][a-z0-9+.-]*):(?=//)")
+_HOST_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z])")
+
+
+def inert_links(text: str) -> str:
+    """Text in which no auto-linker finds a URL: a zero-width space after the colon of
+    every ``scheme://`` and after every dot that joins two labels of a host name.
+
+    Chat clients link plain text in two ways. Scheme links need ``http://`` (or any
+    ``x://``) as one run: Discord's rule is ``https?:\\/\\/[^\\s<]+`` (a zero-width
+    space is not ``\\s`` in JavaScript, so a break *after* ``//`` would still be linked),
+    and the common linkify libraries and GFM's extended autolinks match the scheme the
+    same way. Bare domains (``www.shop.example``, ``shop.example/x``; Slack, Feishu and
+    the GFM ``www.`` rule link those too) need a letter right after each dot. A
+    zero-width space after the colon and after each such dot defeats both and stays
+    invisible, so ``Visit https://evil.example`` reads the same while only our own links
+    (built from checked URLs) can be clicked. Numbers (``3.5``) and a dot before a space
+    are left alone.
+    """
+    return _HOST_DOT.sub("." + ZWSP, _SCHEME.sub(r"\1:" + ZWSP, text))
 
 
 class Escaper(Protocol):

@@ -21,7 +21,7 @@ import httpx
 
 from watcher.errors import DeliveryError
 from watcher.notify.formats.base import ChatFormat, Limits, Page, check_api_reply
-from watcher.notify.markup import ZWSP, Markup
+from watcher.notify.markup import ZWSP, Markup, inert_links
 from watcher.notify.render import Block
 from watcher.readable import clean
 
@@ -53,8 +53,9 @@ def escape(text: object, *, multiline: bool = False) -> str:
     characters become full-width look-alikes (``［``, ``＜``, ``＠``...), which read
     naturally in Chinese text, so no link, image, heading, ``<font>`` tag, ``<@userid>``
     or ``@mobile`` mention can be formed (the message also sends ``at.isAtAll = false``
-    and no ``atMobiles``)."""
-    s = clean(text, multiline=multiline, strip=False).translate(_FULLWIDTH)
+    and no ``atMobiles``); bare URLs, which both clients link by themselves, are broken
+    up by :func:`~watcher.notify.markup.inert_links`."""
+    s = inert_links(clean(text, multiline=multiline, strip=False)).translate(_FULLWIDTH)
     if multiline:
         # A leading "-", "+" or "1." would start a list inside our own layout.
         s = re.sub(r"(?m)^(\s*)([-+=]|\d+\.)", lambda m: m.group(1) + ZWSP + m.group(2), s)

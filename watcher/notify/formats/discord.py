@@ -14,7 +14,7 @@ import httpx
 
 from watcher.errors import DeliveryError
 from watcher.notify.formats.base import ChatFormat, Limits, Page, classify, json_reply, reason
-from watcher.notify.markup import ZWSP, Markup
+from watcher.notify.markup import ZWSP, Markup, inert_links
 from watcher.notify.render import Block, severity_style
 from watcher.readable import clean, safe_url
 
@@ -30,8 +30,9 @@ _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<\-])")
 def escape(text: object, *, multiline: bool = False) -> str:
     """Text for Discord markdown: every markdown character is backslash-escaped and ``@``
     is followed by a zero-width space, so ``@everyone`` reads as text even before
-    ``allowed_mentions`` (always ``{"parse": []}``) mutes it."""
-    s = _MARKDOWN.sub(r"\\\1", clean(text, multiline=multiline, strip=False))
+    ``allowed_mentions`` (always ``{"parse": []}``) mutes it. Discord links any
+    ``http(s)://`` run by itself; :func:`~watcher.notify.markup.inert_links` breaks it."""
+    s = _MARKDOWN.sub(r"\\\1", inert_links(clean(text, multiline=multiline, strip=False)))
     return s.replace("@", "@" + ZWSP)
 
 

@@ -22,7 +22,7 @@ import httpx
 
 from watcher.errors import DeliveryError
 from watcher.notify.formats.base import ChatFormat, Limits, Page, check_api_reply
-from watcher.notify.markup import ZWSP
+from watcher.notify.markup import ZWSP, inert_links
 from watcher.notify.render import Block
 from watcher.readable import Line, clean
 
@@ -43,10 +43,11 @@ def sign(secret: str, timestamp: int) -> str:
 
 
 def escape(text: object, *, multiline: bool = False) -> str:
-    """Text for a ``{"tag": "text"}`` element. The element renders literally; ``<at`` and
-    ``@`` still get a zero-width space so the text cannot become a mention if it is ever
-    moved into a ``text`` message."""
-    s = clean(text, multiline=multiline, strip=False)
+    """Text for a ``{"tag": "text"}`` element. The element renders literally, but Feishu
+    links bare URLs in it: :func:`~watcher.notify.markup.inert_links` breaks them up.
+    ``<at`` and ``@`` get a zero-width space so the text cannot become a mention if it is
+    ever moved into a ``text`` message."""
+    s = inert_links(clean(text, multiline=multiline, strip=False))
     return s.replace("<", "<" + ZWSP).replace("@", "@" + ZWSP)
 
 

@@ -12,7 +12,7 @@ import httpx
 
 from watcher.errors import DeliveryError
 from watcher.notify.formats.base import ChatFormat, Limits, Page, classify, reason
-from watcher.notify.markup import ZWSP, Markup
+from watcher.notify.markup import ZWSP, Markup, inert_links
 from watcher.notify.render import Block
 from watcher.readable import clean
 
@@ -26,11 +26,14 @@ MESSAGE_CHARS = 30_000
 def escape(text: object, *, multiline: bool = False) -> str:
     """Text for Slack mrkdwn: ``& < >`` become entities, which disarms ``<!channel>``,
     ``<@U…>`` and ``<url|text>`` links; ``@`` gets a zero-width space in case the webhook
-    has ``link_names`` on. ``* _ ~ `` `` are left: Slack has no escape for them and they
-    can only change emphasis, not add links or pings."""
-    s = clean(text, multiline=multiline, strip=False)
+    has ``link_names`` on; backticks become the full-width ``｀``, so fetched text cannot
+    open a code span or a ```` ``` ```` block that swallows the rest of the message; bare
+    URLs and domains are broken up (:func:`~watcher.notify.markup.inert_links`; the text
+    objects are also ``verbatim``, which turns off Slack's own link detection). ``* _ ~``
+    are left: Slack has no escape for them and they only change emphasis."""
+    s = inert_links(clean(text, multiline=multiline, strip=False))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return s.replace("@", "@" + ZWSP)
+    return s.replace("@", "@" + ZWSP).replace("`", "｀")
 
 
 MRKDWN = Markup(
@@ -43,7 +46,7 @@ MRKDWN = Markup(
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text}
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 class SlackFormat(ChatFormat):
