@@ -18,9 +18,10 @@ Behaviour can be changed at any time, also while a client is waiting:
 - ``rx.refuse()`` closes the listening socket (connections are refused) and
   ``rx.recover()`` listens again on the same port.
 
-The verify helpers check the three signing schemes against ``secret``: the JSON
-webhook's ``X-Watcher-Signature`` header, Feishu's ``timestamp``/``sign`` body fields, and
-DingTalk's ``timestamp``/``sign`` query parameters.
+The verify helpers check the signing schemes against ``secret``: the JSON webhook's
+``X-Watcher-Signature`` header and its replay-proof ``X-Watcher-Timestamp`` +
+``X-Watcher-Signature-V2``, Feishu's ``timestamp``/``sign`` body fields, and DingTalk's
+``timestamp``/``sign`` query parameters.
 """
 
 from __future__ import annotations
@@ -213,6 +214,20 @@ class Receiver:
         key = (secret if secret is not None else self.secret).encode()
         expected = "sha256=" + hmac.new(key, request.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(request.headers.get("x-watcher-signature", ""), expected)
+
+    def verify_json_signature_v2(
+        self, request: Recorded, secret: str | None = None, max_skew: float = 300
+    ) -> bool:
+        """``X-Watcher-Timestamp`` is within ``max_skew`` seconds of now and
+        ``X-Watcher-Signature-V2: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``
+        is right: what a receiver checks to refuse a replayed request."""
+        key = (secret if secret is not None else self.secret).encode()
+        ts = request.headers.get("x-watcher-timestamp", "")
+        if not ts.isdigit() or abs(time.time() - int(ts)) > max_skew:
+            return False
+        signed = ts.encode() + b"." + request.body
+        expected = "sha256=" + hmac.new(key, signed, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(request.headers.get("x-watcher-signature-v2", ""), expected)
 
     def verify_feishu(
         self, request: Recorded, secret: str | None = None, max_skew: float = 3600

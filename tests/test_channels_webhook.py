@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -325,12 +327,40 @@ async def test_json_body_is_the_contract_and_signed(
     assert not rx.verify_json_signature(req, "wrong")
 
 
+async def test_json_signature_v2_covers_a_timestamp(
+    rx: Receiver, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel, _ = make(rx, client, "json", secret=SECRET)
+    await channel.send(AlertBatch(sample()))
+    req = rx.requests[0]
+    assert abs(int(req.headers["x-watcher-timestamp"]) - time.time()) < 5
+    assert rx.verify_json_signature_v2(req) and rx.verify_json_signature(req)
+    assert not rx.verify_json_signature_v2(req, "wrong")
+    tampered = replace(req, body=req.body.replace(b'"version":1', b'"version":2'))
+    assert not rx.verify_json_signature_v2(tampered)
+    # The same request captured and sent again ten minutes later is refused...
+    monkeypatch.setattr(time, "time", lambda: int(req.headers["x-watcher-timestamp"]) + 600)
+    assert not rx.verify_json_signature_v2(req)
+    # ...and a fresh timestamp pasted onto it does not match the signature.
+    later = {**req.headers, "x-watcher-timestamp": str(int(time.time()))}
+    assert not rx.verify_json_signature_v2(replace(req, headers=later))
+
+
+def test_signature_headers_cannot_be_overridden() -> None:
+    for name in ("X-Watcher-Timestamp", "X-Watcher-Signature-V2"):
+        with pytest.raises(ConfigError) as e:
+            build(WebhookOptions, {"url": "https://x.example", "headers": {name: "1"}}, "a")
+        assert e.value.path == f"a.headers.{name}"
+
+
 async def test_json_unsigned_and_empty_batch(rx: Receiver, client: httpx.AsyncClient) -> None:
     channel, _ = make(rx, client, "json")
     await channel.send(AlertBatch([]))
     assert rx.requests == []
     await channel.send(AlertBatch(sample()))
     assert "x-watcher-signature" not in rx.requests[0].headers
+    assert "x-watcher-signature-v2" not in rx.requests[0].headers
+    assert "x-watcher-timestamp" not in rx.requests[0].headers
 
 
 async def test_json_splits_only_when_enormous(
@@ -349,7 +379,7 @@ async def test_json_splits_only_when_enormous(
     for n, r in enumerate(rx.requests, start=1):
         assert len(r.body) <= 100_000
         assert r.headers["x-watcher-part"] == f"{n}/{len(rx.requests)}"
-        assert rx.verify_json_signature(r)
+        assert rx.verify_json_signature(r) and rx.verify_json_signature_v2(r)
 
 
 # -- chat formats: shape and signing ---------------------------------------------------

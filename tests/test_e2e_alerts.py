@@ -133,7 +133,7 @@ def test_alert_arrives_exactly_once_after_an_outage(
         assert second.code == 0 and second.findings == []
         assert len(rx.requests) == 1, rx.requests
         req = rx.requests[0]
-        assert rx.verify_json_signature(req)
+        assert rx.verify_json_signature(req) and rx.verify_json_signature_v2(req)
         body = req.json()
         assert body["version"] == 1 and {a["dedup_key"] for a in body["alerts"]} == keys
         assert len(sink.messages) == 1, "delivered mail is not sent again"

@@ -35,6 +35,8 @@ _FORBIDDEN_HEADERS = {
     "host",
     "x-watcher-part",
     "x-watcher-signature",
+    "x-watcher-signature-v2",
+    "x-watcher-timestamp",
 }
 
 

@@ -1,12 +1,23 @@
-"""The ``json`` format (contract): ``{"version": 1, "alerts": [finding, ...]}``, signed
-with ``X-Watcher-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` when a secret is
-set. One request per batch; a batch over ``MAX_BYTES`` is split into several requests,
-each a complete payload, marked ``X-Watcher-Part: 2/3``."""
+"""The ``json`` format (contract): ``{"version": 1, "alerts": [finding, ...]}``.
+
+Signed when a secret is set (design.md, "Contract, second round"):
+
+- ``X-Watcher-Timestamp: <unix seconds>``, when the request was made;
+- ``X-Watcher-Signature-V2: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">``: a
+  receiver recomputes it, compares in constant time, and rejects a timestamp more than a
+  few minutes from its clock, so a captured request cannot be replayed later;
+- ``X-Watcher-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` (first round, kept
+  for existing receivers; it does not protect against replays).
+
+One request per batch; a batch over ``MAX_BYTES`` is split into several requests, each
+a complete payload, marked ``X-Watcher-Part: 2/3``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import ClassVar
 
 from watcher.models import AlertBatch
@@ -18,6 +29,12 @@ MAX_BYTES = 1_000_000
 def signature(secret: str, body: bytes) -> str:
     """The ``X-Watcher-Signature`` header value for ``body``."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_v2(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Watcher-Signature-V2`` header value for ``body`` sent at ``timestamp``."""
+    signed = f"{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 class JsonFormat(WebhookFormat):
@@ -41,6 +58,9 @@ class JsonFormat(WebhookFormat):
             if len(pages) > 1:
                 headers["X-Watcher-Part"] = f"{n}/{len(pages)}"
             if self.secret:
+                now = int(time.time())
                 headers["X-Watcher-Signature"] = signature(self.secret, body)
+                headers["X-Watcher-Timestamp"] = str(now)
+                headers["X-Watcher-Signature-V2"] = signature_v2(self.secret, now, body)
             out.append(Message(body, headers, shown=[findings[i] for i in idx]))
         return out
