@@ -15,6 +15,9 @@ Behaviour can be changed at any time, also while a client is waiting:
   before falling back to the default (e.g. ``rx.queue(429, headers={"Retry-After": "7"})``);
 - ``rx.hang(seconds)`` makes every request wait that long before answering (past a
   client's timeout); ``rx.hang(0)`` stops it;
+- ``rx.waf(b"UNION SELECT")`` answers 403 to every request whose body contains that
+  text, before any other rule, as a web application firewall in front of a receiver
+  does; ``rx.waf(None)`` stops it;
 - ``rx.refuse()`` closes the listening socket (connections are refused) and
   ``rx.recover()`` listens again on the same port.
 
@@ -60,6 +63,8 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 0
+    """The status it was answered with."""
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -91,6 +96,7 @@ class Receiver:
         self._default = reply or Reply()
         self._queue: deque[Reply] = deque()
         self._hang = 0.0
+        self._waf: tuple[bytes, Reply] | None = None
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -112,17 +118,25 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                record = Recorded(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query, keep_blank_values=True),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    at=time.monotonic(),
-                )
                 with receiver._lock:
-                    receiver.requests.append(record)
-                    answer = receiver._queue.popleft() if receiver._queue else receiver._default
+                    waf = receiver._waf
+                    if waf is not None and waf[0] in body:
+                        answer = waf[1]
+                    elif receiver._queue:
+                        answer = receiver._queue.popleft()
+                    else:
+                        answer = receiver._default
+                    receiver.requests.append(
+                        Recorded(
+                            method=self.command,
+                            path=parts.path,
+                            query=parse_qs(parts.query, keep_blank_values=True),
+                            headers={k.lower(): v for k, v in self.headers.items()},
+                            body=body,
+                            at=time.monotonic(),
+                            status=answer.status,
+                        )
+                    )
                     delay = receiver._hang
                 if delay:
                     time.sleep(delay)
@@ -201,6 +215,16 @@ class Receiver:
     def hang(self, seconds: float) -> None:
         """Make each request wait ``seconds`` before its answer (0 to stop)."""
         self._hang = seconds
+
+    def waf(
+        self, needle: bytes | str | None, status: int = 403, body: bytes | str = b"Forbidden"
+    ) -> None:
+        """Answer ``status`` to every request whose body contains ``needle`` (None: stop)."""
+        if needle is None:
+            self._waf = None
+            return
+        raw = needle.encode() if isinstance(needle, str) else needle
+        self._waf = (raw, _reply(status, body, None))
 
     def clear(self) -> None:
         """Forget the recorded requests."""

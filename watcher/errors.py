@@ -14,6 +14,8 @@ WatcherError                 base of everything watcher raises on purpose
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class WatcherError(Exception):
     """Base class of every error watcher raises on purpose."""
@@ -65,12 +67,20 @@ class DeliveryError(WatcherError):
     """An alert could not be delivered.
 
     ``retryable`` is False for permanent failures (a 4xx other than 408/429, a rejected
-    signature); ``retry_after`` is the delay the receiver asked for, in seconds.
+    signature); ``retry_after`` is the delay the receiver asked for, in seconds;
+    ``delivered`` holds the dedup keys of the batch's findings that did reach the
+    receiver before the failure (earlier messages of a multi-message batch).
     """
 
     def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        delivered: Sequence[str] = (),
     ) -> None:
         self.retryable = retryable
         self.retry_after = retry_after
+        self.delivered = frozenset(delivered)
         super().__init__(message)

@@ -4,12 +4,22 @@ Delivery rule: every alert is delivered once per channel in normal operation. A
 delivery is claimed with a lease before sending and recorded as sent right after; if the
 process dies between the receiver accepting the message and the record, the lease runs
 out and the message is sent again: at most one duplicate per crash, never a loss.
+
+One refused alert does not fail the others: when a receiver refuses a batch of several
+alerts for good (a WAF answering 403 to one review's text), the batch is sent again in
+halves, and halves of the refused halves, until the refused alerts stand alone; the rest
+are delivered once. A channel that refuses everything costs a bounded number of tries
+(:func:`probe_budget`); the alerts of a multi-message batch that reached the receiver
+before a failure (``DeliveryError.delivered``) are recorded as sent, never resent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -28,6 +38,10 @@ LEASE = timedelta(minutes=3)
 paced multi-message send, short enough that a restarted daemon resends soon after a crash."""
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
+RETRY_AFTER_MAX = timedelta(days=1)
+"""The longest wait a receiver's ``Retry-After`` is honoured with."""
+
+Claimed = list[tuple[int, Finding]]
 
 
 def accepts(cfg: AlertConfig, finding: Finding) -> bool:
@@ -45,8 +59,16 @@ def backoff(
     base = min(first * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
     delay = base * (0.5 + random.random() / 2)
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        asked = min(retry_after, RETRY_AFTER_MAX.total_seconds())
+        delay = max(delay, timedelta(seconds=asked))
     return delay
+
+
+def probe_budget(alerts: int) -> int:
+    """How many sends one claimed batch of ``alerts`` may take: enough to bisect a
+    refused batch down to two refused alerts (about 4·log2 n), few enough that a channel
+    refusing everything is not flooded."""
+    return 1 if alerts <= 1 else 2 + 4 * math.ceil(math.log2(alerts))
 
 
 @dataclass(slots=True)
@@ -70,6 +92,8 @@ class Outbox:
     ) -> None:
         self.store = store
         self.retry_first = retry_first
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        """Paces the sends of one flush to a channel; tests replace it."""
         kinds = channel_kinds()
         self.channels: dict[str, tuple[AlertConfig, Channel]] = {
             a.name: (a, kinds[a.kind](a.options, client)) for a in alerts
@@ -91,43 +115,89 @@ class Outbox:
             except StorageError as e:
                 logger.error("outbox: cannot read deliveries for {}: {}", name, e)
                 continue
-            if not claimed:
-                continue
-            ids = [d for d, _ in claimed]
-            batch = AlertBatch([f for _, f in claimed])
+            if claimed:
+                await self._deliver(name, channel, claimed, report)
+        return report
+
+    async def _deliver(
+        self, name: str, channel: Channel, claimed: Claimed, report: FlushReport
+    ) -> None:
+        """Send the claimed deliveries as one batch; a batch refused for good is sent
+        again in halves (see the module docstring)."""
+        parts = [claimed]
+        budget, sends = probe_budget(len(claimed)), 0
+        deadline = time.monotonic() + LEASE.total_seconds() / 2
+        refused: DeliveryError | None = None
+        while parts:
+            part = parts.pop(0)
+            if refused is not None and (sends >= budget or time.monotonic() > deadline):
+                # Out of tries: what is left fails as refused (the channel may refuse
+                # everything); out of time: it waits for the next flush, inside the lease.
+                rest = part + [x for p in parts for x in p]
+                if sends >= budget:
+                    self._failed(name, rest, refused, report)
+                else:
+                    late = DeliveryError(f"{refused} (the rest is tried again later)")
+                    self._failed(name, rest, late, report)
+                return
+            if sends:
+                await self.sleep(channel.pause)
+            sends += 1
             try:
-                await channel.send(batch)
+                await channel.send(AlertBatch([f for _, f in part]))
             except DeliveryError as e:
-                attempts = self.store.attempts(ids) + 1
-                retry_at = (
-                    utcnow() + backoff(attempts, e.retry_after, self.retry_first)
-                    if e.retryable
-                    else None
-                )
-                self.store.mark_failed(ids, str(e), retry_at=retry_at)
-                report.failed[name] = str(e)
+                self._sent(name, [d for d, f in part if f.dedup_key in e.delivered], report)
+                rest = [(d, f) for d, f in part if f.dedup_key not in e.delivered]
                 if e.retryable:
+                    self._failed(name, rest + [x for p in parts for x in p], e, report)
+                    return
+                if len(rest) > 1:
                     logger.warning(
-                        "alerts to {} failed (attempt {}), retry at {:%H:%M:%S}: {}",
+                        "{} refused {} alerts for good; sending them in halves: {}",
                         name,
-                        attempts,
-                        retry_at,
+                        len(rest),
                         e,
                     )
-                else:
-                    logger.error("alerts to {} failed permanently: {}", name, e)
-                continue
+                    parts[:0] = [rest[: len(rest) // 2], rest[len(rest) // 2 :]]
+                    refused = e
+                    continue
+                self._failed(name, rest, e, report)
             except Exception as e:  # a channel bug must not lose alerts: retry later
-                attempts = self.store.attempts(ids) + 1
-                self.store.mark_failed(
-                    ids,
-                    f"{type(e).__name__}: {e}",
-                    retry_at=utcnow() + backoff(attempts, None, self.retry_first),
-                )
                 logger.exception("alerts to {} crashed", name)
-                report.failed[name] = str(e)
-                continue
-            self.store.mark_sent(ids)
-            report.sent[name] = len(ids)
-            logger.info("delivered {} alert(s) to {}", len(ids), name)
-        return report
+                error = DeliveryError(f"{type(e).__name__}: {e}", retryable=True)
+                self._failed(name, part + [x for p in parts for x in p], error, report)
+                return
+            else:
+                self._sent(name, [d for d, _ in part], report)
+
+    def _sent(self, name: str, ids: Sequence[int], report: FlushReport) -> None:
+        if not ids:
+            return
+        self.store.mark_sent(ids)
+        report.sent[name] = report.sent.get(name, 0) + len(ids)
+        logger.info("delivered {} alert(s) to {}", len(ids), name)
+
+    def _failed(
+        self, name: str, claimed: Claimed, error: DeliveryError, report: FlushReport
+    ) -> None:
+        ids = [d for d, _ in claimed]
+        if not ids:
+            return
+        attempts = self.store.attempts(ids) + 1
+        retry_at = (
+            utcnow() + backoff(attempts, error.retry_after, self.retry_first)
+            if error.retryable
+            else None
+        )
+        self.store.mark_failed(ids, str(error), retry_at=retry_at)
+        report.failed[name] = str(error)
+        if error.retryable:
+            logger.warning(
+                "alerts to {} failed (attempt {}), retry at {:%H:%M:%S}: {}",
+                name,
+                attempts,
+                retry_at,
+                error,
+            )
+        else:
+            logger.error("{} alert(s) to {} failed permanently: {}", len(ids), name, error)

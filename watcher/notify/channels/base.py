@@ -26,6 +26,11 @@ class Channel(ABC):
         self.options = options
         self.client = client
 
+    @property
+    def pause(self) -> float:
+        """Seconds to wait between two sends to this channel (its rate limit)."""
+        return 0.0
+
     @abstractmethod
     async def send(self, batch: AlertBatch) -> None:
         """Deliver ``batch``; raise DeliveryError on failure."""

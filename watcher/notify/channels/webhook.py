@@ -3,11 +3,9 @@
 ``wecom``; ``format`` names one of the discovered formats).
 
 A batch that needs several messages is sent in order, ``format.pause`` seconds apart (the
-platform's rate limit). If message k fails, the error says how many were delivered; a
-retryable failure is raised as retryable and the outbox's retry resends the *whole*
-batch (earlier messages may be seen twice; chat platforms offer no idempotency key).
-A permanent failure stays permanent even after earlier messages went through: retrying
-would repeat them and fail the same way.
+platform's rate limit). If message k fails, the error says how many were delivered and
+carries the findings those messages delivered (``DeliveryError.delivered``): the outbox
+records them as sent and tries again only the others.
 
 Error messages never contain the URL (its path or query is the token) or the secret.
 """
@@ -103,6 +101,11 @@ class WebhookChannel(Channel):
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Used for pacing between messages; tests replace it to observe the pauses."""
 
+    @property
+    def pause(self) -> float:
+        """The format's pause between messages (its platform's rate limit)."""
+        return self.format.pause
+
     def _redact(self, text: str) -> str:
         parts = urlsplit(self.options.url)
         secrets = [self.options.url, parts.path, parts.query, self.options.secret]
@@ -119,6 +122,7 @@ class WebhookChannel(Channel):
         messages = self.format.messages(batch)
         timeout = self.options.timeout.total_seconds()
         name = self.format.name
+        delivered: list[str] = []
         for i, message in enumerate(messages):
             if i:
                 await self.sleep(self.format.pause)
@@ -139,11 +143,15 @@ class WebhookChannel(Channel):
                     if isinstance(e, httpx.TimeoutException)
                     else f"{type(e).__name__}: {self._redact(str(e))}"
                 )
-                raise DeliveryError(f"{where}: {why}{done}", retryable=True) from None
+                raise DeliveryError(
+                    f"{where}: {why}{done}", retryable=True, delivered=delivered
+                ) from None
             error = self.format.check(response)
             if error is not None:
                 raise DeliveryError(
                     f"{where}: {self._redact(str(error))}{done}",
                     retryable=error.retryable,
                     retry_after=error.retry_after,
+                    delivered=delivered,
                 )
+            delivered += [f.dedup_key for f in message.findings]
