@@ -142,7 +142,7 @@ def test_an_unknown_kind_keeps_its_json_and_renders_key_by_key() -> None:
     assert finding.to_json() == data
     b = block(finding)
     assert b.label == "Price position"
-    assert [x.plain for x in b.lines] == ["position: undercut", "undercut_by: 0.12"]
+    assert [x.spans[0].text for x in b.lines] == ["position: undercut", "undercut_by: 0.12"]
 
 
 def test_a_raw_detail_of_a_known_kind_is_read_typed() -> None:

@@ -17,7 +17,7 @@ from watcher.detectors.launches import MAX_ITEMS
 from watcher.detectors.reviews import stars
 from watcher.models import AlertBatch, Finding, Severity
 from watcher.money import money, percent_change
-from watcher.notify.formats import dingtalk, discord, feishu, slack, wecom
+from watcher.notify.formats import dingtalk, discord, feishu, formats, slack, wecom
 from watcher.notify.formats.slack import SlackFormat
 from watcher.notify.mail import html_text, render_html, render_text
 from watcher.notify.markup import inert_links
@@ -179,6 +179,23 @@ def test_copied_listing_shows_both_sides() -> None:
     assert "photo not compared" in text_of(copy(None, Severity.MEDIUM))
     assert "(¥10.00 dearer)" in text_of(copy(price=99.0))
     assert "(same price)" in text_of(copy(price=89.0))
+
+
+def test_prices_in_two_currencies_are_never_compared_in_any_format() -> None:
+    copy_ = {"url": "https://m.example/i/1", "title": "Copy", "price": 59.0, "shop": "Market"}
+    dollars = finding("copied_listing", {"copy": {**copy_, "currency": "USD"}})
+    unknown = finding(
+        "copied_listing", {"copy": copy_}, listing={**OWN, "price": 159.0, "currency": None}
+    )
+    batch = AlertBatch([dollars, unknown])
+    texts = [render_text(batch), render_html(batch)]
+    texts += [m.body.decode() for fmt in formats().values() for m in fmt().messages(batch)]
+    for text in texts:
+        assert "cheaper" not in text and "dearer" not in text and "$30" not in text
+    plain = render_text(batch)
+    assert "— $59.00 at Market" in plain and "Your price: ¥89.00" in plain
+    assert "Your price: 159.00 (currency unknown)" in plain
+    assert "— 59.00 (currency unknown) at Market" in plain
 
 
 def test_review_shows_stars_full_text_author_date() -> None:

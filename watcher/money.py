@@ -3,7 +3,7 @@
 Every price shown carries its currency: ``¥89.00``, ``$1,234.50``, ``¥1,200`` (a currency
 without minor units), ``89.000 KWD``, ``89.00 CHF`` (a code whose symbol is ambiguous or
 unknown), and ``89.00 (currency unknown)`` when the shop did not say: a currency is never
-invented. Two prices are compared or subtracted only when they are in the same currency
+invented. Two prices are compared or subtracted only when both name the same currency
 (:func:`difference` answers None otherwise), so a copy at $59 is never "$30.00 cheaper"
 than a listing at ¥89.
 
@@ -115,16 +115,16 @@ def change(old: object, new: object, currency: object = None) -> str:
 
 
 def same_currency(a: object, b: object) -> bool:
-    """Whether two prices are in the same currency: the same code, or both without one
-    (one shop that never names its currency). A known code and a missing one are not
-    the same: nobody can say what the missing one is."""
-    return currency_code(a) == currency_code(b)
+    """Whether two prices are known to be in the same currency: both name it, and it is
+    the same. A missing currency is not known to be anything."""
+    code = currency_code(a)
+    return code is not None and code == currency_code(b)
 
 
 def difference(
     amount: object, currency: object, other: object, other_currency: object
 ) -> float | None:
-    """``amount - other`` when both are known prices in the same currency, else None."""
+    """``amount - other`` when both are known prices in one known currency, else None."""
     if is_amount(amount) and is_amount(other) and same_currency(currency, other_currency):
         return amount - other
     return None

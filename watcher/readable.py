@@ -112,11 +112,6 @@ class Line:
     spans: tuple[Span, ...]
     quote: bool = False
 
-    @property
-    def plain(self) -> str:
-        """The line's text without markup."""
-        return "".join(s.text for s in self.spans)
-
 
 def line(*parts: Span | str, quote: bool = False) -> Line:
     """A line from spans and plain strings (empty strings are left out)."""
