@@ -23,7 +23,7 @@ def test_low_stars_are_negative_and_one_or_two_stars_high() -> None:
     assert high.severity is Severity.HIGH and medium.severity is Severity.MEDIUM
     assert high.detail == ReviewDetail(1, "Arrived torn.", "Kim", WHEN.isoformat(), "rating")
     assert high.summary == "★☆☆☆☆ review on Linen dress 亚麻连衣裙: “Arrived torn.”"
-    assert high.dedup_key == "negative_review:My Shop:1:id:9"
+    assert high.dedup_key == "negative_review:My Shop:1:id:9:rated:1"
 
 
 def test_a_complaint_with_five_stars_is_found_by_its_text() -> None:

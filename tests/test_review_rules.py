@@ -85,9 +85,9 @@ def test_an_edit_whose_stars_drop_is_a_new_negative_review(db_url: str) -> None:
     dropped = Review(id="r1", rating=2, text="Fell apart after a week", author="Kim")
     assert [r.id for r in store.apply_reviews(lid, [dropped])] == ["r1"]
     found = _detect(store, config, shop.id)
-    assert [(f.kind, f.detail["rating"], f.detail["reason"]) for f in found] == [
-        ("negative_review", 2, "rating")
-    ]
+    assert [
+        (f.kind, f.to_json()["detail"]["rating"], f.to_json()["detail"]["reason"]) for f in found
+    ] == [("negative_review", 2, "rating")]
     assert found[0].dedup_key.endswith(":rated:2")
 
     # Read again unchanged: nothing new, nothing twice.
@@ -97,6 +97,6 @@ def test_an_edit_whose_stars_drop_is_a_new_negative_review(db_url: str) -> None:
     # Dropping further, to 1 star, is news again; going back up is not.
     worse = Review(id="r1", rating=1, text="Fell apart after a week", author="Kim")
     assert [r.rating for r in store.apply_reviews(lid, [worse])] == [1]
-    assert [f.detail["rating"] for f in _detect(store, config, shop.id)] == [1]
+    assert [f.to_json()["detail"]["rating"] for f in _detect(store, config, shop.id)] == [1]
     assert store.apply_reviews(lid, [good]) == []
     assert _detect(store, config, shop.id) == []
