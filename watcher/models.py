@@ -196,7 +196,11 @@ class KindDetail(Detail):
         known = _KINDS.get(kind)
         # ``@dataclass(slots=True)`` makes a second class of the same name: it replaces
         # the first. Any other class claiming a registered kind is a mistake.
-        if known is not None and known.__qualname__ != cls.__qualname__:
+        same = known is not None and (known.__module__, known.__qualname__) == (
+            cls.__module__,
+            cls.__qualname__,
+        )
+        if known is not None and not same:
             raise TypeError(f"finding kind {kind!r} is defined twice: {known} and {cls}")
         _KINDS[kind] = cls
 
