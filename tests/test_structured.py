@@ -472,3 +472,19 @@ def test_microdata_text_from_the_dom_keeps_what_the_page_shows() -> None:
         "</span></div></body></html>"
     )
     assert one(html).title == 'Bike 16" <for 4-6 yrs>'  # type: ignore[attr-defined]
+
+
+def test_node_that_repeats_its_ancestors_id_with_more_keys() -> None:
+    # a real shop page nests the product's @id again inside it, with extra fields; merging
+    # those into the ancestor while it was being walked raised RuntimeError
+    block = {
+        "@context": "https://schema.org",
+        "@id": "https://shop.example/p/1#product",
+        "@type": "Product",
+        "name": "Kettle",
+        "offers": {"@type": "Offer", "price": "19.90", "priceCurrency": "EUR"},
+        "isRelatedTo": {"@id": "https://shop.example/p/1#product", "sku": "K-1"},
+    }
+    html = f'<script type="application/ld+json">{json.dumps(block)}</script>'
+    (p,) = extract_products(html, "https://shop.example/p/1")
+    assert (p.title, p.price, p.currency, p.ref) == ("Kettle", 19.9, "EUR", "K-1")

@@ -26,6 +26,18 @@ def _matching_shop(config: Config | None, url: str) -> ShopConfig | None:
     return best
 
 
+def default_shop(url: str, kind: str, *, currency: str | None = None) -> ShopConfig:
+    """The shop ``watcher inspect`` reads ``url`` as when no configured shop matches it:
+    named after its host, no selectors."""
+    parts = urlsplit(url)
+    return ShopConfig(
+        name=parts.netloc,
+        kind=kind,
+        url=Url(f"{parts.scheme}://{parts.netloc}/"),
+        currency=currency,
+    )
+
+
 async def guess_kind(http: Http, url: str) -> str:
     """Which source kind ``url`` looks like: Shopify and WooCommerce answer their JSON
     endpoints; anything else is ``html``."""
@@ -62,12 +74,7 @@ async def inspect_url(
         kind = kind or (shop.kind if shop else None) or await guess_kind(http, url)
         parts = urlsplit(url)
         if shop is None or shop.kind != kind:
-            shop = ShopConfig(
-                name=parts.netloc,
-                kind=kind,
-                url=Url(f"{parts.scheme}://{parts.netloc}/"),
-                currency=shop.currency if shop else None,
-            )
+            shop = default_shop(url, kind, currency=shop.currency if shop else None)
         if catalog:
             shop.url = Url(url)
         src = kinds[kind](shop, http, robots=False)

@@ -555,7 +555,12 @@ class HtmlSource(Source):
         """The product page at ``ref`` with its reviews; structured data first, selectors
         for the gaps. BadResponseError for a captcha/login wall, ParseError when the page
         has no product title."""
-        doc = await self._get(ref)
+        return self.read_listing(await self.fetch(ref), ref)
+
+    def read_listing(self, resp: Response, ref: str) -> Listing:
+        """The listing of an already fetched product page (what :meth:`listing` returns for
+        it): no I/O, so ``watcher inspect`` and the page benchmark read pages the same way."""
+        doc = _Doc(resp)
         products = extract_products(
             doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
         )

@@ -352,7 +352,7 @@ class _Graph:
         if types & LIST_TYPES:
             self.lists.append(value)
         inside = in_product or is_product
-        for k, v in value.items():
+        for k, v in list(value.items()):  # a nested node may extend its ancestor
             # a product's own reviews hold no products or lists: skipping them halves
             # the walk of a typical product page
             if isinstance(v, dict | list) and k != "@context" and not (inside and k in _SKIP):
