@@ -72,6 +72,8 @@ def test_numbers_pass_through_with_default_currency() -> None:
         ("€1.299", None, (None, None)),  # EUR locales disagree: dropped
         ("1,299", None, (None, None)),
         ("1234.567", None, (1234.567, None)),  # 4 leading digits cannot be a group
+        ("$1,39999", None, (None, None)),  # "$1,399<span>99</span>" read without the join
+        ("0.1234", None, (0.1234, None)),
         ("0.299", None, (0.299, None)),
         ("1.5", None, (1.5, None)),
         ("1.2.3", None, (None, None)),

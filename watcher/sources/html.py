@@ -21,6 +21,7 @@ no "no results" marker raises (FetchError / BadResponseError / ParseError).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -28,8 +29,11 @@ from watcher.config import Selectors, ShopConfig
 from watcher.errors import BadResponseError, ConfigError, FetchError, ParseError
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing, Review
+from watcher.sources.amazon import amazon_listing, is_amazon
 from watcher.sources.base import Source
+from watcher.sources.blocks import blocked_reason
 from watcher.sources.prices import parse_price
+from watcher.sources.stock_words import stock_from_text
 from watcher.sources.structured import (
     MAX_IMAGES,
     MAX_ITEMS,
@@ -37,15 +41,16 @@ from watcher.sources.structured import (
     MAX_TITLE,
     Page,
     absolute_url,
-    availability,
     clean_text,
     extract_catalog,
     extract_products,
     fill_missing,
     head_links,
     parse_date,
+    parse_tree,
     to_five,
 )
+from watcher.sources.visible import Seen, read_visible
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -59,41 +64,6 @@ HTML_TYPES = frozenset(
     {"", "text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
 )
 
-# Pages that are a bot challenge whatever else they contain.
-STRONG_BLOCK_MARKERS = (
-    "verify you are human",
-    "verify you are a human",
-    "are you a robot",
-    "i'm not a robot",
-    "unusual traffic from your computer",
-    "challenges.cloudflare.com",
-    "cf-browser-verification",
-    "attention required! | cloudflare",
-    "<title>just a moment...</title>",
-    "captcha-delivery.com",
-    "px-captcha",
-    "pardon our interruption",
-    "/_____tmd_____/",
-    "x5secdata",
-    "nc_1_wrapper",
-    "baxia-dialog",
-    "请输入验证码",
-    "人机验证",
-    "滑动验证",
-    "拖动滑块",
-)
-# Markers that a real product page may also carry (a reCAPTCHA on its review form):
-# they only count when the page yields nothing.
-WEAK_BLOCK_MARKERS = (
-    "captcha",
-    "验证码",
-    "安全验证",
-    "访问验证",
-    "access denied",
-    "robot check",
-    "bot detection",
-)
-LOGIN_MARKERS = ("login", "log in", "sign in", "signin", "登录", "登陆")
 NO_RESULTS_MARKERS = (
     "no results",
     "no products",
@@ -113,57 +83,11 @@ NO_RESULTS_MARKERS = (
     "找不到",
     "0件商品",
 )
-_OUT_OF_STOCK = (
-    "out of stock",
-    "sold out",
-    "soldout",
-    "unavailable",
-    "not available",
-    "discontinued",
-    "缺货",
-    "售罄",
-    "无货",
-    "已售完",
-    "已下架",
-    "已售罄",
-)
-_IN_STOCK = (
-    "in stock",
-    "instock",
-    "available",
-    "add to cart",
-    "add to bag",
-    "buy now",
-    "有货",
-    "现货",
-    "加入购物车",
-    "立即购买",
-)
 _RATIO = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:/|out of|of|分?满分)\s*(\d+(?:[.,]\d+)?)", re.I)
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _STAR_CLASS = re.compile(r"(?:star|rating)s?[-_]?(\d{1,2})\b")
 _BG_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
-
-
-def blocked_reason(text: str, *, yielded_nothing: bool) -> str | None:
-    """Why a page looks like a captcha/bot challenge/login wall, or None.
-
-    Strong markers count always; weak markers and login walls only when the page
-    yielded no product or items (``yielded_nothing``).
-    """
-    low = text[:400_000].lower()
-    for marker in STRONG_BLOCK_MARKERS:
-        if marker in low:
-            return f"the shop answered with a bot challenge/captcha ({marker!r})"
-    if not yielded_nothing:
-        return None
-    for marker in WEAK_BLOCK_MARKERS:
-        if marker in low:
-            return f"the shop answered with a captcha or block page ({marker!r})"
-    if re.search(r"""type\s*=\s*["']?password""", low) and any(m in low for m in LOGIN_MARKERS):
-        return "the shop answered with a login wall"
-    return None
 
 
 def has_no_results_marker(text: str) -> bool:
@@ -205,15 +129,7 @@ def rating_from_text(text: str) -> float | None:
 
 def availability_from_text(text: str) -> bool | None:
     """True/False/None from a stock label ("Sold out", "有货", a schema.org URL...)."""
-    known = availability(text)
-    if known is not None:
-        return known
-    low = text.lower()
-    if any(m in low for m in _OUT_OF_STOCK):
-        return False
-    if any(m in low for m in _IN_STOCK):
-        return True
-    return None
+    return stock_from_text(text)
 
 
 def product_ref(url: str) -> str:
@@ -339,6 +255,49 @@ def _date_of(el: Tag | None) -> Any:
         if value is not None:
             return value
     return parse_date(el.get_text(" ", strip=True))
+
+
+@dataclass
+class PageReading:
+    """A product page as read: the listing, where its price came from (``structured
+    data``, ``selectors``, ``Amazon page``, ``visible page`` or '' when there is none) and
+    what the page visibly shows (:class:`~watcher.sources.visible.Seen`: why there is no
+    price, the selector that would read it)."""
+
+    listing: Listing
+    source: str
+    seen: Seen
+
+
+def _reconcile(listing: Listing, seen: Seen, source: str) -> str:
+    """Merge what the page shows into what structured data and selectors said; returns the
+    price's source.
+
+    Structured data wins, except where the page contradicts it: a structured price that
+    appears nowhere on the page while the page clearly shows another one (a stale JSON-LD
+    price, a price in the shop's currency while the page converts) gives way to the shown
+    one. A stock phrase in the product block wins over declared availability."""
+    if seen.price is not None:
+        shown = round(seen.price, 2)
+        if listing.price is None:
+            listing.price, listing.currency = seen.price, seen.currency
+            listing.compare_at = seen.compare_at
+            source = "visible page"
+        elif abs(listing.price - shown) >= 0.005 and round(listing.price, 2) not in seen.values:
+            listing.price, listing.currency = seen.price, seen.currency or listing.currency
+            listing.compare_at = seen.compare_at
+            source = "visible page"
+        elif listing.compare_at is None and abs(listing.price - shown) < 0.005:
+            listing.compare_at = seen.compare_at
+    if listing.price is not None and listing.currency is None:
+        listing.currency = seen.currency
+    if seen.available is not None:
+        listing.available = seen.available
+    if not listing.title:
+        listing.title = seen.title
+    if not listing.images and seen.image:
+        listing.images = [seen.image]
+    return source
 
 
 class HtmlSource(Source):
@@ -560,6 +519,11 @@ class HtmlSource(Source):
     def read_listing(self, resp: Response, ref: str) -> Listing:
         """The listing of an already fetched product page (what :meth:`listing` returns for
         it): no I/O, so ``watcher inspect`` and the page benchmark read pages the same way."""
+        return self.read_page(resp, ref).listing
+
+    def read_page(self, resp: Response, ref: str) -> PageReading:
+        """:meth:`read_listing` with where the price came from and, when there is none, why
+        (see :class:`PageReading`)."""
         doc = _Doc(resp)
         products = extract_products(
             doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
@@ -568,12 +532,10 @@ class HtmlSource(Source):
         main = next((p for p in products if product_ref(p.url) in wanted), None)
         if main is None and products:
             main = products[0]
-        if main is None or not main.title:
-            # a challenge page's <h1> must not become a title through the selectors
-            strong = blocked_reason(doc.text, yielded_nothing=False)
-            if strong:
-                raise BadResponseError(strong, url=ref, status=doc.resp.status)
+        if main is not None and not main.title and main.price is None:
+            main = None
         listing = main or Listing(ref=ref, url=doc.url, title="", reviews=[])
+        source = "structured data" if listing.price is not None else ""
         gaps = (
             not listing.title
             or listing.price is None
@@ -586,9 +548,23 @@ class HtmlSource(Source):
             page_level = self._page_listing(doc, ref)
             fill_missing(listing, page_level)
             listing.shop = listing.shop or page_level.shop
-        if not listing.title or (main is None and listing.price is None):
-            # selectors alone found a title but no price: a login wall or captcha page
-            # with a heading, unless no marker says so
+            if not source and listing.price is not None:
+                source = "selectors"
+        tree = parse_tree(doc.page)
+        if is_amazon(doc.url):
+            amazon = amazon_listing(tree, doc.url)
+            if amazon is not None:
+                amazon.reviews = None
+                fill_missing(listing, amazon)
+                if not source and listing.price is not None:
+                    source = "Amazon page"
+        seen = read_visible(
+            doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
+        )
+        source = _reconcile(listing, seen, source)
+        if not listing.title or (main is None and listing.price is None and not seen.buy_button):
+            # a title with no price, no structured product and no buy button: a login
+            # wall or challenge page with a heading, unless no marker says so
             reason = blocked_reason(doc.text, yielded_nothing=True)
             if reason:
                 raise BadResponseError(reason, url=ref, status=doc.resp.status)
@@ -598,8 +574,8 @@ class HtmlSource(Source):
         if listing.reviews is None:
             listing.reviews = []
         if listing.price is not None and listing.currency is None:
-            listing.currency = self.shop.currency
-        return listing
+            listing.currency = self.shop.currency or seen.page_currency
+        return PageReading(listing=listing, source=source, seen=seen)
 
     async def _crawl(self, start: str, want: int | None = None) -> Catalog:
         """Items of a paginated listing page (see the module doc for the rules)."""

@@ -4,7 +4,9 @@
 is interpreted here, because a lone separator followed by three digits ("1.299") means a
 thousands group in one locale and a decimal mark in another. The rule:
 
-* a separator followed by 1, 2 or 4+ digits is the decimal mark ("19,99", "59.00");
+* a separator followed by 1 or 2 digits is the decimal mark ("19,99", "59.00"), and so is
+  one followed by 4+ digits after a 0 or 4+ leading digits; 1–3 leading digits and 4+
+  trailing ones ("1,39999": cents glued to a group) are dropped;
 * with both "." and ",", the last one is the decimal mark ("1.299,00", "1,299.00");
 * the same separator repeated is a thousands separator ("1.234.567", "1,29,999");
 * one separator followed by exactly 3 digits (after 1–3 leading digits) is decided by the
@@ -113,6 +115,7 @@ DECIMAL_COMMA = frozenset(
     ]
 )
 DOLLARS = frozenset(["USD", "HKD", "TWD", "SGD", "AUD", "CAD", "NZD", "MXN"])
+PESOS = frozenset(["MXN", "CLP", "ARS", "COP", "UYU"])  # also written with "$"
 KRONER = frozenset(["SEK", "NOK", "DKK", "ISK"])
 
 ISO_CODES = frozenset(
@@ -193,6 +196,8 @@ _SYMBOLS: dict[str, str] = {
     "a$": "AUD",
     "au$": "AUD",
     "c$": "CAD",
+    "cdn$": "CAD",
+    "can$": "CAD",
     "ca$": "CAD",
     "nz$": "NZD",
     "mx$": "MXN",
@@ -217,6 +222,8 @@ _SYMBOLS: dict[str, str] = {
     "₫": "VND",
     "฿": "THB",
     "₺": "TRY",
+    "tl": "TRY",
+    "ytl": "TRY",
     "₴": "UAH",
     "₱": "PHP",
     "rm": "MYR",
@@ -238,6 +245,7 @@ _RANGE_RE = re.compile(r"(\d)\s*(?:[-–—~〜]|至|\bto\b|\bbis\b)\s*(?=\D{0,6
 _SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
 _NUMBER_TEXT = re.compile(r"^(?:\d[\d.,]*|[.,]\d+)$")
 _MULTIPLIER = re.compile(r"\d\s*(万|亿)")
+_EURO_MARK = re.compile(r"(\d)€(\d{2})(?![\d.,])")  # "81€99" (French shops): € as decimal mark
 _PLAIN = re.compile(r"\s*\d{1,12}(?:\.(?:\d{1,2}|\d{4,12}))?\s*\Z")
 
 
@@ -266,14 +274,17 @@ def currency_for(text: str, default_currency: str | None = None) -> str | None:
     if "¥" in text:
         return default if default in ("JPY", "CNY") else "CNY"
     if "$" in text:
-        return default if default in DOLLARS else "USD"
+        return default if default in DOLLARS or default in PESOS else "USD"
     if re.search(r"(?<![a-z])kr(?![a-z])", low):
         return default if default in KRONER else None
     return default
 
 
-def _interpret(number: str, currency: str | None) -> float | None:
-    """Turn the digits-and-separators text into a float, or None when ambiguous."""
+def _interpret(number: str, currency: str | None, decimal: str | None = None) -> float | None:
+    """Turn the digits-and-separators text into a float, or None when ambiguous.
+
+    ``decimal`` is the page locale's decimal mark: it decides a lone separator before three
+    digits when the currency does not (a "." in a German page groups thousands)."""
     s = _SPACES.sub("", number)
     if not s or not _NUMBER_TEXT.match(s):
         return None
@@ -294,6 +305,8 @@ def _interpret(number: str, currency: str | None) -> float | None:
         return float(s.replace(sep, ""))
     if not head:
         return float("0." + tail)
+    if len(tail) > 3 and len(head) <= 3 and head != "0":
+        return None  # "1,39999": cents glued to a thousands group, not a 5-decimal price
     if len(tail) != 3 or len(head) > 3 or head == "0":
         return float(head + "." + (tail or "0"))
     if currency in ZERO_DECIMAL:
@@ -302,6 +315,8 @@ def _interpret(number: str, currency: str | None) -> float | None:
         return float(head + "." + tail)
     mark = "." if currency in DECIMAL_POINT else "," if currency in DECIMAL_COMMA else None
     if mark is not None and sep != mark:
+        return float(head + tail)
+    if mark is None and decimal is not None and sep != decimal:
         return float(head + tail)
     return None
 
@@ -318,7 +333,9 @@ def _grouped(head: str, sep: str) -> bool:
     return len(rest[-1]) == 3 and all(g.isdigit() and len(g) in (2, 3) for g in rest)
 
 
-def _single(text: str, default_currency: str | None) -> tuple[float | None, str | None]:
+def _single(
+    text: str, default_currency: str | None, decimal: str | None = None
+) -> tuple[float | None, str | None]:
     if not any(c.isdigit() for c in text):
         return None, None
     parsed = Price.fromstring(text)
@@ -329,7 +346,7 @@ def _single(text: str, default_currency: str | None) -> tuple[float | None, str 
     if start > 0 and text[:start].rstrip().endswith("-") and not text[:start].rstrip()[:-1]:
         return None, None  # a negative number is never a price
     currency = currency_for(text, default_currency)
-    value = _interpret(amount_text, currency)
+    value = _interpret(amount_text, currency, decimal)
     if value is None:
         return None, None
     m = _MULTIPLIER.search(text)
@@ -342,15 +359,20 @@ def _single(text: str, default_currency: str | None) -> tuple[float | None, str 
 
 
 def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text[:MAX_TEXT]).strip()
+    s = unicodedata.normalize("NFKC", text[:MAX_TEXT]).strip()
+    return _EURO_MARK.sub(r"\1,\2 €", s) if "€" in s else s
 
 
 def parse_price_range(
-    text: str | float | int | None, default_currency: str | None = None
+    text: str | float | int | None,
+    default_currency: str | None = None,
+    *,
+    decimal: str | None = None,
 ) -> tuple[float | None, float | None, str | None]:
     """``(low, high, currency)`` of a price or a range like ``¥59-¥99`` / ``59 - 99``.
 
     A single price gives ``low == high``; anything unusable gives ``(None, None, None)``.
+    ``decimal`` is the page locale's decimal mark ("," or "."), when known.
     """
     if text is None:
         return None, None, None
@@ -374,23 +396,26 @@ def parse_price_range(
         currency_hint = currency_for(left, None) or currency_for(right, default_currency)
         if currency_hint is None or (currency_hint == "CNY" and "¥" in s):
             currency_hint = currency_for(left, default_currency)
-        low, c1 = _single(left, currency_hint)
-        high, c2 = _single(right, currency_hint)
+        low, c1 = _single(left, currency_hint, decimal)
+        high, c2 = _single(right, currency_hint, decimal)
         if low is not None and high is not None:
             if high < low:
                 low, high = high, low
             return low, high, c1 or c2
-    value, currency = _single(s, default_currency)
+    value, currency = _single(s, default_currency, decimal)
     return value, value, currency
 
 
 def parse_price(
-    text: str | float | int | None, default_currency: str | None = None
+    text: str | float | int | None,
+    default_currency: str | None = None,
+    *,
+    decimal: str | None = None,
 ) -> tuple[float | None, str | None]:
     """``(amount, ISO 4217 currency)`` of a price text, number or JSON-LD price string.
 
     Ranges and from-prices give their low end (``¥59-¥99`` -> 59, ``￥59起`` -> 59);
     "Free", garbage and ambiguous values give ``(None, None)`` (see the module doc).
     """
-    low, _, currency = parse_price_range(text, default_currency)
+    low, _, currency = parse_price_range(text, default_currency, decimal=decimal)
     return low, currency if low is not None else None

@@ -773,8 +773,8 @@ class _Converter:
 # ------------------------------------------------------------------- microdata, OG
 
 
-def _tree(page: Page) -> Any:
-    """An lxml tree of the page, or None when lxml cannot make one."""
+def parse_tree(page: Page) -> Any:
+    """An lxml tree of the page (comments dropped), or None when lxml cannot make one."""
     try:
         parser = etree.HTMLParser(
             encoding=page.charset if page.charset != "utf-8-sig" else "utf-8",
@@ -1038,7 +1038,7 @@ def extract_products(
     needs_microdata = main is None or not main.title or main.price is None
     if needs_microdata and b"itemscope" in page.low:
         md_conv = _Converter(base, _Graph(), default_currency)
-        nodes = microdata_products(_tree(page))
+        nodes = microdata_products(parse_tree(page))
         md = [md_conv.product(n, page_url() if len(nodes) == 1 else None) for n in nodes]
         if main is None:
             listings = md
