@@ -93,6 +93,7 @@ class Score:
     title_close: int = 0
     blocked: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def add(self, name: str, truth: dict[str, object], got: Listing | None, err: str) -> None:
@@ -126,6 +127,12 @@ class Score:
             self.compare_wrong += 1
         avail = truth.get("available")
         got_avail = got.available if got else None
+        if avail is not None and got_avail is not avail:
+            self.other.append(f"{name}: available want {avail}, got {got_avail}")
+        elif avail is None and got_avail is False:
+            self.other.append(f"{name}: available want None, got False")
+        if old != got_old and (old is None or got_old is None or abs(got_old - old) >= 0.005):
+            self.other.append(f"{name}: compare_at want {old}, got {got_old}")
         if avail is not None:
             self.avail_truth += 1
             self.avail_correct += got_avail is avail
@@ -205,7 +212,7 @@ def main() -> int:
         score = run(args.data, {h} if h else {"A", "B"})
         print(score.report(f"half {h}" if h else "all"))
         if args.show and h:
-            for line in score.blocked + score.misses:
+            for line in score.blocked + score.misses + score.other:
                 print("   ", line)
     return 0
 

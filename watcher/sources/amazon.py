@@ -192,7 +192,12 @@ class _Amazon:
         verdict = stock_from_text(_text(_by_id(self.root, "availability"))[:300])
         if verdict is not None:
             return verdict
-        buttons = ("add-to-cart-button", "buy-now-button", "one-click-button")
+        buttons = (
+            "add-to-cart-button",
+            "add-to-cart-button-ubb",
+            "buy-now-button",
+            "one-click-button",
+        )
         if has_price and any(_by_id(self.root, b) is not None for b in buttons):
             return True
         return None

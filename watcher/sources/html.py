@@ -551,18 +551,20 @@ class HtmlSource(Source):
             if not source and listing.price is not None:
                 source = "selectors"
         tree = parse_tree(doc.page)
-        if is_amazon(doc.url):
-            amazon = amazon_listing(tree, doc.url)
-            if amazon is not None:
-                amazon.reviews = None
-                fill_missing(listing, amazon)
-                if not source and listing.price is not None:
-                    source = "Amazon page"
+        amazon = amazon_listing(tree, doc.url) if is_amazon(doc.url) else None
+        if amazon is not None:
+            # Amazon's own ids beat the generic reading (which sees the other sellers' box)
+            amazon.reviews = None
+            fill_missing(listing, amazon)
+            if not source and listing.price is not None:
+                source = "Amazon page"
         seen = read_visible(
             doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
         )
-        source = _reconcile(listing, seen, source)
-        if not listing.title or (main is None and listing.price is None and not seen.buy_button):
+        if amazon is None:
+            source = _reconcile(listing, seen, source)
+        product = main is not None or amazon is not None or seen.buy_button
+        if not listing.title or (not product and listing.price is None):
             # a title with no price, no structured product and no buy button: a login
             # wall or challenge page with a heading, unless no marker says so
             reason = blocked_reason(doc.text, yielded_nothing=True)

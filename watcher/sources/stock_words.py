@@ -85,22 +85,15 @@ IN_STOCK = (
     # en
     "in stock",
     "instock",
-    "only few left",
     "ready to ship",
     "ships same day",
     "ships today",
     "available",
-    "add to cart",
-    "add to bag",
-    "add to basket",
-    "buy now",
     # zh
     "有货",
     "现货",
     "库存紧张",
     "库存充足",
-    "加入购物车",
-    "立即购买",
     # de
     "auf lager",
     "lagernd",
@@ -109,29 +102,38 @@ IN_STOCK = (
     "verfügbar",
     "versandbereit",
     "sofort versandfertig",
-    "in den warenkorb",
     # fr
     "en stock",
     "disponible",
-    "ajouter au panier",
     # es
     "en existencia",
-    "añadir a la cesta",
-    "añadir al carrito",
     # it
     "disponibile",
     "disponibilità immediata",
-    "aggiungi al carrello",
     # nl
     "op voorraad",
     "leverbaar",
     "beschikbaar",
-    "in winkelwagen",
     # tr
     "stokta",
     "stokta var",
+)
+BUY_LABELS = (
+    "add to cart",
+    "add to bag",
+    "add to basket",
+    "buy now",
+    "加入购物车",
+    "立即购买",
+    "in den warenkorb",
+    "ajouter au panier",
+    "añadir a la cesta",
+    "añadir al carrito",
+    "aggiungi al carrello",
+    "in winkelwagen",
     "sepete ekle",
 )
+"""Labels of a buy button: a stock label that is only a button says "in stock"."""
 _FEW_LEFT = re.compile(
     r"仅剩\s*\d+\s*件|只剩\s*\d+\s*件|剩余\s*\d+\s*件|库存\s*\d+\s*件|\bonly\s+\d+\s+left"
     r"|\bnur noch\s+\d+|\bplus que\s+\d+|\bsolo quedan?\s+\d+|\bultimi?\s+\d+|\bnog\s+\d+\s"
@@ -140,13 +142,15 @@ _FEW_LEFT = re.compile(
 )
 _OUT_RE = re.compile("|".join(re.escape(p) for p in sorted(OUT_OF_STOCK, key=len, reverse=True)))
 _IN_RE = re.compile("|".join(re.escape(p) for p in sorted(IN_STOCK, key=len, reverse=True)))
+_BUY_RE = re.compile("|".join(re.escape(p) for p in sorted(BUY_LABELS, key=len, reverse=True)))
 
 
-def stock_from_text(text: str) -> bool | None:
+def stock_from_text(text: str, *, buttons: bool = True) -> bool | None:
     """True (can be ordered), False (cannot) or None from a stock label or sentence.
 
     A schema.org availability (URL or name) is read first; then "only N left" forms, then
-    out-of-stock phrases, then in-stock phrases.
+    out-of-stock phrases, then in-stock phrases, then (unless ``buttons`` is False) the
+    labels of buy buttons.
     """
     if not text:
         return None
@@ -155,10 +159,11 @@ def stock_from_text(text: str) -> bool | None:
     if known is not None:
         return known
     low = s.lower()
-    if _FEW_LEFT.search(low):
-        return True
+    few = _FEW_LEFT.search(low)
+    if few:
+        return any(c in "123456789" for c in few.group(0))  # "库存0件" is none left
     if _OUT_RE.search(low):
         return False
-    if _IN_RE.search(low):
+    if _IN_RE.search(low) or (buttons and _BUY_RE.search(low)):
         return True
     return None

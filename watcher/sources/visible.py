@@ -31,6 +31,7 @@ an empty :class:`Seen`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,7 @@ _EXCLUDED_ZONE = re.compile(
     r"|recent|viewed|carousel|swiper|accessor|zubeh|bundle|sponsor|mini-?cart|minibasket"
     r"|mini-?basket|header-?cart|cart-?(?:total|count|summary|flyout|preview)|wishlist|merkzettel"
     r"|teaser|newsletter|cookie|breadcrumb|megamenu|mega-menu|navigation|navbar|topbar|footer"
-    r"|site-?header|page-?header__top|shipping-?cover|modal|popup|overlay|toolbar|sidebar"
+    r"|site-?header|page-?header__top|shipping-?cover|modal|popup|overlay|toolbar"
     r"|other-?(?:products|offers|sellers)|more-?from|warrant|protection-?plan|insurance|garantie|service-?plan|frequently|bought-?together|compl[ei]ment"
     r"|suggest|reco\b|recs\b|product-?(?:list|grid|tile|card)s?\b|tile|card-list",
     re.I,
@@ -83,6 +84,7 @@ _CURRENCY_MARK = re.compile(
     r"(?![A-Za-z])|元|円|원"
 )
 _NUMBER = re.compile(r"\d")
+_BARE_PRICE = re.compile(r"^\s*\d{1,3}(?:[.,' \u00a0]\d{3})*[.,]\d{2}\s*\*?\s*$")
 _PERCENT = re.compile(r"\d\s*%|%\s*\d")
 _LETTERS = re.compile(r"[^\W\d_]{4,}")
 _NUMBERS = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d[\d.,']*")
@@ -113,6 +115,11 @@ _SHIPPING = re.compile(
     r"|bezorg|kargo|运费|配送费|postage|frais de port|porto\b",
     re.I,
 )
+_ADDON = re.compile(
+    r"garantie|warranty|versicherung|insurance|protection plan|care ?pack|applecare|schutzbrief"
+    r"|extended|gift ?wrap|geschenk|montage|installation|assembly|recycling|entsorgung",
+    re.I,
+)
 _COMPARE_LABEL = re.compile(
     r"\buvp\b|\brrp\b|\bwas\b|\bstatt\b|list price|listenpreis|regular price|reg\.|original"
     r"|prix conseill|prix de r[ée]f|prix barr|pvpr|\bantes\b|precio anterior|prezzo consigliato"
@@ -127,6 +134,13 @@ _BUY = re.compile(
     r"|in winkelwagen|in mijn winkelwagen|bestellen|sepete ekle|hemen al|加入购物车|立即购买"
     r"|立即抢购|马上抢|buy-?box|add-?basket",
     re.I,
+)
+# class/id fragments (matched on lower-cased names)
+_STOCK_NAMES = re.compile(r"stock|avail|lager|liefer|deliver|dispon|voorraad|stok|ship|versand")
+_STRONG_STOCK_NAMES = re.compile(r"(?<!click)(?:availab|stock|lager|voorraad|stok|dispon)")
+_TITLE_NAMES = re.compile(r"title|heading|name")
+_BUY_NAMES = re.compile(
+    r"cart|basket|buy|warenkorb|panier|carrito|cesta|carrello|winkelwagen|sepete|kaufen|trolley"
 )
 _TITLE_SPLIT = re.compile(r"\s+[|–—·•:]\s+|\s+-\s+")
 _WORDS = re.compile(r"\w+", re.U)
@@ -336,7 +350,9 @@ class _Reader:
         self.page_currency = locales.page_currency(url, self.lang)
         self.currency = currency or self._meta_currency() or self.page_currency
         self.order: dict[Any, int] = {}
-        self.depth: dict[Any, int] = {}
+        self.elements: list[Any] = []
+        self._pricey_cache: dict[Any, bool] = {}
+        self._excluded: dict[Any, str | None] = {}
         self._index()
 
     def _meta(self, *names: str) -> str:
@@ -358,41 +374,64 @@ class _Reader:
         return code if re.fullmatch(r"[A-Z]{3}", code) else None
 
     def _index(self) -> None:
-        stack: list[tuple[Any, int]] = [(self.root, 0)]
-        i = 0
-        while stack:
-            el, d = stack.pop()
-            if not isinstance(el.tag, str):
-                continue
+        names: list[str] = []
+        for i, el in enumerate(self.root.iter()):
             self.order[el] = i
-            self.depth[el] = d
-            i += 1
-            children = [c for c in el if isinstance(c.tag, str)]
-            stack.extend((c, d + 1) for c in reversed(children))
+            self.elements.append(el)
+            names.append(_class_id(el) if isinstance(el.tag, str) else "")
+        self._offsets: list[int] = []
+        pos = 0
+        for n in names:
+            self._offsets.append(pos)
+            pos += len(n) + 1
+        self._blob = "\n".join(names).lower()
+
+    def named(self, pattern: re.Pattern[str]) -> list[Any]:
+        """Elements whose lower-cased class or id matches ``pattern``, in document order
+        (one regex pass over all names instead of one test per element)."""
+        out: list[Any] = []
+        last = -1
+        for m in pattern.finditer(self._blob):
+            i = bisect_right(self._offsets, m.start()) - 1
+            if i != last:
+                out.append(self.elements[i])
+                last = i
+        return out
 
     # -- zones
 
     def excluded(self, el: Any) -> str | None:
         """Why ``el`` is outside what a shopper reads as the product (or None)."""
+        chain: list[Any] = []
         node = el
-        steps = 0
+        reason: str | None = None
         while node is not None and isinstance(node.tag, str):
-            tag = _tag(node)
-            if tag in ("body", "html"):
-                return None
-            if _hidden(node):
-                return "hidden"
-            if tag in _ZONE_TAGS:
-                return tag
-            if _attr(node, "aria-hidden") == "true" and steps > 2:
-                return "hidden"
-            names = _class_id(node)
-            if names:
-                m = _EXCLUDED_ZONE.search(names)
-                if m:
-                    return m.group(0).lower()
+            if node in self._excluded:
+                reason = self._excluded[node]
+                break
+            chain.append(node)
+            reason = self._own_exclusion(node)
+            if reason is not None or _tag(node) in ("body", "html"):
+                break
             node = node.getparent()
-            steps += 1
+        for n in chain:
+            self._excluded[n] = reason
+        return reason
+
+    @staticmethod
+    def _own_exclusion(node: Any) -> str | None:
+        tag = _tag(node)
+        if tag in ("body", "html"):
+            return None
+        if _hidden(node):
+            return "hidden"
+        if tag in _ZONE_TAGS:
+            return tag
+        names = _class_id(node)
+        if names:
+            m = _EXCLUDED_ZONE.search(names)
+            if m:
+                return m.group(0).lower()
         return None
 
     def distance(self, a: Any, b: Any) -> int:
@@ -421,21 +460,17 @@ class _Reader:
         ]
         refs = [r for r in refs if r]
         best: tuple[float, int, Any] | None = None
-        for el in self.root.iter("h1", "h2", "*"):
-            if not isinstance(el.tag, str):
-                continue
+        heads = list(self.root.iter("h1"))
+        heads += self.root.xpath("//*[@itemprop='name']")
+        heads += [
+            e
+            for e in self.named(_TITLE_NAMES)
+            if _tag(e) in ("h1", "h2", "h3", "td", "div", "span", "p")
+        ]
+        for el in sorted(set(heads), key=lambda e: self.order.get(e, 0)):
             tag = _tag(el)
-            names = _class_id(el).lower()
             itemprop = _attr(el, "itemprop").lower()
-            headingish = (
-                tag == "h1"
-                or itemprop == "name"
-                or (
-                    tag in ("h2", "td", "div", "span", "p")
-                    and re.search(r"title|heading|name", names)
-                )
-            )
-            if not headingish or self.excluded(el):
+            if self.excluded(el):
                 continue
             text = _text(el, 600)
             if not text or len(text) > 400:
@@ -460,20 +495,22 @@ class _Reader:
     # -- buy button
 
     def buy_elements(self) -> list[Any]:
+        """Add-to-cart / buy-now controls outside excluded zones, in document order."""
+        found: list[Any] = list(self.root.iter("button", "input"))
+        found.extend(self.named(_BUY_NAMES))
+        found.extend(a for a in self.root.iter("a") if a.get("href") is not None and len(a) < 4)
         out = []
-        for el in self.root.iter("button", "input", "a", "div", "span"):
+        for el in sorted(set(found), key=lambda e: self.order.get(e, 0)):
             tag = _tag(el)
             if tag == "input" and _attr(el, "type").lower() not in ("submit", "button", "image"):
                 continue
-            label = (_class_id(el) + " " + _attr(el, "value") + " " + _attr(el, "title")).strip()
-            if tag in ("div", "span"):
-                if not _BUY.search(label):
+            label = f"{_class_id(el)} {_attr(el, 'value')} {_attr(el, 'title')}"
+            if tag in ("button", "input", "a"):
+                text = _text(el, 80) if tag != "input" else ""
+                if tag == "a" and len(text) > 40:
                     continue
-            else:
-                label = label + " " + _text(el, 80)
-                if not _BUY.search(label):
-                    continue
-            if self.excluded(el):
+                label = f"{label} {text}"
+            if not _BUY.search(label) or self.excluded(el):
                 continue
             out.append(el)
             if len(out) > 50:
@@ -493,6 +530,13 @@ class _Reader:
         ):
             parent = node.getparent()
             if parent is None:
+                continue
+            text = str(node)
+            if not (
+                _CURRENCY_MARK.search(text)
+                or _WHOLE_UNITS.search(text)
+                or self._pricey(parent if not node.is_tail else parent.getparent())
+            ):
                 continue
             if node.is_tail:
                 # "<span>UVP 169,00</span> 167,00 EUR": the tail is a price of its own
@@ -522,22 +566,46 @@ class _Reader:
                 out.append(cand)
         return out
 
+    def _pricey(self, el: Any, levels: int = 3) -> bool:
+        """Whether ``el`` or one of its nearest ancestors is named like a price."""
+        node = el
+        for _ in range(levels):
+            if node is None or not isinstance(node.tag, str):
+                return False
+            known = self._pricey_cache.get(node)
+            if known is None:
+                known = bool(
+                    _PRICE_WORD.search(_class_id(node))
+                    or _attr(node, "itemprop").lower() in ("price", "lowprice")
+                )
+                self._pricey_cache[node] = known
+            if known:
+                return True
+            node = node.getparent()
+        return False
+
     def _price_element(self, el: Any) -> Any:
         """The element that holds a whole price: ``el`` or a short ancestor named "price"."""
         if not isinstance(el.tag, str) or _tag(el) in _SKIP_TAGS:
             return None
         best = el
         node = el
+        words = len(_LETTERS.findall(_CURRENCY_MARK.sub(" ", price_text(el, self.decimal))))
         for _ in range(3):
             parent = node.getparent()
             if parent is None or _tag(parent) in ("body", "html", "tr", "table", "ul"):
                 break
+            if parent.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT:
+                break
+            if not self._pricey(parent, 1):
+                node = parent
+                continue
             text = price_text(parent, self.decimal)
             if len(text) > MAX_PRICE_TEXT or len(_NUMBERS.findall(text)) > 1:
                 break
-            if _PRICE_WORD.search(_class_id(parent)) or _attr(parent, "itemprop") == "price":
-                best = parent
-            node = parent
+            if len(_LETTERS.findall(_CURRENCY_MARK.sub(" ", text))) > words:
+                break  # the parent adds words ("inkl. MwSt."): it is a sentence, not a price
+            best = node = parent
         return best
 
     def _candidate(self, el: Any, own: str | None, before: Any) -> Candidate | None:
@@ -565,8 +633,14 @@ class _Reader:
         if _PERCENT.search(text):
             return None
         words = _LETTERS.findall(_CURRENCY_MARK.sub(" ", text))
-        if (words and not has_symbol) or len(words) > 3:
+        if (words and not has_symbol) or len(words) > 2:
             return None
+        if (
+            not has_symbol
+            and not whole
+            and not (itemprop in ("price", "lowprice") or _BARE_PRICE.match(text))
+        ):
+            return None  # "(5)", "mon-1764": a count or a code under a price-named box
         clean = _WHOLE_UNITS.sub(lambda m: m.group(0)[0], text) if whole else text
         value, currency = parse_price(clean, self.currency, decimal=self.decimal)
         if value is None or value <= 0:
@@ -579,7 +653,7 @@ class _Reader:
         context = label + " " + text
         if _UNIT.search(context) or _INSTALMENT.search(context) or _SAVING.search(context):
             return None
-        if _SHIPPING.search(label):
+        if _SHIPPING.search(label) or _ADDON.search(label):
             return None
         wide = _after_last_number(self._label(el, before, wide=True))
         old = (before is None and self._is_old(el)) or bool(_COMPARE_LABEL.search(wide))
@@ -639,26 +713,41 @@ class _Reader:
     # -- stock
 
     def stock(self, anchors: list[Any]) -> bool | None:
+        """The stock phrase of the product block nearest to the price and buy button: an
+        element named for availability beats one named for delivery."""
         block = self._block(anchors)
         if block is None:
             return None
-        verdicts: list[tuple[int, bool]] = []
-        for el in block.iter():
-            if not isinstance(el.tag, str) or _tag(el) in _SKIP_TAGS:
+        found: list[tuple[int, int, int, bool]] = []
+        start = self.order.get(block, 0)
+        end = start + sum(1 for _ in block.iter())
+        for el in self.named(_STOCK_NAMES):
+            order = self.order.get(el, -1)
+            if not start <= order < end or _tag(el) in _SKIP_TAGS or self.excluded(el):
                 continue
-            names = _class_id(el).lower()
-            if not re.search(
-                r"stock|avail|lager|liefer|deliver|dispon|voorraad|stok|库存|ship|versand", names
+            text = _text(el, 300)
+            if not text or len(text) > 200:
+                continue
+            verdict = stock_from_text(text)
+            if verdict is None:
+                continue
+            strong = 0 if _STRONG_STOCK_NAMES.search(_class_id(el).lower()) else 1
+            near = min(self.distance(el, a) for a in anchors)
+            found.append((strong, near, order, verdict))
+        if not found:
+            # no element named for stock: a short sentence of the block that is one
+            for node in block.xpath(
+                ".//text()[string-length(normalize-space(.)) > 3]"
+                "[string-length(normalize-space(.)) < 80]"
             ):
-                continue
-            if self.excluded(el):
-                continue
-            verdict = stock_from_text(_text(el, 300))
-            if verdict is not None:
-                verdicts.append((self.order.get(el, 0), verdict))
-        if verdicts:
-            return sorted(verdicts)[0][1]
-        return None
+                parent = node.getparent()
+                if parent is None or _tag(parent) in _SKIP_TAGS or self.excluded(parent):
+                    continue
+                verdict = stock_from_text(str(node), buttons=False)
+                if verdict is not None:
+                    near = min(self.distance(parent, a) for a in anchors)
+                    found.append((2, near, self.order.get(parent, 0), verdict))
+        return min(found)[3] if found else None
 
     def _block(self, anchors: list[Any]) -> Any:
         """The product block: the lowest common ancestor of the anchors, widened so that it
@@ -684,6 +773,16 @@ def _after_last_number(label: str) -> str:
     label of a price is what stands right before it, not before an earlier price)."""
     ends = [m.end() for m in _NUMBERS.finditer(label)]
     return label[ends[-1] :] if ends else label
+
+
+def _nearest(reader: _Reader, els: list[Any], to: Any) -> Any:
+    """The element of ``els`` nearest in document order to ``to`` (first when no ``to``)."""
+    if not els:
+        return None
+    if to is None:
+        return els[0]
+    at = reader.order.get(to, 0)
+    return min(els, key=lambda e: abs(reader.order.get(e, 0) - at))
 
 
 def _common_ancestor(a: Any, b: Any) -> Any:
@@ -815,7 +914,8 @@ def read_visible(
     if not named and best is None:
         seen.title = ""  # only a <title>: a search or error page, not a product
     anchor = best.el if best is not None else None
-    seen.available = reader.stock([a for a in (title_el, anchor, *buys[:1]) if a is not None])
+    buy = _nearest(reader, buys, anchor if anchor is not None else title_el)
+    seen.available = reader.stock([a for a in (title_el, anchor, buy) if a is not None])
     if seen.available is None and buys and best is not None:
         seen.available = True
     if title_el is not None:
