@@ -184,6 +184,14 @@ def parse_attrs(text: str) -> dict[str, str]:
 
 
 def _sniff_charset(raw: bytes, declared: str | None) -> str:
+    """The page's charset: a BOM, else the HTTP header's, else the first ``<meta>``
+    declaration, checked against the bytes.
+
+    Declarations are often wrong: a Latin-1/Windows-1252 declaration over bytes that are
+    valid UTF-8 (with non-ASCII text) means UTF-8, and a page that is not valid UTF-8
+    without a usable early declaration is read with a ``<meta>`` found further down (saved
+    pages put scripts first), else as GB18030 when it looks Chinese, else Windows-1252.
+    """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -192,7 +200,31 @@ def _sniff_charset(raw: bytes, declared: str | None) -> str:
     m = _CHARSET.search(raw[:4096].lower())
     if m:
         candidates.append(m.group(1).decode("ascii", "replace"))
-    for name in candidates:
+    codec = _first_codec(candidates)
+    if codec in _LATIN and not raw.isascii() and _is_utf8(raw):
+        return "utf-8"
+    if codec is not None and codec != "utf-8":
+        return codec
+    if raw.isascii() or _is_utf8(raw):
+        return "utf-8"
+    if codec == "utf-8" and _mostly_utf8(raw):
+        return "utf-8"  # a few broken bytes in a UTF-8 page
+    m = _CHARSET.search(raw[:HEAD_SCAN].lower())
+    later = _first_codec([m.group(1).decode("ascii", "replace")]) if m else None
+    if later is not None and later != "utf-8":
+        return later
+    head = raw[:HEAD_SCAN].lower()
+    if any(hint in head for hint in (b"gbk", b"gb2312", b"gb18030", b'lang="zh', b"taobao")):
+        return "gb18030"
+    return "cp1252"
+
+
+_ASCII = bytes(range(128))
+_LATIN = frozenset({"latin-1", "iso8859-1", "iso8859-15", "cp1252", "ascii"})
+
+
+def _first_codec(names: list[str]) -> str | None:
+    for name in names:
         try:
             codec = codecs.lookup(name).name
         except (LookupError, TypeError, ValueError):
@@ -202,7 +234,23 @@ def _sniff_charset(raw: bytes, declared: str | None) -> str:
         if codec.startswith("utf-16") or codec.startswith("utf-32"):
             continue  # a <meta> in an ASCII-readable page cannot really mean UTF-16
         return codec
-    return "utf-8"
+    return None
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8 (a sequence cut at the very end is allowed)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(raw) - 3
+    return True
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    sample = raw[:HEAD_SCAN]
+    text = sample.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    return bad * 40 < len(sample.translate(None, _ASCII))
 
 
 # ------------------------------------------------------------------------------ JSON-LD

@@ -84,7 +84,8 @@ _CURRENCY_MARK = re.compile(
     r"(?![A-Za-z])|元|円|원"
 )
 _NUMBER = re.compile(r"\d")
-_BARE_PRICE = re.compile(r"^\s*\d{1,3}(?:[.,' \u00a0]\d{3})*[.,]\d{2}\s*\*?\s*$")
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
+_RANGE = re.compile(r"(\d)\s*(?:-|–|—|~|〜|至)\s*(?:[¥￥$€£]\s*)?(?=\d)")
 _PERCENT = re.compile(r"\d\s*%|%\s*\d")
 _LETTERS = re.compile(r"[^\W\d_]{4,}")
 _NUMBERS = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d[\d.,']*")
@@ -107,7 +108,7 @@ _INSTALMENT = re.compile(
 )
 _SAVING = re.compile(
     r"\bsave\b|you save|sparen|ersparnis|sie sparen|économ|ahorra|te ahorras|risparmi|bespaar"
-    r"|korting|indirim|tasarruf|节省|省\s*[¥￥]|立减|\boff\b",
+    r"|korting|indirim|tasarruf|kazan[çc]|节省|省\s*[¥￥]|立减|\boff\b",
     re.I,
 )
 _SHIPPING = re.compile(
@@ -345,7 +346,9 @@ class _Reader:
         self.page = page
         self.url = url
         self.title_hint = title_hint
-        self.lang = _attr(root, "lang") or _attr(root, "xml:lang") or self._meta_lang()
+        self.lang = (
+            _attr(root, "lang") or _attr(root, "xml:lang") or self._meta_lang() or self._script()
+        )
         self.decimal = locales.decimal_mark(self.lang, url)
         self.page_currency = locales.page_currency(url, self.lang)
         self.currency = currency or self._meta_currency() or self.page_currency
@@ -361,6 +364,19 @@ class _Reader:
                 key = (_attr(el, "property") or _attr(el, "name") or _attr(el, "itemprop")).lower()
                 if key == name and _attr(el, "content").strip():
                     return _attr(el, "content").strip()
+        return ""
+
+    def _script(self) -> str:
+        """The language a page without a declared one is written in, from its title's
+        script: Han without kana is Chinese, kana Japanese, Hangul Korean."""
+        title = self.root.find(".//title")
+        text = _text(title, 300) if title is not None else ""
+        if re.search("[\u3040-\u30ff]", text):
+            return "ja"
+        if re.search("[\uac00-\ud7af]", text):
+            return "ko"
+        if re.search("[\u4e00-\u9fff]", text):
+            return "zh"
         return ""
 
     def _meta_lang(self) -> str:
@@ -601,7 +617,7 @@ class _Reader:
                 node = parent
                 continue
             text = price_text(parent, self.decimal)
-            if len(text) > MAX_PRICE_TEXT or len(_NUMBERS.findall(text)) > 1:
+            if len(text) > MAX_PRICE_TEXT or _count_numbers(text) > 1:
                 break
             if len(_LETTERS.findall(_CURRENCY_MARK.sub(" ", text))) > words:
                 break  # the parent adds words ("inkl. MwSt."): it is a sentence, not a price
@@ -620,7 +636,7 @@ class _Reader:
             return None
         else:
             text = price_text(el, self.decimal)
-        if not text or len(text) > MAX_PRICE_TEXT or len(_NUMBERS.findall(text)) != 1:
+        if not text or len(text) > MAX_PRICE_TEXT or _count_numbers(text) != 1:
             return None
         near_names = " ".join(
             _class_id(a) for a in [el, *list(el.iterancestors())[:2]] if isinstance(a.tag, str)
@@ -638,7 +654,7 @@ class _Reader:
         if (
             not has_symbol
             and not whole
-            and not (itemprop in ("price", "lowprice") or _BARE_PRICE.match(text))
+            and not (itemprop in ("price", "lowprice") or _CENTS.search(text))
         ):
             return None  # "(5)", "mon-1764": a count or a code under a price-named box
         clean = _WHOLE_UNITS.sub(lambda m: m.group(0)[0], text) if whole else text
@@ -651,12 +667,16 @@ class _Reader:
                 currency = parse_price(clean, self.page_currency, decimal=self.decimal)[1]
         label = _after_last_number(self._label(el, before))
         context = label + " " + text
-        if _UNIT.search(context) or _INSTALMENT.search(context) or _SAVING.search(context):
+        if _UNIT.search(context) or _INSTALMENT.search(context):
+            return None
+        # "You save: $57.09" / "Save $50" are savings; "30% sparen" then "22,95 €" is not
+        if _SAVING.search(text) or (label.rstrip().endswith(":") and _SAVING.search(label)):
             return None
         if _SHIPPING.search(label) or _ADDON.search(label):
             return None
         wide = _after_last_number(self._label(el, before, wide=True))
-        old = (before is None and self._is_old(el)) or bool(_COMPARE_LABEL.search(wide))
+        prefix = text[: _NUMBER.search(text).start()] if _NUMBER.search(text) else ""
+        old = self._is_old(el) or bool(_COMPARE_LABEL.search(f"{wide} {prefix}"))
         return Candidate(
             el=el,
             text=text,
@@ -766,6 +786,11 @@ class _Reader:
                 break
             block = parent
         return block
+
+
+def _count_numbers(text: str) -> int:
+    """How many numbers a price text holds; a range ("5499.00-6799.00") counts as one."""
+    return len(_NUMBERS.findall(_RANGE.sub(r"\1", text)))
 
 
 def _after_last_number(label: str) -> str:
