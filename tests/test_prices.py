@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from watcher.sources.locales import decimal_mark, page_currency
 from watcher.sources.prices import currency_for, parse_price, parse_price_range
 
 
@@ -124,3 +125,57 @@ def test_ranges(
     text: str, default: str | None, expected: tuple[float | None, float | None, str | None]
 ) -> None:
     assert parse_price_range(text, default) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "decimal", "expected"),
+    [
+        ("¥1,299.00", None, None, (1299.0, "CNY")),
+        ("1.299,00 €", None, None, (1299.0, "EUR")),
+        ("$24.990 CLP", None, None, (24990.0, "CLP")),  # zero-decimal peso
+        ("$24.990", "CLP", None, (24990.0, "CLP")),  # "$" on a .cl shop
+        ("2.449 ARS", None, None, (2449.0, "ARS")),  # "." is not ARS's decimal mark
+        ("81€99", None, None, (81.99, "EUR")),  # French shops: € as the decimal mark
+        ("379€99", None, None, (379.99, "EUR")),
+        ("469,-", "EUR", None, (469.0, "EUR")),
+        ("3.699 TL", None, None, (3699.0, "TRY")),
+        ("2.029,00 TL", None, None, (2029.0, "TRY")),
+        ("₺130,00", None, None, (130.0, "TRY")),
+        ("CDN$ 7.48", None, None, (7.48, "CAD")),
+        ("$ 99", "AUD", None, (99.0, "AUD")),  # "$" on a .com.au shop
+        ("1.299 €", None, ",", (1299.0, "EUR")),  # German page: "." groups thousands
+        ("€1,299", None, ".", (1299.0, "EUR")),  # Irish page: "," groups thousands
+        ("1,299 €", None, ",", (None, None)),  # the locale's own decimal mark: ambiguous
+        ("1.299 €", None, None, (None, None)),  # no locale: ambiguous
+        ("24.99*", "EUR", ",", (24.99, "EUR")),  # two decimals are decimals in any locale
+    ],
+)
+def test_separators_by_currency_and_locale(
+    text: str, default: str | None, decimal: str | None, expected: tuple[float | None, str | None]
+) -> None:
+    assert parse_price(text, default, decimal=decimal) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "lang", "currency", "mark"),
+    [
+        ("https://www.amazon.co.uk/dp/1849757259", "en-GB", "GBP", "."),
+        ("https://www.amazon.com.tr/dp/B0", "tr-TR", "TRY", ","),
+        ("https://www.bestbuy.ca/en-ca/product/1", "en", "CAD", "."),
+        ("https://www.bigw.com.au/product/1", "en", "AUD", "."),
+        ("https://www.lidlonline.es/p/1", "", "EUR", ","),
+        ("https://www.mediamarkt.de/p/1", "", "EUR", ","),
+        ("https://detail.tmall.com/item.htm?id=1", "zh", "CNY", "."),
+        ("https://shop.example.com/p/1", "de-CH", "CHF", ","),
+        ("https://shop.example.com/p/1", "es-MX", "MXN", ","),
+        ("https://shop.example.com/p/1", "de", "EUR", ","),
+        ("https://shop.example.com/p/1", "en", None, "."),
+        ("https://shop.example.com/p/1", "", None, None),
+        ("https://shop.example.co/p/1", "", None, None),  # .co is used as a generic domain
+    ],
+)
+def test_page_currency_and_decimal_mark(
+    url: str, lang: str, currency: str | None, mark: str | None
+) -> None:
+    assert page_currency(url, lang) == currency
+    assert decimal_mark(lang, url) == mark

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this config's settings and the selectors of the shop whose url matches",
     )
     i.add_argument("--catalog", action="store_true", help="read the URL as a shop/catalog page")
+    i.add_argument(
+        "--suggest",
+        action="store_true",
+        help="also print the CSS selectors that would read this product page",
+    )
 
     li = sub.add_parser("listings", help="stored listings with their latest fields")
     li.add_argument("--config", required=True, metavar="FILE")

@@ -254,7 +254,13 @@ def cmd_inspect(args: argparse.Namespace, config: Config | None) -> int:
 
     try:
         result = asyncio.run(
-            inspect_url(args.url, kind=args.kind, config=config, catalog=args.catalog)
+            inspect_url(
+                args.url,
+                kind=args.kind,
+                config=config,
+                catalog=args.catalog,
+                suggest=args.suggest,
+            )
         )
     except Exception as e:
         from watcher.errors import FetchError, ParseError

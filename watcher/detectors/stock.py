@@ -68,7 +68,9 @@ class StockChange(Detector):
                 continue
             for ch in result.changes.changed:
                 old, new = ch.old.get("available"), ch.new.get("available")
-                if old is None or new is None or old == new:
+                # unknown -> out of stock is news (a listing that sells out before its
+                # stock was ever read); unknown -> in stock is not
+                if new is None or old == new or (old is None and new):
                     continue
                 detail = StockDetail(old, new)
                 yield Finding(

@@ -329,7 +329,8 @@ def css_selector(el: Any, root: Any) -> str | None:
             found = root.xpath(_xpath_of(selector))
         except Exception:  # lxml raises several types on odd names
             found = []
-        if found and found[0] is el:
+        specific = any(c in selector for c in ".#")  # a bare "p" breaks on any page edit
+        if found and found[0] is el and specific:
             return selector
         if parts[0].startswith("#"):
             break
@@ -675,7 +676,8 @@ class _Reader:
         if _SHIPPING.search(label) or _ADDON.search(label):
             return None
         wide = _after_last_number(self._label(el, before, wide=True))
-        prefix = text[: _NUMBER.search(text).start()] if _NUMBER.search(text) else ""
+        digit = _NUMBER.search(text)
+        prefix = text[: digit.start()] if digit else ""
         old = self._is_old(el) or bool(_COMPARE_LABEL.search(f"{wide} {prefix}"))
         return Candidate(
             el=el,
@@ -800,6 +802,16 @@ def _after_last_number(label: str) -> str:
     return label[ends[-1] :] if ends else label
 
 
+def _same_box(a: Any, b: Any, title: Any) -> bool:
+    """Whether two prices sit in one price box (a sale price and its reference price)
+    rather than in two offers: their nearest common element holds no product title and
+    little text."""
+    box = _common_ancestor(a, b)
+    if title is not None and (box is title or title in set(box.iterdescendants())):
+        return False
+    return len(_text(box, 400)) < 300
+
+
 def _nearest(reader: _Reader, els: list[Any], to: Any) -> Any:
     """The element of ``els`` nearest in document order to ``to`` (first when no ``to``)."""
     if not els:
@@ -881,7 +893,7 @@ def _choose(
         for c in current[1:]
         if abs(c.value - best.value) >= 0.005
         and c.score >= best.score - 1.0
-        and reader.distance(c.el, best.el) > 4
+        and not _same_box(best.el, c.el, title_el)
     ]
     if rivals:
         r = rivals[0]
