@@ -188,9 +188,10 @@ def _sniff_charset(raw: bytes, declared: str | None) -> str:
     declaration, checked against the bytes.
 
     Declarations are often wrong: a Latin-1/Windows-1252 declaration over bytes that are
-    valid UTF-8 (with non-ASCII text) means UTF-8, and a page that is not valid UTF-8
-    without a usable early declaration is read with a ``<meta>`` found further down (saved
-    pages put scripts first), else as GB18030 when it looks Chinese, else Windows-1252.
+    valid UTF-8 (with non-ASCII text) means UTF-8. A UTF-8 declaration is trusted (as
+    browsers do). A page without an early declaration that is not (mostly) valid UTF-8 is
+    read with a ``<meta>`` found further down (saved pages put scripts first), else as
+    GB18030 when it looks Chinese, else Windows-1252.
     """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -201,14 +202,14 @@ def _sniff_charset(raw: bytes, declared: str | None) -> str:
     if m:
         candidates.append(m.group(1).decode("ascii", "replace"))
     codec = _first_codec(candidates)
+    if codec == "utf-8":
+        return codec  # browsers trust a UTF-8 declaration, and so do we
     if codec in _LATIN and not raw.isascii() and _is_utf8(raw):
         return "utf-8"
-    if codec is not None and codec != "utf-8":
+    if codec is not None:
         return codec
-    if raw.isascii() or _is_utf8(raw):
+    if raw.isascii() or _is_utf8(raw) or _mostly_utf8(raw):
         return "utf-8"
-    if codec == "utf-8" and _mostly_utf8(raw):
-        return "utf-8"  # a few broken bytes in a UTF-8 page
     m = _CHARSET.search(raw[:HEAD_SCAN].lower())
     later = _first_codec([m.group(1).decode("ascii", "replace")]) if m else None
     if later is not None and later != "utf-8":
