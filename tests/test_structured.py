@@ -488,3 +488,22 @@ def test_node_that_repeats_its_ancestors_id_with_more_keys() -> None:
     html = f'<script type="application/ld+json">{json.dumps(block)}</script>'
     (p,) = extract_products(html, "https://shop.example/p/1")
     assert (p.title, p.price, p.currency, p.ref) == ("Kettle", 19.9, "EUR", "K-1")
+
+
+def test_charset_declared_late_or_wrong() -> None:
+    # a saved GBK page (Tmall) puts kilobytes of scripts before its <meta charset="gbk">
+    scripts = "<script src='https://g.alicdn.com/x.js'></script>" * 200
+    gbk = (
+        f"<html><head>{scripts}<meta charset='gbk'><title>苹果11 手机</title>"
+        '<meta property="og:title" content="苹果11 手机"><meta property="og:type" content="product">'
+        '<meta property="product:price:amount" content="5499.00"></head><body></body></html>'
+    ).encode("gbk")
+    (p,) = extract_products(gbk, "https://detail.tmall.com/item.htm?id=1")
+    assert (p.title, p.price) == ("苹果11 手机", 5499.0)
+    # a Latin-1 declaration over UTF-8 bytes (a common server misconfiguration) is UTF-8
+    latin = (
+        '<html><head><meta charset="iso-8859-1"><meta property="og:title" content="Größe M – Hülle">'
+        '<meta property="product:price:amount" content="9.99"></head></html>'
+    ).encode()
+    (p,) = extract_products(latin, "https://shop.example/p/1")
+    assert p.title == "Größe M – Hülle"
