@@ -61,11 +61,6 @@ def is_amazon(url: str) -> bool:
     return bool(_HOST.search(locales.host_of(url)))
 
 
-def _by_id(root: Any, eid: str) -> Any:
-    found = root.xpath("//*[@id=$eid]", eid=eid)
-    return found[0] if found else None
-
-
 def _text(el: Any) -> str:
     if el is None:
         return ""
@@ -96,6 +91,17 @@ class _Amazon:
         lang = root.get("lang") or ""
         self.currency = locales.page_currency(url, lang)
         self.decimal = locales.decimal_mark(lang, url)
+        self._ids: dict[str, Any] | None = None
+
+    def by_id(self, eid: str) -> Any:
+        """The first element with this id (one pass over the page builds the index)."""
+        if self._ids is None:
+            self._ids = {}
+            for el in self.root.iter():
+                key = el.get("id") if isinstance(el.tag, str) else None
+                if key and key not in self._ids:
+                    self._ids[key] = el
+        return self._ids.get(eid)
 
     def money(self, text: str) -> tuple[float | None, str | None]:
         return parse_price(text, self.currency, decimal=self.decimal)
@@ -103,7 +109,7 @@ class _Amazon:
     def price(self) -> tuple[float | None, str | None, float | None]:
         """(price, currency, compare_at)."""
         for eid in _CORE:
-            block = _by_id(self.root, eid)
+            block = self.by_id(eid)
             if block is None:
                 continue
             for text in _price_spans(block, struck=False):
@@ -115,7 +121,7 @@ class _Amazon:
                         old = self._first_money(_price_spans(basis[0], struck=True))
                     return value, currency, old
         for eid in _OLD_IDS:
-            el = _by_id(self.root, eid)
+            el = self.by_id(eid)
             value, currency = self.money(_text(el)) if el is not None else (None, None)
             if value is not None:
                 return value, currency, self._old_table()
@@ -131,7 +137,7 @@ class _Amazon:
                 value, currency = self.money(_text(el))
                 if value is not None:
                     return value, currency, None
-        buybox = _by_id(self.root, "buybox")
+        buybox = self.by_id("buybox")
         if buybox is not None:
             m = re.search(
                 r"(?:[$€£¥₺]|[A-Z]{3}|CDN\$)\s?\d[\d.,]*|\d[\d.,]*\s?(?:€|[A-Z]{3}|TL)",
@@ -151,7 +157,7 @@ class _Amazon:
         return None
 
     def _old_table(self) -> float | None:
-        table = _by_id(self.root, "price")
+        table = self.by_id("price")
         if table is None:
             return None
         return self._first_money(
@@ -160,13 +166,13 @@ class _Amazon:
 
     def title(self) -> str:
         for eid in ("productTitle", "ebooksProductTitle", "title"):
-            text = clean_text(_text(_by_id(self.root, eid)), MAX_TITLE)
+            text = clean_text(_text(self.by_id(eid)), MAX_TITLE)
             if text:
                 return text
         return ""
 
     def rating(self) -> tuple[float | None, int | None]:
-        pop = _by_id(self.root, "acrPopover")
+        pop = self.by_id("acrPopover")
         rating = None
         label = (pop.get("title") or _text(pop)) if pop is not None else ""
         if not label:
@@ -180,16 +186,16 @@ class _Amazon:
             value, best = (a, b) if a <= b else (b, a)  # "5 üzerinden 4,4", "5つ星のうち4.4"
             rating = to_five(value, best, 0 if best != 5 else None)
         count = None
-        m = _COUNT.search(_text(_by_id(self.root, "acrCustomerReviewText")))
+        m = _COUNT.search(_text(self.by_id("acrCustomerReviewText")))
         if m:
             digits = re.sub(r"\D", "", m.group(0))
             count = int(digits) if digits and len(digits) < 12 else None
         return rating, count
 
     def available(self, has_price: bool) -> bool | None:
-        if _by_id(self.root, "outOfStock") is not None:
+        if self.by_id("outOfStock") is not None:
             return False
-        verdict = stock_from_text(_text(_by_id(self.root, "availability"))[:300])
+        verdict = stock_from_text(_text(self.by_id("availability"))[:300])
         if verdict is not None:
             return verdict
         buttons = (
@@ -198,13 +204,13 @@ class _Amazon:
             "buy-now-button",
             "one-click-button",
         )
-        if has_price and any(_by_id(self.root, b) is not None for b in buttons):
+        if has_price and any(self.by_id(b) is not None for b in buttons):
             return True
         return None
 
     def image(self) -> str | None:
         for eid in ("landingImage", "imgBlkFront", "ebooksImgBlkFront", "main-image"):
-            el = _by_id(self.root, eid)
+            el = self.by_id(eid)
             if el is None:
                 continue
             hires = el.get("data-old-hires")

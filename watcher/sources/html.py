@@ -558,9 +558,12 @@ class HtmlSource(Source):
             fill_missing(listing, amazon)
             if not source and listing.price is not None:
                 source = "Amazon page"
-        seen = read_visible(
-            doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
-        )
+        if amazon is not None and amazon.price is not None:
+            seen = Seen(title=amazon.title, buy_button=True)  # nothing left to look for
+        else:
+            seen = read_visible(
+                doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
+            )
         if amazon is None:
             source = _reconcile(listing, seen, source)
         product = main is not None or amazon is not None or seen.buy_button
