@@ -94,6 +94,7 @@ class Score:
     blocked: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def add(self, name: str, truth: dict[str, object], got: Listing | None, err: str) -> None:
@@ -156,17 +157,20 @@ class Score:
             f"right, {self.compare_wrong} wrong | available {self.avail_correct}/"
             f"{self.avail_truth} right, {self.avail_wrong} wrong | title exact "
             f"{self.title_exact}, contained {self.title_close} | blocked (false) "
-            f"{len(self.blocked)} | {self.seconds * 1000 / max(self.pages, 1):.1f} ms/page"
+            f"{len(self.blocked)} | {self.seconds * 1000 / max(self.pages, 1):.1f} ms/page | "
+            "price from " + ", ".join(f"{k} {v}" for k, v in sorted(self.sources.items()))
         )
 
 
 def read_page(src: HtmlSource, url: str, raw: bytes) -> tuple[Listing | None, str]:
-    """What ``watcher inspect URL`` shows for a page served with these bytes."""
+    """What ``watcher inspect URL`` shows for a page served with these bytes (the error
+    text, or where the price came from)."""
     resp = Response(
         url=url, status=200, headers=httpx.Headers({"content-type": "text/html"}), content=raw
     )
     try:
-        return src.read_listing(resp, url), ""
+        reading = src.read_page(resp, url)
+        return reading.listing, reading.source
     except BadResponseError as e:
         return None, f"BLOCKED {e}"
     except ParseError as e:
@@ -190,6 +194,9 @@ def run(data: Path, wanted: set[str]) -> Score:
         score.seconds += time.process_time() - start
         if err.startswith("BLOCKED"):
             score.blocked.append(f"{name}: {err}")
+        if got is not None:
+            score.sources[err or "none"] = score.sources.get(err or "none", 0) + 1
+            err = ""
         score.add(name, t, got, err)
     return score
 

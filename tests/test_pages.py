@@ -408,3 +408,13 @@ async def test_inspect_suggest_with_a_price(http: Http) -> None:
         "title": "h1.product-title",
         "price": "span.price-current",
     }
+
+
+async def test_page_declared_utf8_but_written_in_latin1(http: Http) -> None:
+    body = (
+        '<html><head><meta charset="utf-8"><title>Théière en fonte</title></head><body>'
+        "<h1>Théière en fonte</h1><p class='price'>£ 24,50</p><button>Ajouter au panier"
+        "</button></body></html>"
+    ).encode("cp1252")
+    listing = read(http, "https://shop.example/p/theiere", body).listing
+    assert (listing.title, listing.price, listing.currency) == ("Théière en fonte", 24.5, "GBP")

@@ -157,7 +157,7 @@ class _Doc:
         self.resp = resp
         self.url = resp.url
         self.encoding = _charset(resp)
-        self.page = Page(resp.content, self.encoding)
+        self.page = Page(resp.content, self.encoding, verify=True)
         self._soup: BeautifulSoup | None = None
 
     @property

@@ -117,14 +117,16 @@ class Page:
 
     __slots__ = ("_text", "charset", "low", "raw")
 
-    def __init__(self, html: str | bytes, encoding: str | None = None) -> None:
+    def __init__(
+        self, html: str | bytes, encoding: str | None = None, *, verify: bool = False
+    ) -> None:
         if isinstance(html, str):
             self.raw = html.encode("utf-8", "replace")
             self.charset = "utf-8"
             self._text: str | None = html
         elif isinstance(html, bytes | bytearray | memoryview):
             raw = bytes(html)
-            charset = _sniff_charset(raw, encoding)
+            charset = _sniff_charset(raw, encoding, verify=verify)
             if charset in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
                 text = raw.decode(charset, "replace")
                 raw, charset = text.encode("utf-8", "replace"), "utf-8"
@@ -183,15 +185,17 @@ def parse_attrs(text: str) -> dict[str, str]:
     return attrs
 
 
-def _sniff_charset(raw: bytes, declared: str | None) -> str:
+def _sniff_charset(raw: bytes, declared: str | None, *, verify: bool = False) -> str:
     """The page's charset: a BOM, else the HTTP header's, else the first ``<meta>``
     declaration, checked against the bytes.
 
     Declarations are often wrong: a Latin-1/Windows-1252 declaration over bytes that are
     valid UTF-8 (with non-ASCII text) means UTF-8. A UTF-8 declaration is trusted (as
-    browsers do). A page without an early declaration that is not (mostly) valid UTF-8 is
-    read with a ``<meta>`` found further down (saved pages put scripts first), else as
-    GB18030 when it looks Chinese, else Windows-1252.
+    browsers do) unless ``verify`` asks to check it against the bytes (the product-page
+    reader does; the structured-data fast path does not need to). A page without a usable
+    early declaration that is not (mostly) valid UTF-8 is read with a ``<meta>`` found
+    further down (saved pages put scripts first), else as GB18030 when it looks Chinese,
+    else Windows-1252.
     """
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -202,13 +206,13 @@ def _sniff_charset(raw: bytes, declared: str | None) -> str:
     if m:
         candidates.append(m.group(1).decode("ascii", "replace"))
     codec = _first_codec(candidates)
-    if codec == "utf-8":
-        return codec  # browsers trust a UTF-8 declaration, and so do we
+    if codec == "utf-8" and (not verify or _is_utf8(raw) or _mostly_utf8(raw)):
+        return codec
     if codec in _LATIN and not raw.isascii() and _is_utf8(raw):
         return "utf-8"
-    if codec is not None:
+    if codec is not None and codec != "utf-8":
         return codec
-    if raw.isascii() or _is_utf8(raw) or _mostly_utf8(raw):
+    if codec is None and (raw.isascii() or _is_utf8(raw) or _mostly_utf8(raw)):
         return "utf-8"
     m = _CHARSET.search(raw[:HEAD_SCAN].lower())
     later = _first_codec([m.group(1).decode("ascii", "replace")]) if m else None
