@@ -283,7 +283,11 @@ def _reconcile(listing: Listing, seen: Seen, source: str) -> str:
             listing.price, listing.currency = seen.price, seen.currency
             listing.compare_at = seen.compare_at
             source = "visible page"
-        elif abs(listing.price - shown) >= 0.005 and round(listing.price, 2) not in seen.values:
+        elif (
+            seen.strong
+            and abs(listing.price - shown) >= 0.005
+            and round(listing.price, 2) not in seen.values
+        ):
             listing.price, listing.currency = seen.price, seen.currency or listing.currency
             listing.compare_at = seen.compare_at
             source = "visible page"

@@ -184,6 +184,9 @@ class Seen:
     data against)."""
     page_currency: str | None = None
     decimal: str | None = None
+    strong: bool = False
+    """The price has a currency symbol or code and sits right by the title or buy button:
+    strong enough to overrule structured data that says something else."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -941,6 +944,7 @@ def read_visible(
         seen.price, seen.currency = best.value, best.currency or reader.currency
         seen.compare_at = compare.value if compare is not None else None
         seen.selector = css_selector(best.el, tree)
+        seen.strong = best.has_symbol and best.distance <= 10
     else:
         seen.why = why
         guess = sorted(
