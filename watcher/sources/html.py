@@ -276,7 +276,9 @@ def _reconcile(listing: Listing, seen: Seen, source: str) -> str:
     Structured data wins, except where the page contradicts it: a structured price that
     appears nowhere on the page while the page clearly shows another one (a stale JSON-LD
     price, a price in the shop's currency while the page converts) gives way to the shown
-    one. A stock phrase in the product block wins over declared availability."""
+    one. A stock label of the product block wins over declared availability; a stock
+    sentence elsewhere in the block, or an enabled buy button by the price, only fills in
+    when nothing else says."""
     if seen.price is not None:
         shown = round(seen.price, 2)
         if listing.price is None:
@@ -295,8 +297,10 @@ def _reconcile(listing: Listing, seen: Seen, source: str) -> str:
             listing.compare_at = seen.compare_at
     if listing.price is not None and listing.currency is None:
         listing.currency = seen.currency
-    if seen.available is not None:
+    if seen.available is not None and (seen.stock_named or listing.available is None):
         listing.available = seen.available
+    elif listing.available is None and seen.buyable:
+        listing.available = True
     if not listing.title:
         listing.title = seen.title
     if not listing.images and seen.image:

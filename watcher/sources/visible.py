@@ -41,6 +41,8 @@ from watcher.sources.stock_words import stock_from_text
 from watcher.sources.structured import MAX_TITLE, Page, absolute_url, clean_text
 
 MAX_CANDIDATES = 400
+_NEAR_STOCK = 6
+"""A stock sentence this close (tree edges) to the price or buy button is its label."""
 MAX_PRICE_TEXT = 48
 """A price element's text is at most this long (longer text is a sentence, not a price)."""
 
@@ -70,7 +72,8 @@ _EXCLUDED_ZONE = re.compile(
     r"|teaser|newsletter|cookie|breadcrumb|megamenu|mega-menu|navigation|navbar|topbar|footer"
     r"|site-?header|page-?header__top|shipping-?cover|modal|popup|overlay|toolbar"
     r"|other-?(?:products|offers|sellers)|more-?from|warrant|protection-?plan|insurance|garantie|service-?plan|frequently|bought-?together|compl[ei]ment"
-    r"|suggest|reco\b|recs\b|product-?(?:list|grid|tile|card)s?\b|tile|card-list",
+    r"|suggest|reco\b|recs\b|product-?(?:list|grid|tile|card)s?\b|(?<![a-z])tiles?(?![a-z])"
+    r"|card-list",
     re.I,
 )
 _CAMEL = re.compile(r"([a-z])([A-Z])")
@@ -103,7 +106,7 @@ _UNIT = re.compile(
 _INSTALMENT = re.compile(
     r"/\s*(?:mo|month|mes|mois|monat|maand|ay)\b|per month|a month|monthly|mensual|mensuel"
     r"|monatlich|payments? of|installments?|instalments?|\braten?\b|cuotas|\brate da\b|taksit"
-    r"|\d+\s*[x×]\s*$|^\s*\d+\s*[x×]\s|\bfinanc|分期|期",
+    r"|\d+\s*[x×]\s*$|^\s*\d+\s*[x×]\s|\bfinanc|分期|\d+\s*期",
     re.I,
 )
 _SAVING = re.compile(
@@ -125,7 +128,7 @@ _COMPARE_LABEL = re.compile(
     r"\buvp\b|\brrp\b|\bwas\b|\bstatt\b|list price|listenpreis|regular price|reg\.|original"
     r"|prix conseill|prix de r[ée]f|prix barr|pvpr|\bantes\b|precio anterior|prezzo consigliato"
     r"|prezzo di listino|adviesprijs|\bvan\b|eski fiyat|piyasa|原价|市场价|专柜价|划线价|then\b"
-    r"|unverbindliche|empf\.|msrp|compare at|ab\b\s*$",
+    r"|unverbindliche|empf\.|msrp|compare at",
     re.I,
 )
 _BUY = re.compile(
@@ -184,6 +187,12 @@ class Seen:
     data against)."""
     page_currency: str | None = None
     decimal: str | None = None
+    stock_named: bool = False
+    """``available`` comes from an element named for stock or delivery (not from any
+    sentence of the product block)."""
+    buyable: bool = False
+    """A price and an enabled buy button by the title: in stock unless something says
+    otherwise."""
     strong: bool = False
     """The price has a currency symbol or code and sits right by the title or buy button:
     strong enough to overrule structured data that says something else."""
@@ -360,6 +369,7 @@ class _Reader:
         self.elements: list[Any] = []
         self._pricey_cache: dict[Any, bool] = {}
         self._excluded: dict[Any, str | None] = {}
+        self.stock_named = False
         self._index()
 
     def _meta(self, *names: str) -> str:
@@ -772,7 +782,11 @@ class _Reader:
                 if verdict is not None:
                     near = min(self.distance(parent, a) for a in anchors)
                     found.append((2, near, self.order.get(parent, 0), verdict))
-        return min(found)[3] if found else None
+        if not found:
+            return None
+        tier, near, _, verdict = min(found)
+        self.stock_named = tier < 2 or near <= _NEAR_STOCK
+        return verdict
 
     def _block(self, anchors: list[Any]) -> Any:
         """The product block: the lowest common ancestor of the anchors, widened so that it
@@ -957,8 +971,8 @@ def read_visible(
     anchor = best.el if best is not None else None
     buy = _nearest(reader, buys, anchor if anchor is not None else title_el)
     seen.available = reader.stock([a for a in (title_el, anchor, buy) if a is not None])
-    if seen.available is None and buys and best is not None:
-        seen.available = True
+    seen.stock_named = reader.stock_named
+    seen.buyable = best is not None and buy is not None and buy.get("disabled") is None
     if title_el is not None:
         sel = css_selector(title_el, tree)
         if sel:
