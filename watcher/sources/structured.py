@@ -252,6 +252,7 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def _mostly_utf8(raw: bytes) -> bool:
+    """Whether all but a few (< 1 in 40) of the non-ASCII bytes form valid UTF-8."""
     sample = raw[:HEAD_SCAN]
     text = sample.decode("utf-8", "replace")
     bad = text.count("\ufffd")
@@ -369,6 +370,15 @@ class _Graph:
     lists: list[dict[str, Any]] = field(default_factory=list)
     ids: dict[str, dict[str, Any]] = field(default_factory=dict)
     nodes: int = 0
+    merges: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    """Later definitions of an ``@id`` already seen, to fill its gaps once walked."""
+
+    def finish(self) -> None:
+        """Fill each ``@id``'s first definition from its later ones (after the walk)."""
+        for known, value in self.merges:
+            for k, v in value.items():
+                known.setdefault(k, v)
+        self.merges.clear()
 
     def deref(self, value: Any) -> Any:
         """A bare ``{"@id": ...}`` reference replaced by its definition when known."""
@@ -396,8 +406,8 @@ class _Graph:
             if known is None:
                 self.ids[ref] = value
             elif known is not value:
-                for k, v in value.items():
-                    known.setdefault(k, v)
+                # merged after the walk: ``known`` may be an ancestor being iterated
+                self.merges.append((known, value))
         types = _type_names(value)
         is_product = bool(types & PRODUCT_TYPES) and not bare
         if is_product and not in_product and len(self.products) < MAX_PRODUCTS:
@@ -405,7 +415,7 @@ class _Graph:
         if types & LIST_TYPES:
             self.lists.append(value)
         inside = in_product or is_product
-        for k, v in list(value.items()):  # a nested node may extend its ancestor
+        for k, v in value.items():
             # a product's own reviews hold no products or lists: skipping them halves
             # the walk of a typical product page
             if isinstance(v, dict | list) and k != "@context" and not (inside and k in _SKIP):
@@ -1034,6 +1044,7 @@ def ld_graph(page: Page) -> _Graph:
     for block in ld_blocks(page):
         for root in load_json(block):
             g.walk(root)
+    g.finish()
     return g
 
 
