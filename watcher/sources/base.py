@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from watcher.config import ShopConfig
+from watcher.dates import parse_iso
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing
 
 
 def parse_time(value: object) -> datetime | None:
     """An ISO 8601 timestamp from a source as an aware datetime (no zone: UTC); None when
-    it is missing or malformed."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    it is missing, malformed or outside the sane range of :mod:`watcher.dates`."""
+    return parse_iso(value)
 
 
 class Source(ABC):

@@ -31,7 +31,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from html import unescape
@@ -40,6 +40,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
+from watcher.dates import in_range
 from watcher.errors import ParseError
 from watcher.models import Listing, Review
 from watcher.sources.prices import parse_price
@@ -523,7 +524,7 @@ def parse_date(value: Any) -> datetime | None:
     dt: datetime | None = None
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
-    except ValueError:
+    except (ValueError, OverflowError):
         for fmt in _DATE_FORMATS:
             try:
                 dt = datetime.strptime(s, fmt)
@@ -535,9 +536,7 @@ def parse_date(value: Any) -> datetime | None:
                 dt = parsedate_to_datetime(s)
             except (TypeError, ValueError, IndexError, OverflowError):
                 return None
-    if dt is None or not 1990 <= dt.year <= 2100:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    return in_range(dt)
 
 
 def availability(value: Any) -> bool | None:
