@@ -13,11 +13,10 @@ import zlib
 from collections.abc import Iterator
 
 import httpx
-import imagehash
 import pytest
 from PIL import Image
 
-from watcher.demo import FAULT_MODES, Marketplace
+from watcher.demo import FAULT_MODES, Marketplace, faults
 from watcher.demo.catalog import COPY_SELLER, FAWN, FENGSHANG, MARKET, OWN, URBAN
 from watcher.demo.timeline import (
     FAWN_COPY_TITLE,
@@ -27,6 +26,7 @@ from watcher.demo.timeline import (
     REVIEW_EDITED_ID,
     REVIEW_EDITED_TEXT,
 )
+from watcher.images import image_hash
 
 LD = re.compile(r'<script type="application/ld\+json">\s*(.*?)\s*</script>', re.S)
 
@@ -53,8 +53,16 @@ def ld_product(html: str) -> dict:
     raise AssertionError("no Product in JSON-LD")
 
 
-def phash(data: bytes) -> imagehash.ImageHash:
-    return imagehash.phash(Image.open(io.BytesIO(data)))
+class phash(int):  # reads like imagehash.phash: ``a - b`` is the distance
+    """The full-frame 64-bit pHash of :func:`watcher.images.image_hash`."""
+
+    def __new__(cls, data: bytes) -> phash:
+        full = image_hash(data)
+        assert full is not None
+        return super().__new__(cls, int(full[:16], 16))
+
+    def __sub__(self, other: int) -> int:  # type: ignore[override]
+        return (self ^ other).bit_count()
 
 
 # --- Shopify ------------------------------------------------------------------------------
@@ -352,7 +360,7 @@ def test_timeline_steps(client: httpx.Client):
 def test_faults(market: Marketplace, client: httpx.Client):
     base = market.shop(URBAN).base
     url = base + "products.json"
-    assert len(FAULT_MODES) == 12
+    assert len(FAULT_MODES) == 18
     try:
         market.set_fault(URBAN, "500", count=2)
         assert [client.get(url).status_code for _ in range(3)] == [500, 500, 200]
@@ -415,6 +423,55 @@ def test_faults(market: Marketplace, client: httpx.Client):
         market.clear_faults()
     assert client.get(url).status_code == 200
     assert market.requests[URBAN] > 10
+
+
+def test_hostile_faults(market: Marketplace, client: httpx.Client):
+    """drip, gzip_stack, huge_images and the rewrites of a normal answer."""
+    urban, fawn = market.shop(URBAN), market.shop(FAWN)
+    url = urban.base + "products.json"
+    normal = client.get(url).content
+    try:
+        market.set_fault(URBAN, "gzip_stack")
+        with client.stream("GET", url) as r:
+            assert r.headers["content-encoding"] == "gzip, gzip"
+            raw = b"".join(r.iter_raw())
+        assert len(raw) < 4096
+        inner = zlib.decompress(raw, 31)
+        assert zlib.decompressobj(31).decompress(inner, 10_000_000) == bytes(10_000_000)
+        market.set_fault(URBAN, "huge_images")
+        assert client.get(url).content == normal  # only the photos are hit
+        img = Image.open(io.BytesIO(client.get(urban.base + "cdn/p1.jpg").content))
+        assert img.size == (6300, 6300) and img.format == "PNG"
+        market.set_fault(URBAN, "absurd_dates")
+        dates = {p["published_at"] for p in client.get(url).json()["products"]}
+        assert dates <= set(faults.ABSURD_DATES) and len(dates) > 1
+        market.set_fault(URBAN, "long_fields")
+        reply = client.get(url)
+        assert len(str(reply.json()["products"][0]["id"])) == 600
+        assert "\\u0000" in reply.text
+        market.set_fault(FENGSHANG, "long_fields")
+        woo = client.get(market.shop(FENGSHANG).base + "wp-json/wc/store/v1/products").json()
+        assert {p["prices"]["currency_code"] for p in woo} == {faults.LONG_CURRENCY}
+        market.set_fault(FAWN, "tracking")
+        links = re.findall(r'href="(/item/[^"]+)"', client.get(fawn.url).text)
+        assert links and all("_sid=" in u and "qid=" in u for u in links)
+        again = re.findall(r'href="(/item/[^"]+)"', client.get(fawn.url).text)
+        assert again != links  # new random parameters on every visit
+        market.set_fault(FAWN, "long_fields")
+        assert re.search(r'href="/item/9{600}\.html"', client.get(fawn.url).text)
+        market.set_fault(URBAN, "drip")
+        with client.stream("GET", url) as r:
+            start = time.monotonic()
+            first = next(r.iter_raw(1))
+            assert len(first) == 1 and time.monotonic() - start < 2
+            assert market.drips == 1
+    finally:
+        market.clear_faults()
+    for _ in range(50):
+        if market.drips == 0:
+            break
+        time.sleep(0.05)
+    assert market.drips == 0
 
 
 def test_timeout_fault_is_interrupted_by_stop():

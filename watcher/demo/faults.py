@@ -1,17 +1,22 @@
-"""Fault injection for the sample shops: the ways real sites fail.
+"""Fault injection for the sample shops: the ways real sites fail, and hostile ones attack.
 
 A :class:`FaultTable` holds at most one fault per shop; the server asks it on every
 request whether (and how) to misbehave. The bodies of the nastier faults are built here:
-random bytes, a challenge page, a 50 MB stream and a gzip bomb that inflates past 1 GiB
-while neither side ever holds more than a few hundred kilobytes.
+random bytes, a challenge page, a 50 MB stream, a gzip bomb that inflates past 1 GiB
+while neither side ever holds more than a few hundred kilobytes, the same bomb gzipped
+twice (``Content-Encoding: gzip, gzip``, a few KB on the wire), a 6300x6300 PNG of about
+170 KB, and rewrites of the normal answer (:func:`rewrite`): tracking parameters on every
+product link, absurd dates, over-long ids and currency codes.
 """
 
 from __future__ import annotations
 
+import gzip
 import random
 import re
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +35,24 @@ FAULT_MODES = (
     "gzip_bomb",
     "bad_image",
     "refuse",
+    "drip",
+    "gzip_stack",
+    "huge_images",
+    "tracking",
+    "absurd_dates",
+    "long_fields",
 )
+IMAGE_ONLY = frozenset({"bad_image", "huge_images"})
+"""Modes that only hit the shop's photos (``/cdn/`` paths)."""
+REWRITES = frozenset({"tracking", "absurd_dates", "long_fields"})
+"""Modes that serve the normal answer with a rewritten body (see :func:`rewrite`)."""
+
+DRIP_SECONDS = 0.5
+"""The ``drip`` fault sends the real answer's body one byte per this many seconds."""
+HUGE_IMAGE_SIDE = 6300
+ABSURD_DATES = ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-06-01Z")
+LONG_ID_CHARS = 600
+LONG_CURRENCY = "RENMINBI-YUAN"
 
 HUGE_BYTES = 50 * 1024 * 1024
 TIMEOUT_SECONDS = 30.0
@@ -66,7 +88,7 @@ class Fault:
 
     def applies(self, target: str) -> bool:
         """True when this fault should hit a request for ``target`` (path and query)."""
-        if self.mode == "bad_image" and not target.startswith("/cdn/"):
+        if self.mode in IMAGE_ONLY and not target.startswith("/cdn/"):
             return False
         return self.paths is None or self.paths.search(target) is not None
 
@@ -166,3 +188,111 @@ def gzip_bomb(chunk: int = BOMB_CHUNK, chunks: int = BOMB_CHUNKS) -> GzipBomb:
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     trailer = tail + struct.pack("<II", crc & 0xFFFFFFFF, (chunk * chunks) & 0xFFFFFFFF)
     return GzipBomb(header, first, block, chunks - 1, trailer)
+
+
+@cache
+def stacked_gzip(chunk: int = BOMB_CHUNK, chunks: int = BOMB_CHUNKS) -> bytes:
+    """:func:`gzip_bomb` gzipped once more, for ``Content-Encoding: gzip, gzip``: a few KB
+    that inflate to about 1 MB and then to ``chunk * chunks`` zero bytes."""
+    return gzip.compress(b"".join(gzip_bomb(chunk, chunks).chunks()), 9, mtime=0)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+@cache
+def huge_png(
+    width: int = HUGE_IMAGE_SIDE, height: int = HUGE_IMAGE_SIDE, alpha: bool = False
+) -> bytes:
+    """A real, valid PNG of ``width`` x ``height`` (RGB, or RGBA with ``alpha``): horizontal
+    bands of colour with a diagonal stripe, compressed row by row so building it never
+    holds the raw pixels (6300 x 6300 RGB is 119 MB raw, about 170 KB here)."""
+    bands = 7
+    channels = 4 if alpha else 3
+    rng = random.Random(width * 7919 + height)
+    colours = [bytes(rng.randrange(256) for _ in range(channels)) for _ in range(bands)]
+    comp = zlib.compressobj(9)
+    parts: list[bytes] = []
+    for y in range(height):
+        band = colours[y * bands // height]
+        stripe = (y * width // height) // 64 * 64
+        row = band * stripe + colours[(y * bands // height + 3) % bands] * min(64, width - stripe)
+        row += band * (width - len(row) // channels)
+        parts.append(comp.compress(b"\0" + row))
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6 if alpha else 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+# --- rewrites of a normal answer -------------------------------------------------------------
+
+_PRODUCT_LINK = re.compile(
+    rb"""((?:href=|"url":\s*|"permalink":\s*|"@id":\s*)"(?:https?://[^/"]+)?"""
+    rb'/(?:item|p|products|product)/[^"?#]+?)(\?[^"#]*)?(#[^"]*)?"',
+)
+_DATE_FIELD = re.compile(
+    rb'("(?:published_at|created_at|updated_at|date_created|date_created_gmt|'
+    rb'date_modified|date_modified_gmt|datePublished|dateCreated|dateModified|releaseDate)"'
+    rb':\s*)"[^"]*"'
+)
+_ID_FIELD = re.compile(rb'("(?:id|productID|sku)":\s*)("[^"]*"|\d+)')
+_CURRENCY_FIELD = re.compile(rb'("(?:currency_code|priceCurrency|currency)":\s*)"[^"]*"')
+_CARD_ID = re.compile(rb'(href="/item/)\d+(\.html")')
+
+
+def rewrite(mode: str, body: bytes, seq: int) -> bytes:
+    """The normal answer ``body`` rewritten by ``mode`` (one of :data:`REWRITES`); ``seq``
+    (the shop's request count) varies what changes from one request to the next.
+
+    ``tracking``: every product link gains ``?_pos=…&_sid=<random>&qid=<timestamp>`` (its
+    own query kept). ``absurd_dates``: every date field becomes one of
+    :data:`ABSURD_DATES`. ``long_fields``: the first product id becomes 600 characters, the
+    second gets a NUL byte, every currency code becomes :data:`LONG_CURRENCY`, and the
+    first card link of an HTML page a 600-digit id."""
+    if mode == "tracking":
+        rng = random.Random(seq)
+        stamp = time.time_ns()
+
+        def track(m: re.Match[bytes]) -> bytes:
+            query = m.group(2) or b"?"
+            sep = b"" if query in (b"?",) or query.endswith(b"&") else b"&"
+            extra = f"_pos={rng.randint(1, 40)}&_sid={rng.getrandbits(40):010x}&qid={stamp}"
+            return m.group(1) + query + sep + extra.encode() + (m.group(3) or b"") + b'"'
+
+        return _PRODUCT_LINK.sub(track, body)
+    if mode == "absurd_dates":
+        n = iter(range(1 << 30))
+
+        def absurd(m: re.Match[bytes]) -> bytes:
+            value = ABSURD_DATES[(seq + next(n)) % len(ABSURD_DATES)]
+            return m.group(1) + b'"' + value.encode() + b'"'
+
+        return _DATE_FIELD.sub(absurd, body)
+    if mode == "long_fields":
+        count = iter(range(1 << 30))
+
+        def long_id(m: re.Match[bytes]) -> bytes:
+            i = next(count)
+            if i == 0:
+                return m.group(1) + b'"' + b"7" * LONG_ID_CHARS + b'"'
+            if i == 1:
+                return m.group(1) + b'"' + m.group(2).strip(b'"') + b'\\u0000x"'
+            return m.group(0)
+
+        body = _ID_FIELD.sub(long_id, body)
+        body = _CURRENCY_FIELD.sub(
+            lambda m: m.group(1) + b'"' + LONG_CURRENCY.encode() + b'"', body
+        )
+        return _CARD_ID.sub(lambda m: m.group(1) + b"9" * LONG_ID_CHARS + m.group(2), body, 1)
+    raise ValueError(f"not a rewrite fault: {mode!r}")

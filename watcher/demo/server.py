@@ -204,9 +204,16 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "timeout" and market._stopping.wait(faults.TIMEOUT_SECONDS):
             self.close_connection = True
             return None
-        if mode in ("huge", "gzip_bomb"):
+        if mode in ("huge", "gzip_bomb", "gzip_stack"):
             return self._stream(mode, parts.path, head)
+        if mode == "huge_images":
+            return self._send(200, faults.huge_png(), "image/png", head=head)
         page = market._page(shop, req)
+        if mode == "drip":
+            return self._drip(page, head)
+        if mode in faults.REWRITES:
+            body = faults.rewrite(mode, page.body, market.requests[shop.name])
+            page = render.Page(page.status, body, page.content_type, dict(page.headers))
         if mode == "garbage":
             body = faults.garbage(max(len(page.body), 4096), market.requests[shop.name])
             return self._send(200, body, page.content_type, head=head)
@@ -279,12 +286,40 @@ class _Handler(BaseHTTPRequestHandler):
     def _redirect(self, location: str) -> None:
         self._send(302, b"", render.HTML, {"Location": location})
 
+    def _drip(self, page: render.Page, head: bool) -> None:
+        """The real answer, its body one byte per ``faults.DRIP_SECONDS``."""
+        market = self.server.market
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        if head:
+            return
+        market._dripping(+1)
+        try:
+            for i in range(len(page.body)):
+                self.wfile.write(page.body[i : i + 1])
+                self.wfile.flush()
+                if market._stopping.wait(faults.DRIP_SECONDS):
+                    return
+        except OSError:
+            pass  # the client gave up: what a deadline is for
+        finally:
+            market._dripping(-1)
+
     def _stream(self, mode: str, path: str, head: bool) -> None:
         ctype = (
             render.JSON if path.endswith(".json") or path.startswith("/wp-json") else render.HTML
         )
+        if path.startswith("/cdn/"):
+            ctype = render.JPEG
         if mode == "huge":
             size, chunks, extra = faults.HUGE_BYTES, faults.huge_chunks(), {}
+        elif mode == "gzip_stack":
+            body = faults.stacked_gzip()
+            size, chunks, extra = len(body), iter([body]), {"Content-Encoding": "gzip, gzip"}
         else:
             bomb = faults.gzip_bomb()
             size, chunks, extra = bomb.size, bomb.chunks(), {"Content-Encoding": "gzip"}
@@ -339,6 +374,7 @@ class Marketplace:
         self._scale = scale
         self.step = 0
         self.requests: collections.Counter[str] = collections.Counter()
+        self.drips = 0  # answers of the ``drip`` fault still being sent
         self._count_lock = threading.Lock()
         self._lock = threading.RLock()
         self._faults = faults.FaultTable()
@@ -537,6 +573,10 @@ class Marketplace:
     def _count(self, name: str) -> None:
         with self._count_lock:
             self.requests[name] += 1
+
+    def _dripping(self, delta: int) -> None:
+        with self._count_lock:
+            self.drips += delta
 
     def _page(self, shop: DemoShop, req: render.Request) -> render.Page:
         """The (cached) response of ``shop`` to ``req``; cache entries die with the shop's
