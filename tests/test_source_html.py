@@ -68,8 +68,9 @@ def base(srv: _Server) -> str:
 
 
 @pytest.fixture
-async def http() -> Iterator[Http]:
-    async with Http(HttpSettings(retries=0, backoff=0.0, timeout=5)) as client:
+async def http(server: _Server) -> Iterator[Http]:
+    settings = HttpSettings(retries=0, backoff=0.0, timeout=5)
+    async with Http(settings, trusted=[base(server)]) as client:
         yield client  # type: ignore[misc]
 
 

@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from watcher.config import Config
-from watcher.http import Http, HttpSettings
+from watcher.http import Http, HttpSettings, alert_client
 from watcher.notify.outbox import Outbox
 from watcher.runner import Runner
 from watcher.store import Store
@@ -24,6 +22,17 @@ class App:
     http: Http
     outbox: Outbox
     runner: Runner
+
+
+def config_urls(config: Config) -> list[str]:
+    """Every URL the config names for fetching: their origins are trusted to be on any
+    address (fetched content may only lead to public ones)."""
+    urls: list[str] = []
+    for shop in config.shops:
+        urls += [shop.url, shop.top_url, shop.search_url.replace("{query}", ""), *shop.listings]
+    for market in config.marketplaces:
+        urls += [market.url, market.search_url.replace("{query}", "")]
+    return [u for u in urls if u]
 
 
 def http_settings(config: Config) -> HttpSettings:
@@ -47,20 +56,16 @@ async def open_app(
     for conditional requests (worth it only in a long-lived process)."""
     own_store = store is None
     store = store or Store(config.watcher.database)
-    alert_client = httpx.AsyncClient(
-        timeout=httpx.Timeout(config.watcher.timeout.total_seconds()),
-        follow_redirects=False,
-        headers={"User-Agent": config.watcher.user_agent},
-    )
+    alerts = alert_client(config.watcher.timeout.total_seconds(), config.watcher.user_agent)
     settings = http_settings(config)
     if not http_cache:
         settings.cache_bytes = 0
-    http = Http(settings)
+    http = Http(settings, trusted=config_urls(config))
     try:
-        outbox = Outbox(store, config.alerts, alert_client, retry_first=config.watcher.alert_retry)
+        outbox = Outbox(store, config.alerts, alerts, retry_first=config.watcher.alert_retry)
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:
         await http.aclose()
-        await alert_client.aclose()
+        await alerts.aclose()
         if own_store:
             store.close()

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 
-from watcher.app import http_settings
+from watcher.app import config_urls, http_settings
 from watcher.config import Config, ShopConfig, Url, check_url
 from watcher.errors import FetchError, ParseError
 from watcher.http import Http
@@ -117,7 +117,8 @@ async def inspect_url(
     if kind is not None and kind not in kinds:
         raise ParseError(f"unknown kind {kind!r} (one of: {', '.join(kinds)})")
     settings = http_settings(config) if config else None
-    async with Http(settings) as http:
+    trusted = [url, *(config_urls(config) if config else [])]
+    async with Http(settings, trusted=trusted) as http:
         shop = _matching_shop(config, url)
         kind = kind or (shop.kind if shop else None) or await guess_kind(http, url)
         parts = urlsplit(url)
