@@ -294,6 +294,9 @@ class ShopConfig:
     interval: timedelta | None = None
     currency: str | None = None
     robots: bool | None = None
+    allow_private: bool = False
+    """URLs taken from this shop's pages (photos, next pages, redirects) may lead to
+    loopback and private addresses; the configured URLs always may."""
     selectors: Selectors = field(default_factory=Selectors)
 
     def validate(self, path: str) -> None:

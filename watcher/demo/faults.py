@@ -41,10 +41,11 @@ FAULT_MODES = (
     "tracking",
     "absurd_dates",
     "long_fields",
+    "ssrf",
 )
 IMAGE_ONLY = frozenset({"bad_image", "huge_images"})
 """Modes that only hit the shop's photos (``/cdn/`` paths)."""
-REWRITES = frozenset({"tracking", "absurd_dates", "long_fields"})
+REWRITES = frozenset({"tracking", "absurd_dates", "long_fields", "ssrf"})
 """Modes that serve the normal answer with a rewritten body (see :func:`rewrite`)."""
 
 DRIP_SECONDS = 0.5
@@ -53,6 +54,18 @@ HUGE_IMAGE_SIDE = 6300
 ABSURD_DATES = ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-06-01Z")
 LONG_ID_CHARS = 600
 LONG_CURRENCY = "RENMINBI-YUAN"
+SSRF_SPELLINGS = (
+    "{host}:{port}",
+    "127.1:{port}",
+    "2130706433:{port}",
+    "0x7f000001:{port}",
+    "localhost:{port}",
+    "[::1]:{port}",
+    "[::ffff:127.0.0.1]:{port}",
+    "user:pw@{host}:{port}",
+    "",  # the shop's own photo, which answers with a redirect to the target
+)
+"""How the ``ssrf`` fault spells the internal target in the links it plants."""
 
 HUGE_BYTES = 50 * 1024 * 1024
 TIMEOUT_SECONDS = 30.0
@@ -249,9 +262,11 @@ _DATE_FIELD = re.compile(
 _ID_FIELD = re.compile(rb'("(?:id|productID|sku)":\s*)("[^"]*"|\d+)')
 _CURRENCY_FIELD = re.compile(rb'("(?:currency_code|priceCurrency|currency)":\s*)"[^"]*"')
 _CARD_ID = re.compile(rb'(href="/item/)\d+(\.html")')
+_OWN_PHOTO = re.compile(rb"(https?://)(127\.0\.0\.1:\d+)(/cdn/)")
+_NEXT_LINK = re.compile(rb'(class="(?:next|pagination__item--next)" href=")[^"]*(")')
 
 
-def rewrite(mode: str, body: bytes, seq: int) -> bytes:
+def rewrite(mode: str, body: bytes, seq: int, target: str = "127.0.0.1:9") -> bytes:
     """The normal answer ``body`` rewritten by ``mode`` (one of :data:`REWRITES`); ``seq``
     (the shop's request count) varies what changes from one request to the next.
 
@@ -259,7 +274,9 @@ def rewrite(mode: str, body: bytes, seq: int) -> bytes:
     own query kept). ``absurd_dates``: every date field becomes one of
     :data:`ABSURD_DATES`. ``long_fields``: the first product id becomes 600 characters, the
     second gets a NUL byte, every currency code becomes :data:`LONG_CURRENCY`, and the
-    first card link of an HTML page a 600-digit id."""
+    first card link of an HTML page a 600-digit id. ``ssrf``: photo URLs point to
+    ``target`` (``host:port``, an internal service) spelled each of the
+    :data:`SSRF_SPELLINGS` ways in turn, and the next-page link goes there too."""
     if mode == "tracking":
         rng = random.Random(seq)
         stamp = time.time_ns()
@@ -295,4 +312,17 @@ def rewrite(mode: str, body: bytes, seq: int) -> bytes:
             lambda m: m.group(1) + b'"' + LONG_CURRENCY.encode() + b'"', body
         )
         return _CARD_ID.sub(lambda m: m.group(1) + b"9" * LONG_ID_CHARS + m.group(2), body, 1)
+    if mode == "ssrf":
+        host, _, port = target.rpartition(":")
+        turn = iter(range(seq, seq + (1 << 30)))
+
+        def spell(m: re.Match[bytes]) -> bytes:
+            form = SSRF_SPELLINGS[next(turn) % len(SSRF_SPELLINGS)]
+            where = form.format(host=host, port=port).encode() if form else m.group(2)
+            return m.group(1) + where + m.group(3)
+
+        body = _OWN_PHOTO.sub(spell, body)
+        return _NEXT_LINK.sub(
+            lambda m: m.group(1) + f"http://{target}/shop/?page=2".encode() + m.group(2), body
+        )
     raise ValueError(f"not a rewrite fault: {mode!r}")

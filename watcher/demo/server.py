@@ -208,11 +208,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._stream(mode, parts.path, head)
         if mode == "huge_images":
             return self._send(200, faults.huge_png(), "image/png", head=head)
+        if mode == "ssrf" and parts.path.startswith("/cdn/"):
+            return self._redirect(f"http://{market.ssrf_target}{parts.path}")
         page = market._page(shop, req)
         if mode == "drip":
             return self._drip(page, head)
         if mode in faults.REWRITES:
-            body = faults.rewrite(mode, page.body, market.requests[shop.name])
+            body = faults.rewrite(mode, page.body, market.requests[shop.name], market.ssrf_target)
             page = render.Page(page.status, body, page.content_type, dict(page.headers))
         if mode == "garbage":
             body = faults.garbage(max(len(page.body), 4096), market.requests[shop.name])
@@ -375,6 +377,7 @@ class Marketplace:
         self.step = 0
         self.requests: collections.Counter[str] = collections.Counter()
         self.drips = 0  # answers of the ``drip`` fault still being sent
+        self.ssrf_target = "127.0.0.1:9"  # host:port the ``ssrf`` fault points links to
         self._count_lock = threading.Lock()
         self._lock = threading.RLock()
         self._faults = faults.FaultTable()

@@ -51,9 +51,14 @@ class Source(ABC):
         """Listings the shop's own search returns for ``query``."""
 
     async def fetch(self, url: str, **kwargs: object) -> Response:
-        """GET through the shared client with this shop's robots.txt policy."""
-        return await self.http.get(url, robots=self.robots, **kwargs)  # type: ignore[arg-type]
+        """GET through the shared client with this shop's robots.txt and address policy."""
+        return await self.http.get(  # type: ignore[arg-type]
+            url, robots=self.robots, allow_private=self.shop.allow_private, **kwargs
+        )
 
     async def fetch_json(self, url: str, **kwargs: object) -> tuple[object, Response]:
-        """GET JSON through the shared client with this shop's robots.txt policy."""
-        return await self.http.get_json(url, robots=self.robots, **kwargs)
+        """GET JSON through the shared client with this shop's robots.txt and address
+        policy."""
+        return await self.http.get_json(
+            url, robots=self.robots, allow_private=self.shop.allow_private, **kwargs
+        )
