@@ -86,6 +86,16 @@ class HttpSettings:
         """The effective :attr:`budget`."""
         return self.budget if self.budget is not None else 3 * self.timeout
 
+    @property
+    def image_deadline(self) -> float:
+        """Deadline of one photo request."""
+        return min(self.timeout, self.image_timeout)
+
+    @property
+    def image_budget(self) -> float:
+        """Seconds the photos of one check may take all together (60 s by default)."""
+        return 4 * self.image_deadline
+
 
 @dataclass(slots=True)
 class Response:
@@ -452,7 +462,7 @@ class Http:
         cap = max_bytes or s.max_bytes
         deadline = s.timeout
         if lane == "images":
-            deadline = min(s.timeout, s.image_timeout)
+            deadline = s.image_deadline
             retries = min(1, s.retries) if retries is None else retries
         attempts = (s.retries if retries is None else retries) + 1
         budget = s.total_budget

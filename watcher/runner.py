@@ -7,7 +7,7 @@ of it is marked removed, and the other shops go on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +24,6 @@ from watcher.store import Store
 from watcher.store.db import from_db, utcnow
 
 Progress = Callable[[str, ShopResult | ShopConfig], None]
-IMAGE_MAX_BYTES = 8 * 1024 * 1024
 IMAGE_RETRY = timedelta(hours=1)
 
 
@@ -134,7 +133,11 @@ class Runner:
         return titles
 
     async def _guarded(
-        self, fn: Callable[..., object], shop: ShopConfig, progress: Progress | None, *args: object
+        self,
+        fn: Callable[..., Awaitable[None]],
+        shop: ShopConfig,
+        progress: Progress | None,
+        *args: object,
     ) -> ShopResult:
         """Run one shop's part of the check; any failure becomes a failed result."""
         if progress:
@@ -148,7 +151,7 @@ class Runner:
             )
             result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
             run_id = self.store.begin_run(result.shop_id)
-            await fn(result, *args)  # type: ignore[operator]
+            await fn(result, *args)
         except WatcherError as e:
             result.status, result.error = "failed", _error(e)
         except Exception as e:  # one shop's bug must not stop the others
@@ -276,8 +279,8 @@ class Runner:
         if err:
             raise FetchError(err)
 
-    async def _fetch_images(self, urls: set[str]) -> dict[str, str]:
-        from watcher.images import image_hash
+    async def _fetch_images(self, urls: set[str], results: list[ShopResult]) -> dict[str, str]:
+        from watcher.images import fetch_hashes
 
         known = self.store.image_hashes(urls)
         out = {u: r.hash for u, r in known.items() if r.hash}
@@ -287,29 +290,22 @@ class Runner:
             for u in urls
             if u not in known or (not known[u].hash and now - known[u].fetched_at > IMAGE_RETRY)
         ]
-
-        hashed: list[tuple[str, str | None, str | None]] = []
-
-        async def one(url: str) -> None:
-            try:
-                resp = await self.http.get(url, max_bytes=IMAGE_MAX_BYTES)
-            except FetchError as e:
-                # Unknown this time: not remembered, so the next check tries again.
-                logger.debug("image {} unavailable: {}", url, e)
-                return
-            except Exception as e:  # one hostile image URL must not abort the check
-                logger.warning("image {} could not be fetched: {}: {}", url, type(e).__name__, e)
-                return
-            h = await asyncio.to_thread(image_hash, resp.content)
-            if h:
-                out[url] = h
-            hashed.append((url, h, None if h else "not an image"))
-
-        await asyncio.gather(*(one(u) for u in todo))
+        # photos of shops with allow_private = true may be on private networks
+        private = {
+            url
+            for r in results
+            if r.shop.allow_private
+            for _, item in (*r.changes.seen, *r.searched)
+            for url in item.images
+        }
+        fetched = await fetch_hashes(self.http, todo, allow_private=private)
+        out.update({u: h for u, h in fetched.items() if h})
         try:
-            self.store.save_images(hashed)
+            self.store.save_images(
+                [(u, h, None if h else "not an image") for u, h in fetched.items()]
+            )
         except StorageError as e:
-            logger.warning("could not remember {} image hash(es): {}", len(hashed), e)
+            logger.warning("could not remember {} image hash(es): {}", len(fetched), e)
         return out
 
     async def _detect_and_notify(self, results: list[ShopResult]) -> list[Finding]:
@@ -333,7 +329,7 @@ class Runner:
             except Exception:
                 logger.exception("detector {} failed to list images", d.kind)
         if wanted:
-            ctx.images = await self._fetch_images(wanted)
+            ctx.images = await self._fetch_images(wanted, results)
         findings: list[Finding] = []
         for d in active:
             try:
