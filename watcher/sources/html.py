@@ -30,7 +30,7 @@ from watcher.errors import BadResponseError, ConfigError, FetchError, ParseError
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing, Review
 from watcher.sources.amazon import amazon_listing, is_amazon
-from watcher.sources.base import Source
+from watcher.sources.base import Source, check_elements, parse_off_loop
 from watcher.sources.blocks import blocked_reason
 from watcher.sources.prices import parse_price
 from watcher.sources.stock_words import stock_from_text
@@ -146,6 +146,18 @@ def _charset(resp: Response) -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class _PageRead:
+    """What a catalog or search page says, read off the event loop."""
+
+    url: str
+    status: int
+    items: list[Listing]
+    next_url: str | None
+    blocked: str | None  # why the page looks blocked, when it has no items
+    no_results: bool  # no items, and the page says there are none
+
+
 class _Doc:
     """One fetched page: bytes view, lazily built soup."""
 
@@ -154,6 +166,7 @@ class _Doc:
             raise BadResponseError(
                 f"expected an HTML page, got {resp.content_type}", url=resp.url, status=resp.status
             )
+        check_elements(resp.content, resp.url)
         self.resp = resp
         self.url = resp.url
         self.encoding = _charset(resp)
@@ -371,8 +384,22 @@ class HtmlSource(Source):
         compare_at = old if old is not None and amount is not None and old > amount else None
         return amount, currency, compare_at
 
-    async def _get(self, url: str) -> _Doc:
-        return _Doc(await self.fetch(url))
+    async def _get_page(self, url: str) -> _PageRead:
+        """Fetch a catalog or search page and read it on the parser threads."""
+        return await parse_off_loop(self._read_page, await self.fetch(url))
+
+    def _read_page(self, resp: Response) -> _PageRead:
+        doc = _Doc(resp)
+        items = self._items(doc)
+        blocked = None if items else blocked_reason(doc.text, yielded_nothing=True)
+        return _PageRead(
+            url=doc.url,
+            status=resp.status,
+            items=items,
+            next_url=self._next_url(doc) if items else None,
+            blocked=blocked,
+            no_results=not items and not blocked and has_no_results_marker(doc.text),
+        )
 
     def _cards(self, doc: _Doc) -> list[Listing]:
         """Listings from ``selectors.item`` cards of a catalog or search page."""
@@ -521,8 +548,8 @@ class HtmlSource(Source):
     async def listing(self, ref: str) -> Listing:
         """The product page at ``ref`` with its reviews; structured data first, selectors
         for the gaps. BadResponseError for a captcha/login wall, ParseError when the page
-        has no product title."""
-        return self.read_listing(await self.fetch(ref), ref)
+        has no product title (or is too big to be one)."""
+        return await parse_off_loop(self.read_listing, await self.fetch(ref), ref)
 
     def read_listing(self, resp: Response, ref: str) -> Listing:
         """The listing of an already fetched product page (what :meth:`listing` returns for
@@ -608,21 +635,21 @@ class HtmlSource(Source):
             first = page_no == 0
             page_no += 1
             try:
-                doc = await self._get(url)
-                items = self._items(doc)
+                page = await self._get_page(url)
             except (FetchError, ParseError) as e:
                 if first:
                     raise
                 complete, note = False, f"page {page_no} ({url}) failed: {e}"
                 break
-            visited.add(doc.url)
+            visited.add(page.url)
+            items = page.items
             if not items:
-                reason = blocked_reason(doc.text, yielded_nothing=True)
+                reason = page.blocked
                 if reason:
                     if first:
-                        raise BadResponseError(reason, url=url, status=doc.resp.status)
+                        raise BadResponseError(reason, url=url, status=page.status)
                     complete, note = False, f"page {page_no} ({url}): {reason}"
-                elif has_no_results_marker(doc.text):
+                elif page.no_results:
                     note = f"page {page_no} says there are no results"
                 elif first:
                     raise ParseError(
@@ -643,7 +670,7 @@ class HtmlSource(Source):
                 listings.append(item)
             if want is not None and len(listings) >= want:
                 break
-            url = self._next_url(doc)
+            url = page.next_url
         return Catalog(listings=listings, complete=complete, note=note)
 
     async def catalog(self) -> Catalog:
@@ -668,10 +695,7 @@ class HtmlSource(Source):
         """Listings on the first page of the shop's search for ``query``; ``shop`` is the
         seller named by ``selectors.shop`` on marketplaces. A page that only looks blocked
         raises BadResponseError; a genuinely empty result is []."""
-        doc = await self._get(self.search_url(query))
-        items = self._items(doc)
-        if not items:
-            reason = blocked_reason(doc.text, yielded_nothing=True)
-            if reason:
-                raise BadResponseError(reason, url=doc.url, status=doc.resp.status)
-        return items
+        page = await self._get_page(self.search_url(query))
+        if page.blocked:
+            raise BadResponseError(page.blocked, url=page.url, status=page.status)
+        return page.items

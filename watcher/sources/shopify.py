@@ -13,7 +13,7 @@ from loguru import logger
 
 from watcher.errors import BadResponseError, BlockedError, FetchError, ParseError
 from watcher.models import Catalog, Listing
-from watcher.sources.base import Source, parse_time
+from watcher.sources.base import Source, check_elements, parse_off_loop, parse_time
 from watcher.sources.structured import absolute_url
 from watcher.text.clean import clean_text, strip_controls, strip_html
 
@@ -30,6 +30,14 @@ def _money(value: object) -> float | None:
     except (ValueError, OverflowError):
         return None
     return amount if math.isfinite(amount) and amount >= 0 else None
+
+
+def _page_products(content: bytes, url: str) -> list[Listing]:
+    """The structured-data products of a product page (its reviews), size-checked first."""
+    from watcher.sources.structured import extract_products
+
+    check_elements(content, url)
+    return extract_products(content, url)
 
 
 def _list(value: object) -> list[Any]:
@@ -67,15 +75,16 @@ class ShopifySource(Source):
         if not isinstance(p, dict) or "id" not in p or not p.get("title"):
             raise ParseError("Shopify product without id or title")
         variants = [v for v in _list(p.get("variants")) if isinstance(v, dict)]
-        priced = [(v, _money(v.get("price"))) for v in variants]
-        priced = [(v, x) for v, x in priced if x is not None]
+        money = [(v, _money(v.get("price"))) for v in variants]
+        priced = [(v, x) for v, x in money if x is not None]
         available_variants = [(v, x) for v, x in priced if v.get("available") is not False]
         pool = available_variants or priced
-        price = compare = None
+        price: float | None = None
+        compare: float | None = None
         if pool:
-            variant, price = min(pool, key=lambda vx: vx[1])
-            compare = _money(variant.get("compare_at_price"))
-            if compare is not None and compare <= price:
+            variant, lowest = min(pool, key=lambda vx: vx[1])
+            price, compare = lowest, _money(variant.get("compare_at_price"))
+            if compare is not None and compare <= lowest:
                 compare = None
         available: bool | None = None
         flags = [v.get("available") for v in variants if isinstance(v.get("available"), bool)]
@@ -174,12 +183,10 @@ class ShopifySource(Source):
         listing = self.parse_product(data["product"])
         try:
             page = await self.fetch(listing.url, conditional=True)
-        except FetchError as e:
+            found = await parse_off_loop(_page_products, page.content, listing.url)
+        except (FetchError, ParseError) as e:
             logger.warning("{}: reviews unavailable for {} ({})", self.shop.name, listing.url, e)
             return listing
-        from watcher.sources.structured import extract_products
-
-        found = extract_products(page.content, listing.url)
         if found:
             best = found[0]
             listing.reviews = best.reviews if best.reviews is not None else []
