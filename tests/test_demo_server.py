@@ -360,7 +360,7 @@ def test_timeline_steps(client: httpx.Client):
 def test_faults(market: Marketplace, client: httpx.Client):
     base = market.shop(URBAN).base
     url = base + "products.json"
-    assert len(FAULT_MODES) == 19
+    assert len(FAULT_MODES) == 20
     try:
         market.set_fault(URBAN, "500", count=2)
         assert [client.get(url).status_code for _ in range(3)] == [500, 500, 200]

@@ -5,7 +5,7 @@ request whether (and how) to misbehave. The bodies of the nastier faults are bui
 random bytes, a challenge page, a 50 MB stream, a gzip bomb that inflates past 1 GiB
 while neither side ever holds more than a few hundred kilobytes, the same bomb gzipped
 twice (``Content-Encoding: gzip, gzip``, a few KB on the wire), a 6300x6300 PNG of about
-170 KB, and rewrites of the normal answer (:func:`rewrite`): tracking parameters on every
+170 KB, a 9.8 MB page of 1.4 million elements, and rewrites of the normal answer (:func:`rewrite`): tracking parameters on every
 product link, absurd dates, over-long ids and currency codes.
 """
 
@@ -42,6 +42,7 @@ FAULT_MODES = (
     "absurd_dates",
     "long_fields",
     "ssrf",
+    "huge_dom",
 )
 IMAGE_ONLY = frozenset({"bad_image", "huge_images"})
 """Modes that only hit the shop's photos (``/cdn/`` paths)."""
@@ -51,6 +52,7 @@ REWRITES = frozenset({"tracking", "absurd_dates", "long_fields", "ssrf"})
 DRIP_SECONDS = 0.5
 """The ``drip`` fault sends the real answer's body one byte per this many seconds."""
 HUGE_IMAGE_SIDE = 6300
+HUGE_DOM_TAGS = 1_400_000
 ABSURD_DATES = ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-06-01Z")
 LONG_ID_CHARS = 600
 LONG_CURRENCY = "RENMINBI-YUAN"
@@ -201,6 +203,12 @@ def gzip_bomb(chunk: int = BOMB_CHUNK, chunks: int = BOMB_CHUNKS) -> GzipBomb:
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     trailer = tail + struct.pack("<II", crc & 0xFFFFFFFF, (chunk * chunks) & 0xFFFFFFFF)
     return GzipBomb(header, first, block, chunks - 1, trailer)
+
+
+@cache
+def huge_dom(tags: int = HUGE_DOM_TAGS) -> bytes:
+    """A valid HTML page of ``tags`` empty elements: 9.8 MB for the default 1.4 million."""
+    return b"<!DOCTYPE html><html><body>" + b"<i></i>" * tags + b"</body></html>"
 
 
 @cache

@@ -208,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._stream(mode, parts.path, head)
         if mode == "huge_images":
             return self._send(200, faults.huge_png(), "image/png", head=head)
+        if mode == "huge_dom":
+            return self._send(200, faults.huge_dom(), render.HTML, head=head)
         if mode == "ssrf" and parts.path.startswith("/cdn/"):
             return self._redirect(f"http://{market.ssrf_target}{parts.path}")
         page = market._page(shop, req)
