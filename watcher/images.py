@@ -66,7 +66,8 @@ MIN_SIDE = 16
 """Images smaller than this on either side (tracking pixels, icons) have no useful hash."""
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "AVIF")
-"""The formats shops serve photos in; anything else (EPS, PSD, TIFF...) is not opened."""
+"""The formats shops serve photos in (those this Pillow build reads); anything else (EPS,
+PSD, TIFF...) is not opened."""
 
 _WORK_SIDE = 128  # decode (JPEG draft) near, and hash from, this size: pHash looks at 32x32
 _INFLIGHT = 4  # photos fetched or waiting to be hashed at once, per fetch_hashes call
@@ -80,6 +81,12 @@ _COST_PROGRESSIVE = 3.5  # per declared pixel: libjpeg keeps every coefficient
 
 
 _DECODING = threading.BoundedSemaphore(DECODE_SLOTS)
+
+
+@lru_cache(maxsize=1)
+def _formats() -> tuple[str, ...]:
+    Image.init()
+    return tuple(f for f in FORMATS if f in Image.OPEN)
 
 _ORIENTATION = 0x0112  # EXIF: how the camera was held
 _UPRIGHT = {
@@ -117,7 +124,7 @@ def _decode(data: bytes) -> Image.Image | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DecompressionBombWarning, EXIF/ICC complaints
-            im: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
+            im: Image.Image = Image.open(io.BytesIO(data), formats=_formats())
             w, h = im.size
             if w < MIN_SIDE or h < MIN_SIDE or w * h > MAX_PIXELS:
                 return None
