@@ -188,6 +188,18 @@ async def test_redirects_and_credentials_are_checked(shop: str, internal: int) -
     assert Internal.hits == []
 
 
+async def test_trusted_origin_keeps_its_default_ports(shop: str) -> None:
+    """A configured shop that redirects http:// to https:// is still the configured shop:
+    its host on ports 80 and 443 is not checked (nothing listens there: a connect error,
+    not a refusal)."""
+    async with _http(shop) as http:
+        for url in ("http://127.0.0.1/", "https://127.0.0.1/"):
+            try:
+                await http.get(url)
+            except FetchError as e:
+                assert not isinstance(e, BlockedError), e
+
+
 async def test_allow_private_opts_in(shop: str, internal: int) -> None:
     async with _http(shop) as http:
         for host in ("127.0.0.1", "localhost", "[::1]", "127.1"):

@@ -251,7 +251,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         except (httpx.InvalidURL, TypeError):
             return
         if parsed.scheme in ("http", "https") and parsed.raw_host:
-            self.trusted.setdefault(origin_key(parsed), set()).add(parsed.userinfo.decode())
+            host, port = origin_key(parsed)
+            # the default ports too: a shop that redirects http:// to https:// stays itself
+            for key in {(host, port), (host, 80), (host, 443)}:
+                self.trusted.setdefault(key, set()).add(parsed.userinfo.decode())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the pool its origin's policy allows."""
