@@ -551,30 +551,11 @@ class Http:
             chunks: list[bytes] = []
             size = received = 0
             started = time.monotonic()
-            try:
-                async for raw in _body(r.content) if preread else r.aiter_raw():
-                    received += len(raw)
-                    if received > cap:
-                        raise TooLargeError(
-                            f"{url} is over the {cap}-byte cap", url=url, status=r.status_code
-                        )
-                    for chunk in inflater.feed(raw):
-                        size += len(chunk)
-                        if size > cap:
-                            raise TooLargeError(
-                                f"{url} is over the {cap}-byte cap once decoded",
-                                url=url,
-                                status=r.status_code,
-                            )
-                        chunks.append(chunk)
-                    elapsed = time.monotonic() - started
-                    if elapsed > s.rate_grace and received < s.min_rate * elapsed:
-                        raise TransportError(
-                            f"{url} sends {received / elapsed:.0f} bytes/s "
-                            f"(minimum {s.min_rate:g})",
-                            url=url,
-                        )
-                for chunk in inflater.finish():
+
+            def keep(decoded: Iterable[bytes]) -> None:
+                nonlocal size
+                for chunk in decoded:
+                    chunks.append(chunk)
                     size += len(chunk)
                     if size > cap:
                         raise TooLargeError(
@@ -582,7 +563,23 @@ class Http:
                             url=url,
                             status=r.status_code,
                         )
-                    chunks.append(chunk)
+
+            try:
+                async for raw in _body(r.content) if preread else r.aiter_raw():
+                    received += len(raw)
+                    if received > cap:
+                        raise TooLargeError(
+                            f"{url} is over the {cap}-byte cap", url=url, status=r.status_code
+                        )
+                    keep(inflater.feed(raw))
+                    elapsed = time.monotonic() - started
+                    if elapsed > s.rate_grace and received < s.min_rate * elapsed:
+                        raise TransportError(
+                            f"{url} sends {received / elapsed:.0f} bytes/s "
+                            f"(minimum {s.min_rate:g})",
+                            url=url,
+                        )
+                keep(inflater.finish())
             except zlib.error:
                 raise BadResponseError(
                     f"undecodable body from {url}", url=url, status=r.status_code
