@@ -88,6 +88,7 @@ def _formats() -> tuple[str, ...]:
     Image.init()
     return tuple(f for f in FORMATS if f in Image.OPEN)
 
+
 _ORIENTATION = 0x0112  # EXIF: how the camera was held
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
