@@ -63,6 +63,16 @@ _TOKEN_RE = re.compile(
 # "No (quality) problem" idioms are praise in shop reviews, but the training corpus (books,
 # hotels, laptops) has too few of them to learn that; they are rewritten to plain praise.
 _ZH_NO_PROBLEM_RE = re.compile(r"(?:没有?|无|毫无)(?:任何|什么|啥)?(?:质量|大)?(?:问题|毛病)")
+# English idioms that negate their way to praise ("can't recommend it enough", "couldn't be
+# happier", "can't go wrong", "can't live without it"): a negated "recommend" is otherwise a
+# complaint cue. Matched after "n't" became " not" ("can't" -> "ca not").
+_EN_PRAISE_IDIOM_RE = re.compile(
+    r"\b(?:ca|can|could|would) ?not (?:"
+    r"recommend (?:\w+ ){0,3}?(?:enough|highly|more)"
+    r"|say enough (?:good|about)"
+    r"|be (?:any )?(?:happier|more (?:happy|pleased|satisfied))"
+    r"|go wrong|ask for (?:a )?better|live without)"
+)
 
 _EN_NEGATORS = frozenset(
     [
@@ -134,6 +144,8 @@ _ZH_NOT_NEGATORS = frozenset(
         "没事",
     ]
 )
+_LENGTHS = (3, 8, 20)
+_CUE_VALENCE = 2.0
 _VADER_NEG_SCALE = -0.74  # VADER's own constant for a negated lexicon word
 
 
@@ -168,7 +180,10 @@ _EN_CUE_WORDS = _words(
     disappointment useless terrible horrible awful worst unreliable disconnects disconnected
     disconnecting frustrating frustrated overpriced regret died dead dies malfunction
     unusable poorly worthless rip-off ripoff unhappy damaged scratched dented stained
-    itchy lumpy pilled pilling unravel unraveled"""
+    itchy lumpy pilled pilling unravel unraveled unresponsive glitchy glitches glitching
+    freezes freezing froze crashes crashing crashed overheats overheating doa
+    malfunctioning malfunctions inoperable distorted distorts crackles crackling
+    muffled tinny buggy laggy lags"""
 )
 _EN_CUE_PAIRS = _words(
     """stopped_working quit_working stops_working stopped_charging fell_apart came_apart
@@ -176,11 +191,16 @@ _EN_CUE_PAIRS = _words(
     cheaply_made too_small too_big too_short too_tight too_loose too_large runs_small
     runs_large customer_service no_reply no_response never_arrived never_replied
     never_responded never_received never_came never_worked keeps_disconnecting
-    keeps_dropping keeps_freezing keeps_crashing"""
+    keeps_dropping keeps_freezing keeps_crashing stopped_responding stops_responding
+    quit_responding stopped_connecting keeps_disconnecting keeps_losing keeps_restarting
+    keeps_rebooting poor_sound poor_reception poor_connection bad_sound bad_connection
+    on_arrival money_back total_waste"""
 )
 _EN_NEGATED_CUES = _words(
     """work works worked working fit fits charge charges charging connect connects
-    last lasted recommend buy turn pair respond respond reply replied hold holds"""
+    connected connecting last lasted recommend buy turn pair pairs paired respond responds
+    responded responding reply replied hold holds understand understands recognize
+    recognizes hear hears sync syncs load loads stay stays worth"""
 )
 
 
@@ -285,7 +305,10 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     if "问题" in text or "毛病" in text:
         text = _ZH_NO_PROBLEM_RE.sub("很好", text)
-    return text.replace("’", "'").replace("n't", " not")
+    text = text.replace("’", "'").replace("n't", " not")
+    if "not " in text:
+        text = _EN_PRAISE_IDIOM_RE.sub("highly recommend", text)
+    return text
 
 
 def features(
@@ -294,6 +317,7 @@ def features(
     """Sparse feature vector of ``text`` (name -> value); shared by training and inference."""
     text = clean(text)
     out: dict[str, float] = {}
+    n_words = 0
     lex_pos = 0.0
     lex_neg = 0.0
     cue_en = 0.0
@@ -318,9 +342,14 @@ def features(
                 words = emoji[tok].split()
             else:
                 continue
+            n_words += len(words)
             for word in words:
                 if _is_cue(word, prev_word, negated=negate_left > 0):
                     cue_en += contrast
+                    # A complaint cue is a negative word even where VADER has no valence for
+                    # it ("shrank", "refund", "stopped working").
+                    if not lexicon or word not in lexicon:
+                        lex_neg += _CUE_VALENCE * contrast
                 if word in _EN_NEGATORS:
                     negate_left = _EN_SCOPE
                     out["w:" + word] = 1.0
@@ -373,6 +402,10 @@ def features(
             out["_praise_zh"] = math.log1p(praise_zh)
     elif out:
         out["_en"] = 1.0
+        # Short reviews: the intercept of a review with few words (see _LENGTHS).
+        for limit in _LENGTHS:
+            if n_words <= limit:
+                out[f"_len{limit}"] = 1.0
     return out
 
 
