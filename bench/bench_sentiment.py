@@ -7,6 +7,11 @@ DIR exists (default ``~/.cache/watcher-sentiment/eval``). Every review is judged
 model's own threshold for the text's language. For 3-star sets (mixed reviews) the share
 flagged is printed instead of F1.
 
+Most held-out sets are not at the balance of a real review stream (the sentence sets and the
+hand-written sets are 35-50 % complaints; a shop's short reviews are mostly praise), so the
+report also gives "F1 @10 %": the F1 that the same recall and false-positive rate give on a
+stream with 10 % complaints.
+
 Usage: .venv/bin/python bench/bench_sentiment.py [--eval-dir DIR] [--seconds 3]
 """
 
@@ -38,8 +43,11 @@ def read_tsv(path: Path) -> list[tuple[str, int]]:
     return rows
 
 
+PREVALENCE = 0.10
+
+
 def scores(rows: list[tuple[str, int]]) -> dict[str, float]:
-    """Precision, recall and F1 of the negative class, plus accuracy."""
+    """Precision, recall and F1 of the negative class, accuracy, and F1 at ``PREVALENCE``."""
     tp = fp = fn = tn = 0
     for text, label in rows:
         pred = sentiment.is_negative(text)
@@ -50,7 +58,18 @@ def scores(rows: list[tuple[str, int]]) -> dict[str, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"n": len(rows), "neg": tp + fn, "P": p, "R": r, "F1": f1, "acc": (tp + tn) / len(rows)}
+    fpr = fp / (fp + tn) if fp + tn else 0.0
+    tp_s, fp_s = r * PREVALENCE, fpr * (1 - PREVALENCE)
+    f1_s = 2 * tp_s / (2 * tp_s + fp_s + PREVALENCE - tp_s) if tp_s else 0.0
+    return {
+        "n": len(rows),
+        "neg": tp + fn,
+        "P": p,
+        "R": r,
+        "F1": f1,
+        "acc": (tp + tn) / len(rows),
+        "F1s": f1_s,
+    }
 
 
 def throughput(texts: list[str], seconds: float) -> tuple[float, float]:
@@ -87,17 +106,17 @@ def main() -> None:
         for path in sorted(args.eval_dir.glob("*.tsv")):
             sets[f"full:{path.name}"] = read_tsv(path)
     print(f"thresholds: {model.thresholds}\n")
-    print("| held-out set | n | negatives | precision | recall | F1 (neg) | accuracy |")
-    print("|---|---|---|---|---|---|---|")
+    print("| held-out set | n | negatives | precision | recall | F1 (neg) | F1 @10 % | accuracy |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, rows in sets.items():
         if "3star" in name:
             flagged = sum(sentiment.is_negative(text) for text, _ in rows) / len(rows)
-            print(f"| {name} | {len(rows)} | 3-star | flagged {flagged:.3f} | | | |")
+            print(f"| {name} | {len(rows)} | 3-star | flagged {flagged:.3f} | | | | |")
             continue
         s = scores(rows)
         print(
             f"| {name} | {s['n']} | {s['neg']} | {s['P']:.3f} | {s['R']:.3f} | "
-            f"**{s['F1']:.3f}** | {s['acc']:.3f} |"
+            f"**{s['F1']:.3f}** | {s['F1s']:.3f} | {s['acc']:.3f} |"
         )
 
     print()
