@@ -137,7 +137,7 @@ def convert(tp: Any, value: Any, path: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(path, f"expected a table, got {value!r}")
-        return build(tp, value, path)
+        return build(typing.cast(type, tp), value, path)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(path, f"expected a number, got {value!r}")
@@ -263,6 +263,9 @@ class WatcherSettings:
     unreachable_after: int = field(default=3, metadata={"check": _positive})
     alert_retry: timedelta = timedelta(minutes=1)
     """First delay before an undelivered alert is retried; doubles per attempt up to 6h."""
+    lease: timedelta = timedelta(minutes=1)
+    """How long a ``watcher run`` instance's claim on a shop (and its registration) lasts
+    without a heartbeat: a dead instance's shops are taken over after this."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def validate(self, path: str) -> None:
@@ -275,6 +278,8 @@ class WatcherSettings:
             raise ConfigError(f"{path}.timezone", f"unknown time zone {self.timezone!r}") from None
         if self.interval.total_seconds() <= 0:
             raise ConfigError(f"{path}.interval", "must be greater than 0")
+        if self.lease.total_seconds() < 1:
+            raise ConfigError(f"{path}.lease", "must be at least 1s")
 
 
 @dataclass(slots=True)

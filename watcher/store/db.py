@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from watcher.errors import ConfigError, StorageError
-from watcher.store import tables  # noqa: F401  (registers the tables)
+from watcher.store import fleet_tables, tables  # noqa: F401  (registers the tables)
 
 
 def utcnow() -> datetime:
@@ -60,7 +60,17 @@ def _v3(conn: Connection) -> None:
         conn.execute(text(sql))
 
 
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2), (3, _v3)]
+def _v4(conn: Connection) -> None:
+    """The instances of ``watcher run`` sharing the database and the shops' schedule."""
+    SQLModel.metadata.create_all(conn, tables=list(fleet_tables.FLEET_TABLES))
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1),
+    (2, _v2),
+    (3, _v3),
+    (4, _v4),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
