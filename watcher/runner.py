@@ -7,6 +7,7 @@ of it is marked removed, and the other shops go on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -152,6 +153,15 @@ class Runner:
             result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
             run_id = self.store.begin_run(result.shop_id)
             await fn(result, *args)
+        except asyncio.CancelledError:
+            # The daemon is stopping: the shop is unknown for this check, not failing (no
+            # failure counted); what was stored stays, its events stay pending.
+            if run_id is not None:
+                with contextlib.suppress(StorageError):
+                    self.store.finish_run(
+                        run_id, result.shop_id, "cancelled", "stopped before the end", 0
+                    )
+            raise
         except WatcherError as e:
             result.status, result.error = "failed", _error(e)
         except Exception as e:  # one shop's bug must not stop the others

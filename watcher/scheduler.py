@@ -1,24 +1,78 @@
-"""The daemon: one APScheduler job per shop on its interval plus jitter, never two checks
-of a shop at once, missed runs coalesced, and a retry job for undelivered alerts. On
-SIGTERM/SIGINT it stops scheduling, lets in-flight checks finish and exits 0."""
+"""The daemon (``watcher run``).
+
+When each shop is due lives in the database (:mod:`watcher.store.fleet`), so one daemon
+or several sharing a PostgreSQL database run the same way: every second an instance
+claims due shops with a row lease (at most ``concurrency`` checks at once), checks them,
+and schedules the next check one interval later plus jitter. APScheduler drives the
+housekeeping: the claim pass, the heartbeat that renews leases, and redelivery of
+undelivered alerts. A SQLite file serves one daemon (a file lock refuses a second).
+
+Stopping: on SIGTERM/SIGINT no new check starts; checks in flight get
+:data:`STOP_GRACE` seconds, then are cancelled (recorded as cancelled, the shop stays due,
+stored events stay pending, an alert batch being sent keeps its outbox lease), leases are
+released and the process exits 0. A second signal exits at once; a watchdog ends the
+process at :data:`STOP_DEADLINE` whatever is stuck.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import secrets
 import signal
-from datetime import UTC, datetime, timedelta
+import socket
+import threading
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from types import FrameType
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
+from watcher import when
 from watcher.app import App, open_app
 from watcher.config import Config, ShopConfig
 from watcher.errors import StorageError
+from watcher.store.fleet import Claim, FleetStore, Me, sqlite_daemon_lock
 
+POLL = 1.0
+"""Seconds between claim passes (a finished check also starts one at once)."""
 RETRY_EVERY = timedelta(minutes=1)
-SHUTDOWN_GRACE = 300.0
+STOP_GRACE = 5.0
+"""Seconds checks in flight may take to finish after a stop signal before they are cancelled."""
+STOP_DEADLINE = 9.0
+"""Seconds after the first stop signal at which the process ends, finished or not (Docker
+sends SIGKILL at 10)."""
+AFFINITY = timedelta(seconds=3)
+"""How long past its due time a shop waits for the live instance that checked it last."""
+ANNOUNCE = 30
+"""Shops listed one per line at start; `watcher status` lists any number."""
+
+
+def identity(config: Config) -> Me:
+    """Who this process is in the ``instance`` table."""
+    host = socket.gethostname()
+    try:
+        boot = open("/proc/sys/kernel/random/boot_id").read().strip()  # noqa: SIM115
+    except OSError:
+        boot = ""
+    try:
+        ver = version("watcher")
+    except PackageNotFoundError:
+        ver = ""
+    pid = os.getpid()
+    return Me(
+        id=f"{host[:80]}:{pid}:{secrets.token_hex(3)}",
+        host=host[:255],
+        boot=boot[:64],
+        pid=pid,
+        version=ver[:32],
+        lease=config.watcher.lease,
+    )
 
 
 class Daemon:
@@ -26,95 +80,278 @@ class Daemon:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.me = identity(config)
+        self.shops = {s.name: s for s in config.shops}
+        self.tz = ZoneInfo(config.watcher.timezone)
         self.stopping = asyncio.Event()
-        self.inflight: set[asyncio.Task[object]] = set()
+        self.inflight: dict[str, asyncio.Task[None]] = {}
         self.checks = 0
+        self.cap = max(config.watcher.concurrency, 1)
+        shortest = min(
+            [s.interval or config.watcher.interval for s in config.shops]
+            or [config.watcher.interval]
+        )
+        self.affinity = min(AFFINITY, shortest / 4)
+        self.shortest = shortest
+        self._signalled = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: App | None = None
+        self._fleet: FleetStore | None = None
+        self._scheduler: AsyncIOScheduler | None = None
 
-    async def _check(self, app: App, shop: ShopConfig) -> None:
-        if self.stopping.is_set():
+    def interval(self, shop: ShopConfig) -> timedelta:
+        """The shop's check interval."""
+        return shop.interval or self.config.watcher.interval
+
+    # --- the claim pass ---------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Claim due shops up to the free check slots and start their checks."""
+        if self.stopping.is_set() or self._fleet is None:
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self.inflight.add(task)  # type: ignore[arg-type]
-        logger.debug("{}: check starting", shop.name)
+        free = self.cap - len(self.inflight)
+        if free <= 0:
+            return
+        waiting = [n for n in self.shops if n not in self.inflight]
         try:
-            report = await app.runner.check([shop])
+            claims = self._fleet.claim(self.me, waiting, free, affinity=self.affinity)
+        except StorageError as e:
+            logger.error("cannot read the schedule, will try again: {}", e)
+            return
+        for claim in claims:
+            self.inflight[claim.shop] = asyncio.get_running_loop().create_task(
+                self._check(claim), name=f"check {claim.shop}"
+            )
+
+    async def _fill_job(self) -> None:
+        self._fill()
+
+    async def _check(self, claim: Claim) -> None:
+        assert self._app is not None and self._fleet is not None
+        shop = self.shops[claim.shop]
+        logger.debug("{}: check starting", shop.name)
+        status = "failed"
+        try:
+            report = await self._app.runner.check([shop])
             self.checks += 1
+            mine = [r.status for r in report.results if r.shop.name == shop.name]
+            status = mine[0] if mine else "failed"
             if report.findings:
                 logger.info("{}: {} new finding(s)", shop.name, len(report.findings))
         except asyncio.CancelledError:
+            self.inflight.pop(shop.name, None)
+            with contextlib.suppress(StorageError):
+                self._fleet.release(self.me, [shop.name])
+            logger.warning(
+                "{}: check cancelled (watcher is stopping); it stays due and runs first on"
+                " the next start or on another instance",
+                shop.name,
+            )
             raise
         except StorageError as e:
             logger.error("{}: database unavailable, will retry on the next run: {}", shop.name, e)
         except Exception:  # the daemon survives any one check crashing
             logger.exception("{}: check crashed; the next run will try again", shop.name)
-        finally:
-            self.inflight.discard(task)  # type: ignore[arg-type]
+        self.inflight.pop(shop.name, None)
+        try:
+            due = self._fleet.finish(
+                self.me,
+                claim,
+                status,
+                interval=self.interval(shop),
+                jitter=self.config.watcher.jitter,
+            )
+        except StorageError as e:
+            logger.error(
+                "{}: could not record the check in the schedule (it runs again when its"
+                " lease ends): {}",
+                shop.name,
+                e,
+            )
+        else:
+            if due is None:
+                logger.warning(
+                    "{}: another instance took this shop over during the check (this one's"
+                    " lease ran out: a stalled process or database); it schedules it now",
+                    shop.name,
+                )
+            else:
+                logger.info("{}: next check {}", shop.name, self._due(due))
+        self._fill()
 
-    async def _retry_deliveries(self, app: App) -> None:
-        if self.stopping.is_set():
+    def _due(self, moment: datetime) -> str:
+        assert self._fleet is not None
+        return when.due(moment, self._fleet.now(), self.tz)
+
+    # --- housekeeping -----------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        assert self._fleet is not None
+        try:
+            self._fleet.heartbeat(self.me)
+        except StorageError as e:
+            logger.error(
+                "heartbeat failed ({}); if this lasts {}, other instances take over the"
+                " checks in flight",
+                e,
+                when.span(self.me.lease),
+            )
+
+    async def _retry_deliveries(self) -> None:
+        if self.stopping.is_set() or self._app is None:
             return
         try:
-            await app.outbox.flush()
+            await self._app.outbox.flush()
         except Exception:
             logger.exception("alert retry failed")
 
-    def _schedule(self, scheduler: AsyncIOScheduler, app: App) -> None:
-        now = datetime.now(UTC)
-        jitter = self.config.watcher.jitter.total_seconds()
-        for i, shop in enumerate(self.config.shops):
-            interval = shop.interval or self.config.watcher.interval
-            spread = random.uniform(0, min(jitter, interval.total_seconds() / 4))
-            first = now + timedelta(seconds=min(i * 0.2, 5) + spread)
-            scheduler.add_job(
-                self._check,
-                IntervalTrigger(
-                    seconds=interval.total_seconds(), jitter=int(jitter) or None, timezone=UTC
-                ),
-                args=[app, shop],
-                id=f"shop:{shop.name}",
-                name=f"check {shop.name}",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=int(max(interval.total_seconds(), 1)),
-                next_run_time=first,
+    def _announce(self, reaped: list[str]) -> None:
+        """Say what will happen: who shares the work, when each shop is next due."""
+        assert self._fleet is not None
+        if reaped:
+            logger.info(
+                "released the checks of {} stopped instance(s) of this machine: {}",
+                len(reaped),
+                ", ".join(reaped),
             )
-        scheduler.add_job(
-            self._retry_deliveries,
-            IntervalTrigger(seconds=RETRY_EVERY.total_seconds(), timezone=UTC),
-            args=[app],
-            id="alerts:retry",
-            max_instances=1,
-            coalesce=True,
-        )
+        others = [i for i in self._fleet.instances() if i.alive and i.id != self.me.id]
+        if others:
+            logger.info(
+                "sharing the work with {} other instance(s): {}",
+                len(others),
+                ", ".join(i.id for i in others),
+            )
+        if self._fleet.postgres and self.me.lease > self.shortest:
+            logger.warning(
+                "lease ({}) is longer than the shortest interval ({}): the shops of an"
+                " instance that dies wait up to the lease before another takes them over",
+                when.span(self.me.lease),
+                when.span(self.shortest),
+            )
+        slots = self._fleet.schedule(list(self.shops))
+        now = self._fleet.now()
+        for s in slots[:ANNOUNCE]:
+            who = f", checked by {s.owner}" if s.owner else ""
+            logger.info("{}: next check {}{}", s.shop, when.due(s.due_at, now, self.tz), who)
+        if len(slots) > ANNOUNCE:
+            logger.info(
+                "... and {} more shop(s), the next at {}; `watcher status` lists them all",
+                len(slots) - ANNOUNCE,
+                when.local(slots[ANNOUNCE].due_at, self.tz),
+            )
+
+    # --- the run ----------------------------------------------------------------------
 
     async def run(self) -> int:
         """Run until a stop signal; returns the exit code."""
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        async with open_app(self.config) as app:
-            scheduler = AsyncIOScheduler(timezone=UTC)
-            self._schedule(scheduler, app)
-            scheduler.start()
-            logger.info(
-                "watcher running: {} shop(s), {} alert channel(s)",
-                len(self.config.shops),
-                len(self.config.alerts),
-            )
-            await self.stopping.wait()
-            # Pause first: shutting the scheduler down would cancel the running jobs.
-            scheduler.pause()
-            if self.inflight:
-                logger.info("finishing {} check(s) in flight", len(self.inflight))
-                _, pending = await asyncio.wait(set(self.inflight), timeout=SHUTDOWN_GRACE)
-                for t in pending:
-                    t.cancel()
-            scheduler.shutdown(wait=False)
-            logger.info("watcher stopped after {} check(s)", self.checks)
+            signal.signal(sig, self._on_signal)
+        lock = sqlite_daemon_lock(self.config.watcher.database, self.me)
+        try:
+            async with open_app(self.config) as app:
+                self._app, self._fleet = app, FleetStore(app.store.engine)
+                reaped = self._fleet.register(self.me, exclusive=lock is not None)
+                try:
+                    await self._serve(reaped)  # returns once stopping
+                finally:
+                    await self._drain()
+                    try:
+                        self._fleet.deregister(self.me)
+                    except StorageError as e:
+                        logger.error("could not release this instance's leases: {}", e)
+        finally:
+            if lock is not None:
+                lock.release()
+        logger.info("watcher stopped after {} check(s)", self.checks)
         return 0
 
-    def _on_signal(self, sig: signal.Signals) -> None:
-        if not self.stopping.is_set():
-            logger.info("received {}, shutting down", sig.name)
-            self.stopping.set()
+    def _spread(self, shop: ShopConfig) -> timedelta:
+        return min(self.config.watcher.jitter, self.interval(shop) / 4)
+
+    async def _serve(self, reaped: list[str]) -> None:
+        assert self._fleet is not None
+        # A new shop's first check: staggered by a fraction of a second each (at most 5 s),
+        # plus jitter; a shop scheduled before keeps its time, but never later than one
+        # interval from now (its interval may have been shortened).
+        first = {
+            s.name: timedelta(
+                seconds=min(i * 0.2, 5) + random.uniform(0, self._spread(s).total_seconds())
+            )
+            for i, s in enumerate(self.config.shops)
+        }
+        latest = {s.name: self.interval(s) + self._spread(s) for s in self.config.shops}
+        self._fleet.ensure(first, latest)
+        self._announce(reaped)
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self._fill_job, IntervalTrigger(seconds=POLL), id="fleet:claim", **every)
+        scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(seconds=max(self.me.lease.total_seconds() / 3, 0.3)),
+            id="fleet:heartbeat",
+            **every,
+        )
+        scheduler.add_job(
+            self._retry_deliveries,
+            IntervalTrigger(seconds=RETRY_EVERY.total_seconds()),
+            id="alerts:retry",
+            **every,
+        )
+        scheduler.start()
+        logger.info(
+            "watcher running: {} shop(s), {} alert channel(s), instance {}",
+            len(self.config.shops),
+            len(self.config.alerts),
+            self.me.id,
+        )
+        self._fill()
+        try:
+            await self.stopping.wait()
+        finally:
+            # The heartbeat keeps the leases of the checks still finishing.
+            with contextlib.suppress(Exception):
+                scheduler.remove_job("fleet:claim")
+                scheduler.remove_job("alerts:retry")
+            self._scheduler = scheduler
+
+    async def _drain(self) -> None:
+        """Give checks in flight :data:`STOP_GRACE` to finish, then cancel them."""
+        tasks = list(self.inflight.values())
+        if tasks:
+            logger.info("waiting up to {:.0f}s for {} check(s) in flight", STOP_GRACE, len(tasks))
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+
+    # --- signals ----------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signalled += 1
+        name = signal.Signals(signum).name
+        if self._signalled > 1:
+            # Not through the logger: the signal may have interrupted it mid-line.
+            os.write(2, f"\nwatcher: second {name}, exiting now\n".encode())
+            os._exit(128 + signum)
+        timer = threading.Timer(STOP_DEADLINE, self._force_exit)
+        timer.daemon = True
+        timer.start()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop, name)
+
+    def _stop(self, name: str) -> None:
+        logger.info(
+            "received {}, stopping: no new checks, {} in flight (a second signal exits at once)",
+            name,
+            len(self.inflight),
+        )
+        self.stopping.set()
+
+    @staticmethod
+    def _force_exit() -> None:
+        os.write(2, f"\nwatcher: could not stop within {STOP_DEADLINE:.0f}s, exiting\n".encode())
+        os._exit(1)

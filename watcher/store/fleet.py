@@ -10,19 +10,22 @@ with a lease is the database server's clock (PostgreSQL ``now()``), not the inst
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from watcher.errors import StorageError
+from watcher.errors import ConfigError, StorageError
 from watcher.store.db import from_db, utcnow
 from watcher.store.fleet_tables import instance as I
 from watcher.store.fleet_tables import schedule as S
@@ -367,4 +370,57 @@ class FleetStore:
         ]
 
 
-__all__ = ["Claim", "FleetStore", "Instance", "Me", "Slot", "next_times"]
+@dataclass(slots=True)
+class DaemonLock:
+    """The file lock that makes one ``watcher run`` the only daemon on a SQLite file. The
+    kernel drops it when the process ends, however it ends (SIGKILL included)."""
+
+    path: Path
+    fd: int
+
+    def release(self) -> None:
+        """Unlock (closing the descriptor drops the lock)."""
+        os.close(self.fd)
+
+
+def sqlite_daemon_lock(url: str, me: Me) -> DaemonLock | None:
+    """Lock ``<database>.run-lock`` next to a SQLite file for this daemon; None for other
+    databases. A second daemon on the same file gets a ConfigError naming the first one:
+    SQLite serves one daemon (two would fight over its write lock and check every shop
+    twice); several instances share the work through PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # the store reports the bad URL
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    db = Path(parsed.database or "").expanduser().resolve()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    path = db.with_name(db.name + ".run-lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise ConfigError(
+            "watcher.database",
+            f"another `watcher run` ({holder}) is already using {db}. A SQLite database"
+            " serves one daemon: stop that one first, or point every instance at the same"
+            " PostgreSQL database to share the work between them",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {me.pid} on {me.host}, instance {me.id}".encode(), 0)
+    return DaemonLock(path, fd)
+
+
+__all__ = [
+    "Claim",
+    "DaemonLock",
+    "FleetStore",
+    "Instance",
+    "Me",
+    "Slot",
+    "next_times",
+    "sqlite_daemon_lock",
+]
