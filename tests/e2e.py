@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,3 +78,60 @@ def brief(f: dict[str, Any]) -> tuple[Any, ...]:
     elif f["kind"] == "listing_changed":
         extra = tuple(sorted(d["changes"]))
     return (f["kind"], f["severity"], f["shop"], listing, *extra)
+
+
+class Daemon:
+    """`watcher run` in a subprocess with its stderr collected line by line."""
+
+    def __init__(self, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watcher",
+                "--log-level",
+                "DEBUG",
+                "run",
+                "--config",
+                str(config),
+            ],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=env(),
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        """Block until a log line containing ``text`` appears."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                assert self.proc.poll() is None, "".join(self.log)
+                continue
+            self.log.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} in log:\n{''.join(self.log)}")
+
+    def drain(self) -> str:
+        """Every line logged so far."""
+        while not self.lines.empty():
+            self.log.append(self.lines.get())
+        return "".join(self.log)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self.drain()
+        return code

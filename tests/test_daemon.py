@@ -3,11 +3,7 @@ SIGTERM during a hung check exits 0 within 10 s with nothing lost, a second sign
 
 from __future__ import annotations
 
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,65 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.e2e import check, env, write_config
+from tests.e2e import Daemon, check, write_config
 from tests.receiver import Receiver
 from tests.test_crash import STEP1, ident, stored
 from watcher.demo import Marketplace
 from watcher.demo.catalog import MARKET, OWN, URBAN
 from watcher.store import Store
 from watcher.store.fleet import FleetStore
-
-
-class Daemon:
-    """`watcher run` in a subprocess with its stderr collected line by line."""
-
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "watcher",
-                "--log-level",
-                "DEBUG",
-                "run",
-                "--config",
-                str(config),
-            ],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env=env(),
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 60) -> str:
-        """Block until a log line containing ``text`` appears."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                assert self.proc.poll() is None, "".join(self.log)
-                continue
-            self.log.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} in log:\n{''.join(self.log)}")
-
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM and wait; returns the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        while not self.lines.empty():
-            self.log.append(self.lines.get())
-        return code
 
 
 @pytest.fixture

@@ -130,12 +130,17 @@ def test_stale_rows_of_this_machine_are_reaped_at_registration(store: Store) -> 
 def test_next_check_keeps_the_grid_and_coalesces_missed_runs() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     hour, jitter = timedelta(hours=1), timedelta(minutes=5)
-    nominal, due = next_times(t0, t0 + timedelta(minutes=3), hour, jitter)
-    assert nominal == t0 + hour and nominal <= due <= nominal + jitter
-    late = t0 + timedelta(hours=5)
-    nominal, due = next_times(t0, late, hour, jitter)
-    assert nominal == late, "missed runs make one check now, not a burst"
-    nominal, due = next_times(t0, t0, timedelta(seconds=20), timedelta(minutes=5))
+    on_time = Claim("s", t0, t0 + timedelta(minutes=2), t0 + timedelta(minutes=2, seconds=1))
+    nominal, due = next_times(on_time, t0 + timedelta(minutes=3), hour, jitter)
+    assert nominal == t0 + hour and nominal <= due <= nominal + jitter, "the grid is kept"
+    late = Claim("s", t0, t0, t0 + timedelta(hours=5))
+    nominal, _ = next_times(late, t0 + timedelta(hours=5, minutes=1), hour, jitter)
+    assert nominal == t0 + timedelta(hours=6), "missed runs make one check, then a new grid"
+    slow = Claim("s", t0, t0, t0)
+    nominal, _ = next_times(slow, t0 + timedelta(hours=2), hour, jitter)
+    assert nominal == t0 + timedelta(hours=2), "after a check longer than the interval: now"
+    short = Claim("s", t0, t0, t0)
+    nominal, due = next_times(short, t0, timedelta(seconds=20), timedelta(minutes=5))
     assert due - nominal <= timedelta(seconds=5), "jitter is at most a quarter of the interval"
 
 

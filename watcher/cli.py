@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--shop", default=None, metavar="NAME")
     li.add_argument("--all", action="store_true", help="include removed listings")
 
+    st = sub.add_parser(
+        "status", help="the running instances, the shops each checks, when each shop is due"
+    )
+    st.add_argument("--config", required=True, metavar="FILE")
+    st.add_argument("--json", action="store_true", help="one JSON object")
+
     t = sub.add_parser("test-alert", help="send one sample alert to every channel")
     t.add_argument("--config", required=True, metavar="FILE")
     return p

@@ -248,6 +248,23 @@ def cmd_listings(args: argparse.Namespace, config: Config | None) -> int:
         store.close()
 
 
+def cmd_status(args: argparse.Namespace, config: Config | None) -> int:
+    """``watcher status``."""
+    assert config is not None
+    from zoneinfo import ZoneInfo
+
+    from watcher import status
+
+    data = status.collect(config)
+    if args.json:
+        print_json(data)
+        return EXIT_OK
+    console = _console()
+    for table in status.tables(data, ZoneInfo(config.watcher.timezone)):
+        console.print(table)
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace, config: Config | None) -> int:
     """``watcher inspect URL``."""
     from watcher.inspect import inspect_url
@@ -339,5 +356,6 @@ __all__ = [
     "cmd_inspect",
     "cmd_listings",
     "cmd_run",
+    "cmd_status",
     "cmd_test_alert",
 ]

@@ -109,14 +109,15 @@ class Slot:
 
 
 def next_times(
-    nominal: datetime, now: datetime, interval: timedelta, jitter: timedelta
+    claim: Claim, now: datetime, interval: timedelta, jitter: timedelta
 ) -> tuple[datetime, datetime]:
-    """The grid time and due time after a check whose grid time was ``nominal``: one
-    interval later on the same grid (missed runs coalesce into one at ``now``), plus a
-    random jitter of at most a quarter of the interval."""
-    nxt = nominal + interval
-    if nxt + interval <= now:
-        nxt = now
+    """The grid time and due time of the check after ``claim``: one interval later on the
+    same grid, plus a random jitter of at most a quarter of the interval. A check that
+    started more than half an interval late (the daemon was down, a dead instance's claim
+    had to run out) starts a new grid, so missed runs make one check, not a burst."""
+    late = claim.claimed_at - claim.due_at
+    nxt = (claim.claimed_at if late > interval / 2 else claim.nominal_at) + interval
+    nxt = max(nxt, now)
     spread = min(jitter, interval / 4).total_seconds()
     return nxt, nxt + timedelta(seconds=random.uniform(0, spread))
 
@@ -316,7 +317,7 @@ class FleetStore:
         owns its schedule now)."""
         with self.engine.begin() as c:
             now = self._now(c)
-            nominal, due = next_times(claim.nominal_at, now, interval, jitter)
+            nominal, due = next_times(claim, now, interval, jitter)
             done = c.execute(
                 update(S)
                 .where(S.c.shop == claim.shop, S.c.owner == me.id)

@@ -1,0 +1,122 @@
+"""``watcher status``: the ``watcher run`` instances on the configured database, the shops
+each is checking or keeps, and when each shop is next due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from watcher import when
+from watcher.config import Config
+from watcher.store import Store
+from watcher.store.fleet import FleetStore, Instance, Slot
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def collect(config: Config) -> dict[str, Any]:
+    """The status as plain data (what ``--json`` prints)."""
+    store = Store(config.watcher.database)
+    try:
+        fleet = FleetStore(store.engine)
+        now = fleet.now()
+        instances = fleet.instances()
+        names = [s.name for s in config.shops]
+        slots = {s.shop: s for s in fleet.schedule(names)}
+    finally:
+        store.close()
+    return {
+        "now": now.isoformat(),
+        "instances": [_instance(i, slots.values()) for i in instances],
+        "shops": [_shop(name, slots.get(name), now) for name in _by_due(names, slots)],
+    }
+
+
+def _by_due(names: list[str], slots: dict[str, Slot]) -> list[str]:
+    scheduled = sorted((n for n in names if n in slots), key=lambda n: slots[n].due_at)
+    return scheduled + [n for n in names if n not in slots]
+
+
+def _instance(i: Instance, slots: Any) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "host": i.host,
+        "pid": i.pid,
+        "version": i.version,
+        "alive": i.alive,
+        "started_at": _iso(i.started_at),
+        "heartbeat_at": _iso(i.heartbeat_at),
+        "checks": i.checks,
+        "checking": sorted(s.shop for s in slots if s.owner == i.id),
+        "keeps": sorted(s.shop for s in slots if s.last_by == i.id),
+    }
+
+
+def _shop(name: str, slot: Slot | None, now: datetime) -> dict[str, Any]:
+    if slot is None:
+        return {"shop": name, "scheduled": False}
+    return {
+        "shop": name,
+        "scheduled": True,
+        "due_at": _iso(slot.due_at),
+        "due_in_s": round((slot.due_at - now).total_seconds(), 1),
+        "checking_by": slot.owner,
+        "lease_until": _iso(slot.lease_until),
+        "last_by": slot.last_by,
+        "last_started_at": _iso(slot.last_started_at),
+        "last_finished_at": _iso(slot.last_finished_at),
+        "last_status": slot.last_status,
+    }
+
+
+def tables(data: dict[str, Any], tz: ZoneInfo) -> list[Table]:
+    """The human view of :func:`collect`'s data."""
+    now = datetime.fromisoformat(data["now"])
+    alive = [i for i in data["instances"] if i["alive"]]
+    inst = Table(
+        title=f"Instances ({len(alive)} alive)",
+        title_justify="left",
+        caption=None if alive else "no `watcher run` is running on this database",
+        caption_justify="left",
+    )
+    for col in ("instance", "state", "started", "heartbeat", "checks", "checking now", "keeps"):
+        inst.add_column(col, overflow="fold")
+    for i in data["instances"]:
+        beat = datetime.fromisoformat(i["heartbeat_at"])
+        keeps = i["keeps"]
+        inst.add_row(
+            i["id"],
+            "[green]alive[/]" if i["alive"] else "[red]gone[/]",
+            when.local(datetime.fromisoformat(i["started_at"]), tz),
+            when.ago(beat, now),
+            str(i["checks"]),
+            ", ".join(i["checking"]) or "-",
+            f"{len(keeps)}: " + ", ".join(keeps[:5]) + (" …" if len(keeps) > 5 else "")
+            if keeps
+            else "-",
+        )
+    shops = Table(title=f"Shops ({len(data['shops'])})", title_justify="left")
+    for col in ("shop", "next check", "checking now", "last check"):
+        shops.add_column(col, overflow="fold")
+    for s in data["shops"]:
+        if not s["scheduled"]:
+            shops.add_row(s["shop"], "not scheduled yet (no `watcher run` started)", "-", "-")
+            continue
+        last = "-"
+        if s["last_finished_at"]:
+            last = (
+                f"{s['last_status']}, {when.ago(datetime.fromisoformat(s['last_finished_at']), now)}"
+                f" by {s['last_by']}"
+            )
+        shops.add_row(
+            s["shop"],
+            when.due(datetime.fromisoformat(s["due_at"]), now, tz),
+            s["checking_by"] or "-",
+            last,
+        )
+    return [inst, shops]
