@@ -30,6 +30,7 @@ from tests.e2e import Daemon, env, write_config
 from tests.receiver import Receiver
 from watcher.cli import main
 from watcher.demo import Marketplace
+from watcher.demo.catalog import URBAN
 from watcher.store import Store
 from watcher.store.fleet import FleetStore
 
@@ -201,3 +202,43 @@ def test_a_second_daemon_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
         again.wait_for("released the checks of 1 stopped instance")
         again.wait_for("watcher running")
         assert again.stop() == 0
+
+
+@pytest.mark.postgres
+def test_two_instances_together_keep_to_the_per_host_limit(pg_url: str, tmp_path: Path) -> None:
+    """Four shops on one slow host, two instances each allowed one check at a time: each
+    instance alone would keep to ``per_host = 1``, but together they would open two
+    requests to the host at once, were the slots not shared through the database. The
+    server counts the requests it is answering at once (open keep-alive connections of
+    both instances are not requests)."""
+    with Marketplace() as market:
+        host = market.shop(URBAN)
+        market.delays[URBAN] = 0.3
+        lines = [
+            "[watcher]",
+            f'database = "{pg_url}"',
+            'interval = "1s"',
+            'jitter = "0s"',
+            "concurrency = 1",
+            "per_host = 1",
+            'lease = "3s"',
+            "robots = false",
+            "",
+        ]
+        for i in range(4):
+            lines += ["[[shops]]", f'name = "Rival {i}"', 'kind = "shopify"', f'url = "{host.url}"']
+            lines += ['currency = "USD"', ""]
+        config = tmp_path / "w.toml"
+        config.write_text("\n".join(lines), encoding="utf-8")
+        daemons = [Daemon(config) for _ in range(2)]
+        try:
+            for d in daemons:
+                d.wait_for("watcher running")
+            for d in daemons:  # both instances are checking shops of that host
+                for _ in range(2):
+                    d.wait_for(": next check")
+        finally:
+            codes = [d.stop() for d in daemons]
+        assert codes == [0, 0], [d.drain()[-3000:] for d in daemons]
+        assert market.requests[URBAN] >= 6
+        assert market.peak[URBAN] == 1, f"{market.peak[URBAN]} requests at once"

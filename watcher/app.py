@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from watcher.config import Config
-from watcher.http import Http, HttpSettings, alert_client
+from watcher.http import HostSlots, Http, HttpSettings, alert_client
 from watcher.notify.outbox import Outbox
 from watcher.runner import Runner
 from watcher.store import Store
@@ -50,17 +50,22 @@ def http_settings(config: Config) -> HttpSettings:
 
 @asynccontextmanager
 async def open_app(
-    config: Config, store: Store | None = None, *, http_cache: bool = True
+    config: Config,
+    store: Store | None = None,
+    *,
+    http_cache: bool = True,
+    host_slots: HostSlots | None = None,
 ) -> AsyncIterator[App]:
     """Open everything a check needs and close it afterwards. ``http_cache`` keeps bodies
-    for conditional requests (worth it only in a long-lived process)."""
+    for conditional requests (worth it only in a long-lived process); ``host_slots``
+    shares the per-host limit with other processes."""
     own_store = store is None
     store = store or Store(config.watcher.database)
     alerts = alert_client(config.watcher.timeout.total_seconds(), config.watcher.user_agent)
     settings = http_settings(config)
     if not http_cache:
         settings.cache_bytes = 0
-    http = Http(settings, trusted=config_urls(config))
+    http = Http(settings, trusted=config_urls(config), host_slots=host_slots)
     try:
         outbox = Outbox(store, config.alerts, alerts, retry_first=config.watcher.alert_retry)
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))

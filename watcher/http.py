@@ -26,10 +26,10 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -182,12 +182,25 @@ async def _body(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
-class _Lane:
-    """Slots of one kind of request: at most ``concurrency`` at once, ``per_host`` per host."""
+class HostSlots(Protocol):
+    """Per-host slots shared with other processes (several daemons on one database)."""
 
-    def __init__(self, concurrency: int, per_host: int) -> None:
+    def hold(self, key: str, slots: int) -> AbstractAsyncContextManager[None]:
+        """Hold one of the ``slots`` slots named ``key`` while a request is on the wire."""
+        ...
+
+
+class _Lane:
+    """Slots of one kind of request: at most ``concurrency`` at once, ``per_host`` per host
+    (and, with ``shared``, ``per_host`` per host across every process sharing them)."""
+
+    def __init__(
+        self, name: str, concurrency: int, per_host: int, shared: HostSlots | None = None
+    ) -> None:
+        self.name = name
         self.concurrency = concurrency
         self.per_host = per_host
+        self.shared = shared
         self._global: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -200,7 +213,12 @@ class _Lane:
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.per_host)
-        async with self._global, sem:
+        shared = (
+            nullcontext()
+            if self.shared is None
+            else self.shared.hold(f"{self.name}:{host}", self.per_host)
+        )
+        async with self._global, sem, shared:
             yield
 
 
@@ -298,6 +316,7 @@ class Http:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         trusted: Iterable[str] = (),
+        host_slots: HostSlots | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
         s = self.settings
@@ -315,8 +334,8 @@ class Http:
             trust_env=False,  # an environment proxy would bypass the address guard
         )
         self._lanes: dict[str, _Lane] = {
-            "pages": _Lane(s.concurrency, s.per_host),
-            "images": _Lane(s.image_concurrency, s.image_per_host),
+            "pages": _Lane("pages", s.concurrency, s.per_host, host_slots),
+            "images": _Lane("images", s.image_concurrency, s.image_per_host, host_slots),
         }
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}

@@ -32,12 +32,15 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from watcher import when
 from watcher.app import App, open_app
 from watcher.config import Config, ShopConfig
 from watcher.errors import StorageError
 from watcher.store.fleet import Claim, FleetStore, Me, sqlite_daemon_lock
+from watcher.store.host_slots import PgHostSlots
 
 POLL = 1.0
 """Seconds between claim passes (a finished check also starts one at once)."""
@@ -248,8 +251,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         lock = sqlite_daemon_lock(self.config.watcher.database, self.me)
+        slots = await self._host_slots()
         try:
-            async with open_app(self.config) as app:
+            async with open_app(self.config, host_slots=slots) as app:
                 self._app, self._fleet = app, FleetStore(app.store.engine)
                 reaped = self._fleet.register(self.me, exclusive=lock is not None)
                 try:
@@ -261,6 +265,8 @@ class Daemon:
                     except StorageError as e:
                         logger.error("could not release this instance's leases: {}", e)
         finally:
+            if slots is not None:
+                await slots.aclose()
             if lock is not None:
                 lock.release()
         logger.info("watcher stopped after {} check(s)", self.checks)
@@ -268,6 +274,21 @@ class Daemon:
 
     def _spread(self, shop: ShopConfig) -> timedelta:
         return min(self.config.watcher.jitter, self.interval(shop) / 4)
+
+    async def _host_slots(self) -> PgHostSlots | None:
+        """On PostgreSQL, per-host slots shared by every instance on the database."""
+        url = self.config.watcher.database
+        try:
+            if make_url(url).get_backend_name() != "postgresql":
+                return None
+        except ArgumentError:
+            return None  # the store names the bad URL
+        import psycopg
+
+        try:
+            return await PgHostSlots.open(url)
+        except psycopg.Error as e:
+            raise StorageError(f"cannot open the database: {e}") from None
 
     async def _serve(self, reaped: list[str]) -> None:
         assert self._fleet is not None

@@ -165,6 +165,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, head: bool) -> None:
         market, shop = self.server.market, self.server.shop
         market._count(shop.name)
+        market._enter(shop.name)
+        try:
+            delay = market.delays.get(shop.name, 0.0)
+            if delay and market._stopping.wait(delay):
+                return None
+            return self._respond(head)
+        finally:
+            market._leave(shop.name)
+
+    def _respond(self, head: bool) -> None:
+        market, shop = self.server.market, self.server.shop
         parts = urlsplit(self.path)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if parts.path in ("/__loop/a", "/__loop/b"):
@@ -380,6 +391,12 @@ class Marketplace:
         self.requests: collections.Counter[str] = collections.Counter()
         self.drips = 0  # answers of the ``drip`` fault still being sent
         self.ssrf_target = "127.0.0.1:9"  # host:port the ``ssrf`` fault points links to
+        self.inflight: collections.Counter[str] = collections.Counter()
+        """Requests each shop is answering right now (a shop's port is its host)."""
+        self.peak: collections.Counter[str] = collections.Counter()
+        """The most requests each shop was answering at once."""
+        self.delays: dict[str, float] = {}
+        """Seconds each shop waits before answering any request (a slow host)."""
         self._count_lock = threading.Lock()
         self._lock = threading.RLock()
         self._faults = faults.FaultTable()
@@ -582,6 +599,15 @@ class Marketplace:
     def _dripping(self, delta: int) -> None:
         with self._count_lock:
             self.drips += delta
+
+    def _enter(self, name: str) -> None:
+        with self._count_lock:
+            self.inflight[name] += 1
+            self.peak[name] = max(self.peak[name], self.inflight[name])
+
+    def _leave(self, name: str) -> None:
+        with self._count_lock:
+            self.inflight[name] -= 1
 
     def _page(self, shop: DemoShop, req: render.Request) -> render.Page:
         """The (cached) response of ``shop`` to ``req``; cache entries die with the shop's
