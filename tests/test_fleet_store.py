@@ -51,7 +51,7 @@ def test_each_due_shop_goes_to_exactly_one_of_many_concurrent_claimers(store: St
             fleet.register(who)
             start.wait()
             while True:
-                claims = fleet.claim(who, shops, 3, affinity=timedelta(0))
+                claims = fleet.claim(who, shops, 3)
                 if not claims:
                     break
                 with lock:
@@ -76,30 +76,17 @@ def test_a_lease_runs_out_and_another_instance_takes_the_shop_over(store: Store)
     fleet.register(a)
     fleet.register(b)
     due_now(fleet, ["s"])
-    (claim,) = fleet.claim(a, ["s"], 5, affinity=timedelta(0))
-    assert fleet.claim(b, ["s"], 5, affinity=timedelta(0)) == []
+    (claim,) = fleet.claim(a, ["s"], 5)
+    assert fleet.claim(b, ["s"], 5) == []
     assert fleet.heartbeat(a) == 1, "the heartbeat renews the lease of a running check"
     time.sleep(1.2)  # a stops beating: its lease runs out
-    (taken,) = fleet.claim(b, ["s"], 5, affinity=timedelta(0))
+    (taken,) = fleet.claim(b, ["s"], 5)
     assert taken.shop == "s"
     assert fleet.finish(a, claim, "ok", interval=timedelta(hours=1), jitter=timedelta(0)) is None
     due = fleet.finish(b, taken, "ok", interval=timedelta(hours=1), jitter=timedelta(0))
     assert due is not None and due > fleet.now() + timedelta(minutes=59)
     (slot,) = fleet.schedule(["s"])
     assert (slot.owner, slot.last_by, slot.last_status) == (None, "b", "ok")
-
-
-def test_a_shop_stays_with_the_live_instance_that_checked_it_last(store: Store) -> None:
-    fleet = FleetStore(store.engine)
-    a, b = me("a", lease=timedelta(minutes=5)), me("b", lease=timedelta(minutes=5))
-    fleet.register(a)
-    fleet.register(b)
-    due_now(fleet, ["s"])
-    (claim,) = fleet.claim(a, ["s"], 5, affinity=timedelta(0))
-    fleet.finish(a, claim, "ok", interval=timedelta(seconds=0.5), jitter=timedelta(0))
-    time.sleep(0.6)
-    assert fleet.claim(b, ["s"], 5, affinity=timedelta(seconds=5)) == [], "a's for 5 s"
-    assert [c.shop for c in fleet.claim(b, ["s"], 5, affinity=timedelta(0))] == ["s"]
 
 
 def test_stale_rows_of_this_machine_are_reaped_at_registration(store: Store) -> None:
@@ -115,11 +102,11 @@ def test_stale_rows_of_this_machine_are_reaped_at_registration(store: Store) -> 
     fleet.register(old)
     fleet.register(elsewhere)
     due_now(fleet, ["s", "t"])
-    assert len(fleet.claim(old, ["s"], 1, affinity=timedelta(0))) == 1
-    assert len(fleet.claim(elsewhere, ["t"], 1, affinity=timedelta(0))) == 1
+    assert len(fleet.claim(old, ["s"], 1)) == 1
+    assert len(fleet.claim(elsewhere, ["t"], 1)) == 1
     new = me("new", pid=os.getppid(), host="here", lease=timedelta(minutes=5))
     assert fleet.register(new) == ["old"], "only this machine's dead process is known dead"
-    assert [c.shop for c in fleet.claim(new, ["s", "t"], 5, affinity=timedelta(0))] == ["s"]
+    assert [c.shop for c in fleet.claim(new, ["s", "t"], 5)] == ["s"]
     assert {i.id for i in fleet.instances()} == {"alive", "elsewhere", "new"}
     fleet.deregister(new)
     assert {i.id for i in fleet.instances()} == {"alive", "elsewhere"}
@@ -149,6 +136,6 @@ def test_claim_records_the_schedule_it_took(store: Store) -> None:
     a = me("a")
     fleet.register(a)
     due_now(fleet, ["s"])
-    (c,) = fleet.claim(a, ["s"], 1, affinity=timedelta(0))
+    (c,) = fleet.claim(a, ["s"], 1)
     assert isinstance(c, Claim) and c.due_at <= c.claimed_at
     assert c.due_at.tzinfo is not None

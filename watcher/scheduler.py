@@ -24,7 +24,7 @@ import secrets
 import signal
 import socket
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -43,15 +43,13 @@ from watcher.store.fleet import Claim, FleetStore, Me, sqlite_daemon_lock
 from watcher.store.host_slots import PgHostSlots
 
 POLL = 1.0
-"""Seconds between claim passes (a finished check also starts one at once)."""
+"""Seconds between claim passes (a check finishing on a full instance starts one at once)."""
 RETRY_EVERY = timedelta(minutes=1)
-STOP_GRACE = 5.0
+STOP_GRACE = 4.0
 """Seconds checks in flight may take to finish after a stop signal before they are cancelled."""
-STOP_DEADLINE = 9.0
+STOP_DEADLINE = 8.5
 """Seconds after the first stop signal at which the process ends, finished or not (Docker
 sends SIGKILL at 10)."""
-AFFINITY = timedelta(seconds=3)
-"""How long past its due time a shop waits for the live instance that checked it last."""
 ANNOUNCE = 30
 """Shops listed one per line at start; `watcher status` lists any number."""
 
@@ -94,9 +92,7 @@ class Daemon:
             [s.interval or config.watcher.interval for s in config.shops]
             or [config.watcher.interval]
         )
-        self.affinity = min(AFFINITY, shortest / 4)
         self.shortest = shortest
-        self._signalled = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._app: App | None = None
         self._fleet: FleetStore | None = None
@@ -117,7 +113,7 @@ class Daemon:
             return
         waiting = [n for n in self.shops if n not in self.inflight]
         try:
-            claims = self._fleet.claim(self.me, waiting, free, affinity=self.affinity)
+            claims = self._fleet.claim(self.me, waiting, free)
         except StorageError as e:
             logger.error("cannot read the schedule, will try again: {}", e)
             return
@@ -155,6 +151,7 @@ class Daemon:
             logger.error("{}: database unavailable, will retry on the next run: {}", shop.name, e)
         except Exception:  # the daemon survives any one check crashing
             logger.exception("{}: check crashed; the next run will try again", shop.name)
+        was_full = len(self.inflight) >= self.cap
         self.inflight.pop(shop.name, None)
         try:
             due = self._fleet.finish(
@@ -180,7 +177,10 @@ class Daemon:
                 )
             else:
                 logger.info("{}: next check {}", shop.name, self._due(due))
-        self._fill()
+        if was_full:
+            # A freed slot is used at once; otherwise the next pass claims, so an instance
+            # that finishes checks often does not claim more than its share.
+            self._fill()
 
     def _due(self, moment: datetime) -> str:
         assert self._fleet is not None
@@ -248,8 +248,7 @@ class Daemon:
     async def run(self) -> int:
         """Run until a stop signal; returns the exit code."""
         self._loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+        self._watch_signals(self._loop)
         lock = sqlite_daemon_lock(self.config.watcher.database, self.me)
         slots = await self._host_slots()
         try:
@@ -306,7 +305,15 @@ class Daemon:
         self._announce(reaped)
         scheduler = AsyncIOScheduler(timezone="UTC")
         every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(self._fill_job, IntervalTrigger(seconds=POLL), id="fleet:claim", **every)
+        # Random phases: instances started together do not poll in step.
+        scheduler.add_job(
+            self._fill_job,
+            IntervalTrigger(
+                seconds=POLL, start_date=datetime.now(UTC) + timedelta(seconds=random.random())
+            ),
+            id="fleet:claim",
+            **every,
+        )
         scheduler.add_job(
             self._heartbeat,
             IntervalTrigger(seconds=max(self.me.lease.total_seconds() / 3, 0.3)),
@@ -345,24 +352,43 @@ class Daemon:
             for t in pending:
                 t.cancel()
             if pending:
-                await asyncio.wait(pending, timeout=2.0)
+                await asyncio.wait(pending, timeout=1.5)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
 
     # --- signals ----------------------------------------------------------------------
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        self._signalled += 1
-        name = signal.Signals(signum).name
-        if self._signalled > 1:
-            # Not through the logger: the signal may have interrupted it mid-line.
-            os.write(2, f"\nwatcher: second {name}, exiting now\n".encode())
-            os._exit(128 + signum)
-        timer = threading.Timer(STOP_DEADLINE, self._force_exit)
-        timer.daemon = True
-        timer.start()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._stop, name)
+    def _watch_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Handle SIGTERM/SIGINT on a thread of their own: the C-level handler writes each
+        signal to a pipe at once, so the first one starts the deadline and the second one
+        ends the process even while the event loop is busy."""
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _ignore)  # the pipe carries them
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+
+        def watch() -> None:
+            count = 0
+            while True:
+                try:
+                    data = os.read(read, 16)
+                except OSError:
+                    return
+                for signum in data:
+                    if signum not in (signal.SIGTERM, signal.SIGINT):
+                        continue
+                    count += 1
+                    name = signal.Signals(signum).name
+                    if count > 1:
+                        os.write(2, f"\nwatcher: second {name}, exiting now\n".encode())
+                        os._exit(128 + signum)
+                    timer = threading.Timer(STOP_DEADLINE, _force_exit)
+                    timer.daemon = True
+                    timer.start()
+                    loop.call_soon_threadsafe(self._stop, name)
+
+        threading.Thread(target=watch, name="watcher-signals", daemon=True).start()
 
     def _stop(self, name: str) -> None:
         logger.info(
@@ -372,7 +398,11 @@ class Daemon:
         )
         self.stopping.set()
 
-    @staticmethod
-    def _force_exit() -> None:
-        os.write(2, f"\nwatcher: could not stop within {STOP_DEADLINE:.0f}s, exiting\n".encode())
-        os._exit(1)
+
+def _ignore(_signum: int, _frame: FrameType | None) -> None:
+    """The Python-level handler: nothing (the watcher thread acts on the wakeup pipe)."""
+
+
+def _force_exit() -> None:
+    os.write(2, f"\nwatcher: could not stop within {STOP_DEADLINE:.1f}s, exiting\n".encode())
+    os._exit(1)

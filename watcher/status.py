@@ -1,5 +1,5 @@
 """``watcher status``: the ``watcher run`` instances on the configured database, the shops
-each is checking or keeps, and when each shop is next due."""
+each is checking now (holds a lease on) or checked last, and when each shop is next due."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _instance(i: Instance, slots: Any) -> dict[str, Any]:
         "heartbeat_at": _iso(i.heartbeat_at),
         "checks": i.checks,
         "checking": sorted(s.shop for s in slots if s.owner == i.id),
-        "keeps": sorted(s.shop for s in slots if s.last_by == i.id),
+        "checked_last": sorted(s.shop for s in slots if s.last_by == i.id),
     }
 
 
@@ -66,6 +66,7 @@ def _shop(name: str, slot: Slot | None, now: datetime) -> dict[str, Any]:
         "due_at": _iso(slot.due_at),
         "due_in_s": round((slot.due_at - now).total_seconds(), 1),
         "checking_by": slot.owner,
+        "checking_since": _iso(slot.claimed_at),
         "lease_until": _iso(slot.lease_until),
         "last_by": slot.last_by,
         "last_started_at": _iso(slot.last_started_at),
@@ -84,11 +85,11 @@ def tables(data: dict[str, Any], tz: ZoneInfo) -> list[Table]:
         caption=None if alive else "no `watcher run` is running on this database",
         caption_justify="left",
     )
-    for col in ("instance", "state", "started", "heartbeat", "checks", "checking now", "keeps"):
+    for col in ("instance", "state", "started", "heartbeat", "checks", "checking now", "last of"):
         inst.add_column(col, overflow="fold")
     for i in data["instances"]:
         beat = datetime.fromisoformat(i["heartbeat_at"])
-        keeps = i["keeps"]
+        last = i["checked_last"]
         inst.add_row(
             i["id"],
             "[green]alive[/]" if i["alive"] else "[red]gone[/]",
@@ -96,9 +97,7 @@ def tables(data: dict[str, Any], tz: ZoneInfo) -> list[Table]:
             when.ago(beat, now),
             str(i["checks"]),
             ", ".join(i["checking"]) or "-",
-            f"{len(keeps)}: " + ", ".join(keeps[:5]) + (" …" if len(keeps) > 5 else "")
-            if keeps
-            else "-",
+            f"{len(last)} shop(s)" if last else "-",
         )
     shops = Table(title=f"Shops ({len(data['shops'])})", title_justify="left")
     for col in ("shop", "next check", "checking now", "last check"):

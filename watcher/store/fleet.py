@@ -101,6 +101,7 @@ class Slot:
     shop: str
     due_at: datetime
     owner: str | None
+    claimed_at: datetime | None
     lease_until: datetime | None
     last_by: str | None
     last_started_at: datetime | None
@@ -260,29 +261,19 @@ class FleetStore:
                 )
 
     @_guarded
-    def claim(
-        self, me: Me, shops: Sequence[str], limit: int, *, affinity: timedelta
-    ) -> list[Claim]:
-        """Claim at most ``limit`` of ``shops`` that are due and not being checked, for
-        ``me.lease``. A shop that another live instance checked last is left to it for
-        ``affinity`` after its due time (its connections and caches are there)."""
+    def claim(self, me: Me, shops: Sequence[str], limit: int) -> list[Claim]:
+        """Claim at most ``limit`` of ``shops`` that are due and not being checked (or whose
+        checker's lease ran out), soonest due first, for ``me.lease``."""
         if limit <= 0 or not shops:
             return []
         with self.engine.begin() as c:
             now = self._now(c)
-            alive = select(I.c.id).where(I.c.heartbeat_at >= now - me.lease)
             due = (
                 select(S.c.shop)
                 .where(
                     S.c.shop.in_(list(shops)),
                     S.c.due_at <= now,
                     or_(S.c.lease_until.is_(None), S.c.lease_until < now),
-                    or_(
-                        S.c.last_by.is_(None),
-                        S.c.last_by == me.id,
-                        S.c.due_at <= now - affinity,
-                        S.c.last_by.not_in(alive),
-                    ),
                 )
                 .order_by(S.c.due_at)
                 .limit(limit)
@@ -361,6 +352,7 @@ class FleetStore:
                 shop=r.shop,
                 due_at=from_db(r.due_at) or utcnow(),
                 owner=r.owner,
+                claimed_at=from_db(r.claimed_at) if r.owner else None,
                 lease_until=from_db(r.lease_until),
                 last_by=r.last_by,
                 last_started_at=from_db(r.last_started_at),

@@ -42,8 +42,7 @@ schedule = Table(
     Column("owner", String(128)),
     _when("lease_until"),
     _when("claimed_at"),
-    # The instance that checked the shop last: the shop stays where its connections and
-    # caches are unless that instance is busy or gone.
+    # The instance that checked the shop last.
     Column("last_by", String(128)),
     _when("last_started_at"),
     _when("last_finished_at"),
