@@ -1,5 +1,6 @@
 # watcher: the daemon in a small image. Mount your config at /config/watcher.toml and a
-# volume at /data for the SQLite database.
+# volume at /data for the SQLite database (or set WATCHER_DATABASE_URL to a PostgreSQL URL
+# and start as many containers as you like: they share the work).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,11 +14,29 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin watcher \
     && chown watcher:watcher /data
 
 WORKDIR /opt/watcher
+
+# Dependencies first, at the versions of the lock file (scripts/lock.sh): this layer is
+# rebuilt only when requirements.lock changes, not on every source change.
+COPY requirements.lock ./
+RUN pip install --no-deps -r requirements.lock
+
+# Then watcher itself, without touching the dependencies; pip check fails the build if the
+# lock no longer satisfies pyproject.toml.
 COPY pyproject.toml README.md ./
 COPY watcher ./watcher
-RUN pip install ".[postgres]"
+RUN pip install --no-deps . && pip check
 
 USER watcher
 VOLUME ["/data"]
+
+# `watcher run` stops within 10 s of SIGTERM (Docker's default wait before SIGKILL):
+# checks in flight are cancelled and stay due, nothing stored is lost.
+STOPSIGNAL SIGTERM
+
+# Healthy while this container's daemon heartbeats in the database (python:3.11-slim has no
+# curl). The daemon writes its heartbeat every third of `lease` (default 1m).
+HEALTHCHECK --interval=60s --timeout=20s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import json, socket, subprocess, sys; out = subprocess.run(['watcher', 'status', '--json', '--config', '/config/watcher.toml'], capture_output=True, timeout=15).stdout; sys.exit(0 if any(i['alive'] and i['host'] == socket.gethostname() for i in json.loads(out or b'{}').get('instances', [])) else 1)"]
+
 ENTRYPOINT ["watcher"]
 CMD ["run", "--config", "/config/watcher.toml"]
