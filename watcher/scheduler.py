@@ -26,6 +26,7 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -58,7 +59,7 @@ def identity(config: Config) -> Me:
     """Who this process is in the ``instance`` table."""
     host = socket.gethostname()
     try:
-        boot = open("/proc/sys/kernel/random/boot_id").read().strip()  # noqa: SIM115
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         boot = ""
     try:
@@ -88,12 +89,7 @@ class Daemon:
         self.inflight: dict[str, asyncio.Task[None]] = {}
         self.checks = 0
         self.cap = max(config.watcher.concurrency, 1)
-        shortest = min(
-            [s.interval or config.watcher.interval for s in config.shops]
-            or [config.watcher.interval]
-        )
-        self.shortest = shortest
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.shortest = min([self.interval(s) for s in config.shops] or [config.watcher.interval])
         self._app: App | None = None
         self._fleet: FleetStore | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -247,11 +243,11 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until a stop signal; returns the exit code."""
-        self._loop = asyncio.get_running_loop()
-        self._watch_signals(self._loop)
+        self._watch_signals(asyncio.get_running_loop())
         lock = sqlite_daemon_lock(self.config.watcher.database, self.me)
-        slots = await self._host_slots()
+        slots: PgHostSlots | None = None
         try:
+            slots = await self._host_slots()
             async with open_app(self.config, host_slots=slots) as app:
                 self._app, self._fleet = app, FleetStore(app.store.engine)
                 reaped = self._fleet.register(self.me, exclusive=lock is not None)
@@ -303,7 +299,7 @@ class Daemon:
         latest = {s.name: self.interval(s) + self._spread(s) for s in self.config.shops}
         self._fleet.ensure(first, latest)
         self._announce(reaped)
-        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler = self._scheduler = AsyncIOScheduler(timezone="UTC")
         every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         # Random phases: instances started together do not poll in step.
         scheduler.add_job(
@@ -341,7 +337,6 @@ class Daemon:
             with contextlib.suppress(Exception):
                 scheduler.remove_job("fleet:claim")
                 scheduler.remove_job("alerts:retry")
-            self._scheduler = scheduler
 
     async def _drain(self) -> None:
         """Give checks in flight :data:`STOP_GRACE` to finish, then cancel them."""
@@ -386,7 +381,8 @@ class Daemon:
                     timer = threading.Timer(STOP_DEADLINE, _force_exit)
                     timer.daemon = True
                     timer.start()
-                    loop.call_soon_threadsafe(self._stop, name)
+                    with contextlib.suppress(RuntimeError):  # the loop has closed already
+                        loop.call_soon_threadsafe(self._stop, name)
 
         threading.Thread(target=watch, name="watcher-signals", daemon=True).start()
 
