@@ -4,6 +4,8 @@ SIGTERM during a hung check exits 0 within 10 s with nothing lost, a second sign
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.e2e import Daemon, check, write_config
+from tests.e2e import Daemon, check, env, write_config
 from tests.receiver import Receiver
 from tests.test_crash import STEP1, ident, stored
 from watcher.demo import Marketplace
@@ -119,3 +121,38 @@ def test_a_second_signal_exits_at_once(market: Marketplace, tmp_path: Path) -> N
     assert time.monotonic() - started < 1.5, "the second signal does not wait for the grace"
     assert code == 128 + signal.SIGTERM, "".join(daemon.log)
     assert "second SIGTERM, exiting now" in "".join(daemon.log)
+
+
+def test_sigterm_mid_delivery_lets_the_send_finish_and_sends_nothing_twice(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """The receiver takes 6 s to answer, longer than checks get after SIGTERM: the check is
+    cancelled, but not the send it started, which finishes and is recorded before the
+    exit; a redelivery of everything pending afterwards sends nothing again."""
+    with Receiver() as rx:
+        hook = f'[[alerts]]\nkind = "webhook"\nname = "hook"\nurl = "{rx.url()}"\ntimeout = "15s"\n'
+        url = f"sqlite:///{tmp_path / 'w.db'}"
+        config = write_config(market, tmp_path / "w.toml", url, extra=hook)
+        rx.hang(6)
+        daemon = Daemon(config)
+        deadline = time.monotonic() + 60
+        while not rx.requests:
+            assert time.monotonic() < deadline, daemon.drain()
+            time.sleep(0.05)
+        started = time.monotonic()
+        code = daemon.stop(timeout=30)
+        took = time.monotonic() - started
+        rx.hang(0)
+        assert code == 0, daemon.drain()
+        assert took < 10, f"stopped after {took:.1f}s"
+        retry = subprocess.run(
+            [sys.executable, "-m", "watcher", "alerts", "--retry", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=60,
+        )
+        assert retry.returncode == 0, retry.stderr
+        keys = [a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]]
+    assert keys and len(keys) == len(set(keys)), keys
+    assert {p["dedup_key"] for p, states in stored(url)} == set(keys)

@@ -24,6 +24,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -93,6 +94,7 @@ class Daemon:
         self._app: App | None = None
         self._fleet: FleetStore | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        self._stop_at = time.monotonic()
 
     def interval(self, shop: ShopConfig) -> timedelta:
         """The shop's check interval."""
@@ -348,6 +350,11 @@ class Daemon:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.5)
+        if self._app is not None:
+            # Alert sends the cancelled checks left running finish (within the deadline).
+            left = STOP_DEADLINE - 1.0 - (time.monotonic() - self._stop_at)
+            if await self._app.outbox.settle(left):
+                logger.warning("an alert send did not finish; it is sent again after its lease")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
 
@@ -387,6 +394,7 @@ class Daemon:
         threading.Thread(target=watch, name="watcher-signals", daemon=True).start()
 
     def _stop(self, name: str) -> None:
+        self._stop_at = time.monotonic()
         logger.info(
             "received {}, stopping: no new checks, {} in flight (a second signal exits at once)",
             name,

@@ -79,6 +79,12 @@ class FlushReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+def _report_orphan(task: asyncio.Future[None]) -> None:
+    """A send that went on after its flush was cancelled has no caller to raise to."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("alert send failed after its flush was cancelled: {}", task.exception())
+
+
 class Outbox:
     """Records findings and delivers them to every configured channel."""
 
@@ -94,6 +100,7 @@ class Outbox:
         self.retry_first = retry_first
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Paces the sends of one flush to a channel; tests replace it."""
+        self._sending: set[asyncio.Future[None]] = set()
         kinds = channel_kinds()
         self.channels: dict[str, tuple[AlertConfig, Channel]] = {
             a.name: (a, kinds[a.kind](a.options, client)) for a in alerts
@@ -116,8 +123,26 @@ class Outbox:
                 logger.error("outbox: cannot read deliveries for {}: {}", name, e)
                 continue
             if claimed:
-                await self._deliver(name, channel, claimed, report)
+                # A stop that cancels the check must not cut a send between the receiver
+                # accepting it and its record (it would be sent again after the lease):
+                # the send goes on by itself, and the daemon waits for it (settle).
+                task = asyncio.ensure_future(self._deliver(name, channel, claimed, report))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+                try:
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    task.add_done_callback(_report_orphan)
+                    raise
         return report
+
+    async def settle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for sends whose flush was cancelled; returns how
+        many are still running (their deliveries keep their lease and are sent again
+        after it: at most one duplicate)."""
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=max(timeout, 0))
+        return len(self._sending)
 
     async def _deliver(
         self, name: str, channel: Channel, claimed: Claimed, report: FlushReport
