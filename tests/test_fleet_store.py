@@ -51,7 +51,7 @@ def test_each_due_shop_goes_to_exactly_one_of_many_concurrent_claimers(store: St
             fleet.register(who)
             start.wait()
             while True:
-                claims = fleet.claim(who, shops, 3)
+                claims, _ = fleet.claim(who, 3, shops)
                 if not claims:
                     break
                 with lock:
@@ -76,11 +76,11 @@ def test_a_lease_runs_out_and_another_instance_takes_the_shop_over(store: Store)
     fleet.register(a)
     fleet.register(b)
     due_now(fleet, ["s"])
-    (claim,) = fleet.claim(a, ["s"], 5)
-    assert fleet.claim(b, ["s"], 5) == []
+    (claim,), _ = fleet.claim(a, 5, {"s"})
+    assert fleet.claim(b, 5, {"s"}) == ([], [])
     assert fleet.heartbeat(a) == 1, "the heartbeat renews the lease of a running check"
     time.sleep(1.2)  # a stops beating: its lease runs out
-    (taken,) = fleet.claim(b, ["s"], 5)
+    (taken,), _ = fleet.claim(b, 5, {"s"})
     assert taken.shop == "s"
     assert fleet.finish(a, claim, "ok", interval=timedelta(hours=1), jitter=timedelta(0)) is None
     due = fleet.finish(b, taken, "ok", interval=timedelta(hours=1), jitter=timedelta(0))
@@ -101,12 +101,13 @@ def test_stale_rows_of_this_machine_are_reaped_at_registration(store: Store) -> 
     fleet.register(alive)
     fleet.register(old)
     fleet.register(elsewhere)
-    due_now(fleet, ["s", "t"])
-    assert len(fleet.claim(old, ["s"], 1)) == 1
-    assert len(fleet.claim(elsewhere, ["t"], 1)) == 1
+    due_now(fleet, ["s"])
+    assert len(fleet.claim(old, 5, {"s", "t"})[0]) == 1
+    due_now(fleet, ["t"])
+    assert len(fleet.claim(elsewhere, 5, {"s", "t"})[0]) == 1
     new = me("new", pid=os.getppid(), host="here", lease=timedelta(minutes=5))
     assert fleet.register(new) == ["old"], "only this machine's dead process is known dead"
-    assert [c.shop for c in fleet.claim(new, ["s", "t"], 5)] == ["s"]
+    assert [c.shop for c in fleet.claim(new, 5, {"s", "t"})[0]] == ["s"]
     assert {i.id for i in fleet.instances()} == {"alive", "elsewhere", "new"}
     fleet.deregister(new)
     assert {i.id for i in fleet.instances()} == {"alive", "elsewhere"}
@@ -136,6 +137,18 @@ def test_claim_records_the_schedule_it_took(store: Store) -> None:
     a = me("a")
     fleet.register(a)
     due_now(fleet, ["s"])
-    (c,) = fleet.claim(a, ["s"], 1)
+    (c,), _ = fleet.claim(a, 1, {"s"})
     assert isinstance(c, Claim) and c.due_at <= c.claimed_at
     assert c.due_at.tzinfo is not None
+
+
+def test_a_shop_missing_from_the_config_is_put_off_not_checked(store: Store) -> None:
+    fleet = FleetStore(store.engine)
+    a = me("a")
+    fleet.register(a)
+    due_now(fleet, ["kept", "removed"])
+    claims, unknown = fleet.claim(a, 5, {"kept"})
+    assert [c.shop for c in claims] == ["kept"] and unknown == ["removed"]
+    (slot,) = fleet.schedule(["removed"])
+    assert slot.owner is None and slot.due_at > fleet.now() + timedelta(minutes=59)
+    assert fleet.claim(a, 5, {"kept"}) == ([], []), "not claimed again every pass"

@@ -109,12 +109,17 @@ class Daemon:
         free = self.cap - len(self.inflight)
         if free <= 0:
             return
-        waiting = [n for n in self.shops if n not in self.inflight]
         try:
-            claims = self._fleet.claim(self.me, waiting, free)
+            claims, unknown = self._fleet.claim(self.me, free, self.shops)
         except StorageError as e:
             logger.error("cannot read the schedule, will try again: {}", e)
             return
+        for name in unknown:
+            logger.warning(
+                "{}: scheduled in the database but not in this config (removed, or another"
+                " instance runs a different config); left alone for an hour",
+                name,
+            )
         for claim in claims:
             self.inflight[claim.shop] = asyncio.get_running_loop().create_task(
                 self._check(claim), name=f"check {claim.shop}"

@@ -14,7 +14,7 @@ import fcntl
 import functools
 import os
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,9 @@ from watcher.store.fleet_tables import schedule as S
 F = TypeVar("F", bound=Callable[..., Any])
 FORGET_AFTER = timedelta(days=1)
 """How long a dead instance stays listed by ``watcher status``."""
+SKIP_UNKNOWN = timedelta(hours=1)
+"""How long a scheduled shop that is not in the claiming instance's config is put off (it
+was removed from the config, or another instance runs a newer one)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -261,17 +264,21 @@ class FleetStore:
                 )
 
     @_guarded
-    def claim(self, me: Me, shops: Sequence[str], limit: int) -> list[Claim]:
-        """Claim at most ``limit`` of ``shops`` that are due and not being checked (or whose
-        checker's lease ran out), soonest due first, for ``me.lease``."""
-        if limit <= 0 or not shops:
-            return []
+    def claim(
+        self, me: Me, limit: int, known: Container[str], *, skip: timedelta = SKIP_UNKNOWN
+    ) -> tuple[list[Claim], list[str]]:
+        """Claim at most ``limit`` shops that are due and not being checked (or whose
+        checker's lease ran out), soonest due first, for ``me.lease``. Returns the claims
+        and the names of due shops that are not in ``known`` (this instance's config):
+        those are put off by ``skip`` and left alone. The statement carries no list of
+        names, so a claim pass costs the same with ten shops or ten thousand."""
+        if limit <= 0:
+            return [], []
         with self.engine.begin() as c:
             now = self._now(c)
             due = (
                 select(S.c.shop)
                 .where(
-                    S.c.shop.in_(list(shops)),
                     S.c.due_at <= now,
                     or_(S.c.lease_until.is_(None), S.c.lease_until < now),
                 )
@@ -285,13 +292,19 @@ class FleetStore:
                 .values(owner=me.id, lease_until=now + me.lease, claimed_at=now)
                 .returning(S.c.shop, S.c.nominal_at, S.c.due_at)
             ).all()
-        return sorted(
-            (
-                Claim(r.shop, from_db(r.nominal_at) or now, from_db(r.due_at) or now, now)
-                for r in rows
-            ),
-            key=lambda cl: cl.due_at,
-        )
+            unknown = [r.shop for r in rows if r.shop not in known]
+            if unknown:
+                c.execute(
+                    update(S)
+                    .where(S.c.shop.in_(unknown))
+                    .values(owner=None, lease_until=None, due_at=now + skip)
+                )
+        claims = [
+            Claim(r.shop, from_db(r.nominal_at) or now, from_db(r.due_at) or now, now)
+            for r in rows
+            if r.shop in known
+        ]
+        return sorted(claims, key=lambda cl: cl.due_at), unknown
 
     @_guarded
     def finish(
