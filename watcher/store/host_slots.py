@@ -45,6 +45,8 @@ class PgHostSlots:
         self.conninfo = conninfo
         self._conn: Any = None
         self._generation = 0
+        self._mine: set[int] = set()
+        """Keys this instance holds now."""
         self._lock = asyncio.Lock()
         self._warned = 0.0
         self.waits = 0
@@ -63,6 +65,7 @@ class PgHostSlots:
 
         self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
         self._generation += 1
+        self._mine.clear()  # a new session holds nothing
 
     async def aclose(self) -> None:
         """Close the connection (the server drops every slot it held)."""
@@ -72,19 +75,28 @@ class PgHostSlots:
 
     async def _try(self, keys: list[int]) -> int | None:
         """Take the first free slot of ``keys`` in one statement (CASE stops at the first
-        lock it gets); its index, or None when all are taken."""
-        whens = " ".join(f"WHEN pg_try_advisory_lock(%s) THEN {i}" for i in range(len(keys)))
+        lock it gets); the key, or None when all are taken. Keys this instance holds
+        already are skipped: advisory locks nest within a session, so trying one again
+        would succeed and count one slot twice."""
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 await self._connect()
-            cur = await self._conn.execute(f"SELECT CASE {whens} ELSE -1 END", keys)
+            free = [k for k in keys if k not in self._mine]
+            if not free:
+                return None
+            whens = " ".join(f"WHEN pg_try_advisory_lock(%s) THEN {i}" for i in range(len(free)))
+            cur = await self._conn.execute(f"SELECT CASE {whens} ELSE -1 END", free)
             row = await cur.fetchone()
-        got = int(row[0]) if row else -1
-        return got if got >= 0 else None
+            got = int(row[0]) if row else -1
+            if got < 0:
+                return None
+            self._mine.add(free[got])
+            return free[got]
 
     async def _release(self, key: int, generation: int) -> None:
         async with self._lock:
             if generation == self._generation and self._conn is not None:
+                self._mine.discard(key)
                 await self._conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
     @asynccontextmanager
@@ -111,7 +123,7 @@ class PgHostSlots:
                     self._conn = None
                 break
             if got is not None:
-                held = (keys[got], self._generation)
+                held = (got, self._generation)
                 break
             self.waits += 1
             await asyncio.sleep(wait * (0.5 + random.random()))
