@@ -135,6 +135,7 @@ def main() -> None:
         fleet = FleetStore(store.engine)
         shops = [s["name"] for s in desc["shops"] if s["role"] != "marketplace"]
         owners: dict[tuple[str, datetime], str] = {}  # (shop, claimed_at) -> instance
+        late: dict[tuple[str, datetime], float] = {}  # (shop, claimed_at) -> s past due
         ids: dict[int, str] = {}  # pid -> instance id
         started = time.monotonic()
         end = started + args.intervals * interval
@@ -158,6 +159,7 @@ def main() -> None:
                 for s in slots:
                     if s.owner and s.claimed_at:
                         owners.setdefault((s.shop, s.claimed_at), s.owner)
+                        late[(s.shop, s.claimed_at)] = (s.claimed_at - s.due_at).total_seconds()
                 now = time.monotonic()
                 if now >= next_advance:
                     market.send_signal(signal.SIGUSR1)
@@ -233,13 +235,13 @@ def main() -> None:
         if name in shops:
             runs[name].append((s, f))
     first = min(s for r in runs.values() for s, _ in r)
-    last = max(s for r in runs.values() for s, _ in r)
     warm = first + timedelta(seconds=interval)  # the first interval staggers the start
-    window = (last - warm).total_seconds()
-    per_interval = {
-        shop: sum(1 for s, _ in r if warm <= s <= last) / (window / interval)
-        for shop, r in runs.items()
-    }
+    per_interval = {}  # checks per interval of each shop: interval / its mean gap
+    for shop, r in runs.items():
+        steady = [s for s, _ in r if s >= warm]
+        if len(steady) > 1:
+            span = (steady[-1] - steady[0]).total_seconds()
+            per_interval[shop] = (len(steady) - 1) * interval / span
     overlaps = 0
     max_gap = 0.0
     for r in runs.values():
@@ -250,6 +252,13 @@ def main() -> None:
             max_gap = max(
                 max_gap, max((b - a).total_seconds() for a, b in itertools.pairwise(starts))
             )
+    gaps = [
+        (b - a).total_seconds()
+        for r in runs.values()
+        for a, b in itertools.pairwise([s for s, _ in r if s >= warm])
+    ]
+    lateness = sorted(late.values())
+    took = sorted((f - s).total_seconds() for r in runs.values() for s, f in r if f is not None)
     takeover: dict[str, float] = {}
     kept = [shop for (shop, _), who in owners.items() if who == victim_id]
     if killed_at is not None:
@@ -268,6 +277,16 @@ def main() -> None:
             "mean": round(sum(per_interval.values()) / len(per_interval), 3),
             "min": round(min(per_interval.values()), 3),
             "max": round(max(per_interval.values()), 3),
+        },
+        "mean_s_between_checks_of_a_shop": round(sum(gaps) / len(gaps), 2),
+        "claimed_after_due_s": {
+            "median": round(lateness[len(lateness) // 2], 2),
+            "p95": round(lateness[int(len(lateness) * 0.95)], 2),
+            "max": round(lateness[-1], 2),
+        },
+        "check_s": {
+            "median": round(took[len(took) // 2], 2),
+            "p95": round(took[int(len(took) * 0.95)], 2),
         },
         "checks_by_instance": dict(checks_by),
         "same_shop_checks_at_once": overlaps,

@@ -25,7 +25,7 @@ import signal
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
@@ -45,7 +45,8 @@ from watcher.store.fleet import Claim, FleetStore, Me, sqlite_daemon_lock
 from watcher.store.host_slots import PgHostSlots
 
 POLL = 1.0
-"""Seconds between claim passes (a check finishing on a full instance starts one at once)."""
+"""Seconds between claim passes, plus up to half of it at random (a check finishing on a
+full instance starts one at once)."""
 RETRY_EVERY = timedelta(minutes=1)
 STOP_GRACE = 4.0
 """Seconds checks in flight may take to finish after a stop signal before they are cancelled."""
@@ -308,12 +309,11 @@ class Daemon:
         self._announce(reaped)
         scheduler = self._scheduler = AsyncIOScheduler(timezone="UTC")
         every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        # Random phases: instances started together do not poll in step.
+        # Passes drift at random: a shop goes to whichever instance looks first after it
+        # is due, and with fixed phases one instance would be first for most due times.
         scheduler.add_job(
             self._fill_job,
-            IntervalTrigger(
-                seconds=POLL, start_date=datetime.now(UTC) + timedelta(seconds=random.random())
-            ),
+            IntervalTrigger(seconds=POLL, jitter=POLL / 2),
             id="fleet:claim",
             **every,
         )
