@@ -15,13 +15,13 @@ pytestmark = pytest.mark.postgres
 
 
 async def test_two_sessions_share_per_host_slots(pg_url: str) -> None:
-    a = await PgHostSlots.open(pg_url, 2)
-    b = await PgHostSlots.open(pg_url, 2)
+    a = await PgHostSlots.open(pg_url)
+    b = await PgHostSlots.open(pg_url)
     now, peak = 0, 0
 
     async def request(slots: PgHostSlots) -> None:
         nonlocal now, peak
-        async with slots.hold("shop.example:443"):
+        async with slots.hold("pages:shop.example:443", 2):
             now += 1
             peak = max(peak, now)
             await asyncio.sleep(0.02)
@@ -36,10 +36,10 @@ async def test_two_sessions_share_per_host_slots(pg_url: str) -> None:
 
 
 async def test_a_dead_session_frees_its_slots(pg_url: str) -> None:
-    a = await PgHostSlots.open(pg_url, 1)
-    b = await PgHostSlots.open(pg_url, 1)
+    a = await PgHostSlots.open(pg_url)
+    b = await PgHostSlots.open(pg_url)
     try:
-        async with a.hold("h"):
+        async with a.hold("h", 1):
             waiting = asyncio.ensure_future(_timed_hold(b, "h"))
             await asyncio.sleep(0.3)
             assert not waiting.done(), "the slot is taken"
@@ -51,5 +51,5 @@ async def test_a_dead_session_frees_its_slots(pg_url: str) -> None:
 
 async def _timed_hold(slots: PgHostSlots, host: str) -> float:
     started = time.monotonic()
-    async with slots.hold(host):
+    async with slots.hold(host, 1):
         return time.monotonic() - started
