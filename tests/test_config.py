@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import ConfigError, load_config, parse_config, parse_duration
+from watcher.config import ConfigError, parse_config, parse_duration
+from watcher.registry import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,7 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATCHER_WEBHOOK_URL", "https://hooks.example/abc")
     monkeypatch.setenv("WATCHER_SMTP_PASSWORD", "s3cret-pass")
     monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
-    config = load_config(ROOT / "config" / "example.toml")
+    config = load(ROOT / "config" / "example.toml")
     assert [s.name for s in config.shops] == ["My Shop", "Rival A", "Rival B"]
     assert config.shops[0].interval == timedelta(minutes=30)
     assert config.shops[2].selectors.item == ".product-card"
@@ -171,7 +172,12 @@ BAD_CASES = [
         "alerts[0].kind",
         "is required",
     ),
-    ("unknown alert kind", '[[alerts]]\nkind = "pigeon"\n', "alerts[0].kind", "unknown kind"),
+    (
+        "unknown alert kind",
+        '[[shops]]\nname = "A"\nkind = "html"\nurl = "https://a.example"\n[[alerts]]\nkind = "pigeon"\n',
+        "alerts[0].kind",
+        "unknown kind",
+    ),
     (
         "bad alert filter",
         '[[alerts]]\nkind = "webhook"\nurl = "https://h.example"\nkinds = ["spam"]\n',
@@ -192,7 +198,7 @@ def test_bad_config_names_the_key(
     f = tmp_path / "w.toml"
     f.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
-        load_config(f, env={})
+        load(f, env={})
     assert info.value.path == path, str(info.value)
     assert problem in str(info.value)
 

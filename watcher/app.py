@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from watcher.config import Config
 from watcher.http import HostSlots, Http, HttpSettings, alert_client
 from watcher.notify.outbox import Outbox
+from watcher.registry import check_plugins
 from watcher.runner import Runner
 from watcher.store import Store
 
@@ -59,6 +60,7 @@ async def open_app(
     """Open everything a check needs and close it afterwards. ``http_cache`` keeps bodies
     for conditional requests (worth it only in a long-lived process); ``host_slots``
     shares the per-host limit with other processes."""
+    check_plugins(config)
     own_store = store is None
     store = store or Store(config.watcher.database)
     alerts = alert_client(config.watcher.timeout.total_seconds(), config.watcher.user_agent)

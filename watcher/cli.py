@@ -14,8 +14,9 @@ from typing import Any
 from loguru import logger
 
 from watcher import logs
-from watcher.config import Config, ConfigError, load_config
+from watcher.config import Config, ConfigError
 from watcher.errors import StorageError, WatcherError
+from watcher.secrets import Secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -108,12 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``watcher`` console script."""
     args = build_parser().parse_args(argv)
     logs.setup(args.log_level or "INFO", json=args.log_json)
+    secrets = Secrets()
     try:
         config: Config | None = None
         if getattr(args, "config", None):
-            config = load_config(args.config)
-            if args.log_level is None and config.watcher.log_level != "INFO":
-                logs.setup(config.watcher.log_level, json=args.log_json)
+            from watcher.registry import load
+
+            config = load(args.config)
+            secrets = config.secrets
+            logs.setup(
+                args.log_level or config.watcher.log_level, json=args.log_json, secrets=secrets
+            )
         from watcher import commands
 
         handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
@@ -122,10 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"watcher: config error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except StorageError as e:
-        print(f"watcher: database error: {logs.redact(str(e))}", file=sys.stderr)
+        print(f"watcher: database error: {secrets.redact(str(e))}", file=sys.stderr)
         return EXIT_FAILED
     except WatcherError as e:
-        print(f"watcher: {logs.redact(str(e))}", file=sys.stderr)
+        print(f"watcher: {secrets.redact(str(e))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
 
-from watcher.config import SECRETS
+from watcher.secrets import Secrets
 
 
-def redact(text: str) -> str:
-    """``text`` with every known secret (values that came from ``${ENV}``) masked."""
-    for secret in SECRETS:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
+def setup(level: str = "INFO", json: bool = False, secrets: Secrets | None = None) -> None:
+    """Send logs to stderr at ``level``, as JSON lines when ``json``; every message has
+    ``secrets`` (the config's) masked."""
+    redact: Callable[[str], str] = secrets.redact if secrets is not None else str
 
+    def patch(record: Any) -> None:
+        record["message"] = redact(record["message"])
 
-def _patch(record: dict[str, Any]) -> None:
-    record["message"] = redact(record["message"])
-
-
-def setup(level: str = "INFO", json: bool = False) -> None:
-    """Send logs to stderr at ``level``, as JSON lines when ``json``."""
     logger.remove()
-    logger.configure(patcher=_patch)  # type: ignore[arg-type]
+    logger.configure(patcher=patch)
     if json:
         logger.add(sys.stderr, level=level, serialize=True, backtrace=False, diagnose=False)
     else:

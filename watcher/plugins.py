@@ -1,5 +1,6 @@
-"""Discovery of plug-in classes: a new source, detector or channel is one module with one
-class that has a ``kind``; nothing else needs to be edited to wire it in."""
+"""Discovery of plug-in classes: a new source, detector, channel, format or command is one
+module with one class that has a ``kind`` (or a ``name``); nothing else needs to be edited to
+wire it in."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ T = TypeVar("T")
 
 def discover(package: ModuleType, base: Callable[..., T], attr: str = "kind") -> dict[str, type[T]]:
     """Import every module of ``package`` and return its concrete ``base`` subclasses by
-    their ``attr`` attribute (``kind``, a string), in module-name order."""
+    their ``attr`` attribute (``kind``, a string), in module-name order. Two classes with
+    the same ``attr`` are a mistake in the package, not something to resolve silently:
+    TypeError.
+
+    (``base`` is typed as a callable because it is usually abstract, which ``type[T]``
+    does not admit.)"""
     assert isinstance(base, type)
     found: dict[str, type[T]] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
@@ -31,5 +37,11 @@ def discover(package: ModuleType, base: Callable[..., T], attr: str = "kind") ->
                 and not inspect.isabstract(obj)
                 and isinstance(key, str)
             ):
+                if key in found:
+                    other = found[key]
+                    raise TypeError(
+                        f"{attr} {key!r} is defined twice: {other.__module__}.{other.__name__}"
+                        f" and {obj.__module__}.{obj.__name__}"
+                    )
                 found[key] = cast(type[T], obj)
     return found
