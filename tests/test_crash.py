@@ -73,7 +73,8 @@ def ident(alert: dict[str, Any]) -> Ident:
 
 ZYGOTE = r"""
 import json, os, random, signal, sys, traceback
-import watcher.cli, watcher.commands, watcher.scheduler, watcher.app, watcher.runner
+import watcher.cli, watcher.cli.commands, watcher.scheduler, watcher.app, watcher.runner
+watcher.cli.commands.commands()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
 for line in sys.stdin:
     req = json.loads(line)

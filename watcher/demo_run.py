@@ -12,9 +12,9 @@ import tomllib
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
-from watcher.cli import print_json
-from watcher.commands import findings_table, shops_table
+from watcher.cli.output import findings_table, print_json, shops_table
 from watcher.config import parse_config
 from watcher.runner import CheckReport
 
@@ -41,7 +41,7 @@ def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
                     if not json_output:
                         console.rule(f"[bold]Step {step}")
                         for event in market.events(step):
-                            console.print(f"  • {event}")
+                            console.print(Text(f"  • {event}"))
                     report = await app.runner.check()
                     reports.append(report)
                     if json_output:
@@ -59,6 +59,8 @@ def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
             f"\n[bold]{total} finding(s) over {steps + 1} checks in {time.monotonic() - started:.1f}s.[/]"
         )
         console.print(
-            "Point watcher at your own shops: copy config/example.toml and run `watcher check --config watcher.toml`."
+            "Point watcher at your own shops: `watcher init watcher.toml`, edit it, then"
+            " `watcher check --config watcher.toml`.",
+            markup=False,
         )
     return 0

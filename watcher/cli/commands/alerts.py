@@ -1,0 +1,111 @@
+"""``watcher alerts``: stored alerts and their delivery state; ``--retry`` redelivers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from watcher.cli import output
+from watcher.cli.command import Command, Exit
+
+if TYPE_CHECKING:
+    from watcher.config import Config
+    from watcher.store import Store
+
+
+async def _retry(config: Config, store: Store) -> bool:
+    """Redeliver every failed or pending delivery now; True when all went through."""
+    from watcher.app import open_app
+
+    n = store.requeue_failed()
+    print(f"retrying {n} delivery(ies)", file=sys.stderr)
+    async with open_app(config, store) as app:
+        report = await app.outbox.flush()
+    for name, count in report.sent.items():
+        print(f"{name}: delivered {count}", file=sys.stderr)
+    for name, err in report.failed.items():
+        print(f"{name}: failed: {err}", file=sys.stderr)
+    return not report.failed
+
+
+def _delivery_state(deliveries: list[Any]) -> str:
+    return (
+        ", ".join(
+            f"{d.channel}: {d.state}"
+            + (
+                f" ({d.attempts} tries: {d.last_error})"
+                if d.state != "sent" and d.last_error
+                else ""
+            )
+            for d in deliveries
+        )
+        or "no channel"
+    )
+
+
+class Alerts(Command):
+    """List stored alerts, newest first, with each channel's delivery state."""
+
+    name = "alerts"
+    help = "stored alerts and their delivery state"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """``--retry``, ``--json``, ``--limit``."""
+        parser.add_argument(
+            "--retry",
+            action="store_true",
+            help="redeliver failed and pending alerts now (exit 1 if one still fails)",
+        )
+        parser.add_argument("--json", action="store_true", help="one JSON object per alert")
+        parser.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+
+    def run(self, args: argparse.Namespace, config: Config | None) -> int:
+        """Exit 0; with ``--retry``, 1 when a delivery still failed."""
+        assert config is not None
+        from watcher.store import Store
+        from watcher.store.db import from_db
+
+        store = Store(config.watcher.database)
+        try:
+            delivered = asyncio.run(_retry(config, store)) if args.retry else True
+            rows = store.alerts(limit=args.limit)
+            if args.json:
+                for alert, deliveries in rows:
+                    output.print_json(
+                        {
+                            **json.loads(alert.payload),
+                            "deliveries": [
+                                {
+                                    "channel": d.channel,
+                                    "state": d.state,
+                                    "attempts": d.attempts,
+                                    "last_error": d.last_error,
+                                    "sent_at": from_db(d.sent_at),
+                                }
+                                for d in deliveries
+                            ],
+                        }
+                    )
+            else:
+                output.console().print(
+                    output.table(
+                        f"Alerts ({len(rows)} newest)",
+                        ("when (UTC)", "severity", "kind", "summary", "deliveries"),
+                        (
+                            (
+                                f"{alert.created_at:%Y-%m-%d %H:%M}",
+                                alert.severity,
+                                alert.kind,
+                                alert.summary,
+                                _delivery_state(deliveries),
+                            )
+                            for alert, deliveries in rows
+                        ),
+                    )
+                )
+            return Exit.OK if delivered else Exit.FAILED
+        finally:
+            store.close()

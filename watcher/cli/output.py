@@ -1,0 +1,88 @@
+"""What the commands print: tables on the terminal, JSON lines for scripts.
+
+Every table cell is plain text, never rich markup: titles, summaries and shop names come
+from fetched pages, and ``[/]`` or ``[link=…]`` in them must neither crash a table nor turn
+into a terminal link. Control characters (terminal escape sequences) are shown as ``�``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from watcher.models import AlertBatch, Finding
+
+if TYPE_CHECKING:
+    from watcher.runner import CheckReport
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
+STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red"}
+
+
+def console(width: int = 200) -> Console:
+    """A console for stdout; piped output (logs, cron mail) gets ``width``-column lines
+    instead of 80-column folding."""
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else width)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object per line on stdout."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def cell(value: object, style: str = "") -> Text:
+    """One table cell as plain text (no markup), with control characters made visible."""
+    if isinstance(value, Text):
+        return value
+    text = "" if value is None else str(value)
+    return Text(_CONTROL.sub("\ufffd", text), style=style)
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
+    """A table whose every cell goes through :func:`cell`."""
+    out = Table(title=cell(title), title_justify="left")
+    for column in columns:
+        out.add_column(cell(column), overflow="fold")
+    for row in rows:
+        out.add_row(*(cell(v) for v in row))
+    return out
+
+
+def findings_table(findings: list[Finding], title: str = "New findings") -> Table:
+    """A table of findings, most important first."""
+    return table(
+        f"{title} ({len(findings)})",
+        ("severity", "kind", "shop", "summary"),
+        (
+            (cell(f.severity, SEVERITY_STYLE[str(f.severity)]), f.kind, f.shop, f.summary)
+            for f in AlertBatch(findings).sorted()
+        ),
+    )
+
+
+def shops_table(report: CheckReport) -> Table:
+    """Per-shop status of a check."""
+    return table(
+        "Shops",
+        ("shop", "status", "listings", "new", "changed", "note"),
+        (
+            (
+                r.shop.name,
+                cell(r.status, STATUS_STYLE[r.status]),
+                len(r.changes.seen),
+                len(r.changes.new),
+                len(r.changes.changed),
+                r.error or "",
+            )
+            for r in report.results
+        ),
+    )
