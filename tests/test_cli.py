@@ -1,12 +1,19 @@
-"""The smaller commands as real processes: inspect, listings, --log-json, demo."""
+"""The smaller commands as real processes: inspect, listings, alerts, init, --log-json,
+--version, demo; what a new user tripped on; hostile text in tables."""
 
 from __future__ import annotations
 
 import json
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,13 +22,16 @@ from watcher.demo import Marketplace
 from watcher.demo.catalog import FAWN, FENGSHANG, OWN
 
 
-def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float = 90, cwd: Path | None = None, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "watcher", *args],
         capture_output=True,
         text=True,
-        env=env(),
+        env={**env(), **extra_env},
         timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -104,3 +114,222 @@ def test_demo_runs_offline_under_30_seconds() -> None:
     }
     assert len(findings) == 10
     assert time.monotonic() - start < 60  # 30 s on an idle machine; CI shares its cores
+
+
+# ------------------------------------------------------------ what a new user tripped on
+
+
+def test_global_options_after_the_command(market: Marketplace, tmp_path: Path) -> None:
+    """``--log-level`` and ``--log-json`` work after the command's name as well as before."""
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    proc = run("check", "--config", str(config), "--log-json")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert {r["record"]["level"]["name"] for r in records} == {"INFO"}
+    proc = run("check", "--config", str(config), "--log-level", "error", "--log-json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", "INFO lines are gone at level ERROR"
+    proc = run("--log-level", "ERROR", "listings", "--config", str(config), "--json")
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"watcher {version('watcher')}"
+
+
+def test_usage_errors_exit_2(market: Marketplace) -> None:
+    proc = run("inspect", "http://127.0.0.1:9/", "--kind", "bogus")
+    assert proc.returncode == 2, proc.stderr
+    assert "unknown kind 'bogus'" in proc.stderr and "shopify" in proc.stderr
+    proc = run("inspect", "not a url")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_shop_names_ignore_case_and_a_typo_gets_a_suggestion(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    proc = run("check", "--config", str(config), "--json", "--shop", FENGSHANG.upper())
+    assert proc.returncode == 0, proc.stderr
+    proc = run("listings", "--config", str(config), "--json", "--shop", FENGSHANG.lower())
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert rows and {r["shop"] for r in rows} == {FENGSHANG}
+
+    typo = FENGSHANG[:-1] + "x"
+    for command in ("check", "listings"):
+        proc = run(command, "--config", str(config), "--shop", typo)
+        assert proc.returncode == 2, proc.stderr
+        assert f"did you mean {FENGSHANG!r}?" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_database_error_is_said_once(market: Marketplace, tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{db}")
+    assert run("listings", "--config", str(config)).returncode == 0  # creates the schema
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE delivery")
+        conn.execute("DROP TABLE alert")
+    proc = run("alerts", "--config", str(config))
+    assert proc.returncode == 1
+    assert "no such table" in proc.stderr
+    assert proc.stderr.count("database error") == 1, proc.stderr
+
+
+# --------------------------------------------------------------------------- watcher init
+
+
+def test_init_writes_the_example_and_never_overwrites(tmp_path: Path) -> None:
+    proc = run("init", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    written = tmp_path / "watcher.toml"
+    example = Path(__file__).resolve().parents[1] / "config" / "example.toml"
+    assert written.read_bytes() == example.read_bytes()
+    assert "watcher check --config watcher.toml" in proc.stderr
+
+    written.write_text("# mine\n", encoding="utf-8")
+    proc = run("init", cwd=tmp_path)
+    assert proc.returncode == 2 and "already exists" in proc.stderr
+    assert written.read_text(encoding="utf-8") == "# mine\n"
+
+    other = tmp_path / "shop.toml"
+    assert run("init", str(other)).returncode == 0 and other.is_file()
+    proc = run("init", str(tmp_path / "no-such-dir" / "w.toml"))
+    assert proc.returncode == 2 and "cannot write" in proc.stderr
+
+
+# ----------------------------------------------------------- hostile text in the tables
+
+HOSTILE = "Dress [/] [link=https://evil.example/]click[/link] [bold red]SALE"
+
+
+class _Shop:
+    """A Shopify-like competitor on loopback whose product titles are rich markup."""
+
+    def __init__(self) -> None:
+        self.price = "10.00"
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if not self.path.startswith("/products.json"):
+                    self.send_error(404)
+                    return
+                products = [
+                    {
+                        "id": i,
+                        "handle": f"p{i}",
+                        "title": f"{HOSTILE} {i}",
+                        "variants": [{"price": shop.price, "available": True}],
+                    }
+                    for i in (1, 2)
+                ]
+                body = json.dumps({"products": products}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[tuple[_Shop, Path]]:
+    shop = _Shop()
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f"""
+[watcher]
+database = "sqlite:///{tmp_path / "w.db"}"
+timeout = "5s"
+retries = 0
+alert_retry = "1s"
+
+[[shops]]
+name = "Rival"
+kind = "shopify"
+url = "{shop.url}"
+currency = "USD"
+
+[[alerts]]
+kind = "webhook"
+name = "hook"
+url = "http://127.0.0.1:{_dead_port()}/hook"
+""",
+        encoding="utf-8",
+    )
+    yield shop, config
+    shop.server.shutdown()
+    shop.server.server_close()
+
+
+def _terminal_output_is_plain(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr and "MarkupError" not in proc.stderr
+    assert "\x1b]8;" not in proc.stdout, "fetched text became a terminal link"
+    assert "[/]" in proc.stdout and "[link=https://evil.example/]" in proc.stdout
+
+
+def test_markup_in_fetched_text_is_printed_as_text(hostile: tuple[_Shop, Path]) -> None:
+    """Titles with ``[/]`` and ``[link=…]`` in the check, listings and alerts tables, on a
+    terminal that shows colours and links: printed as they are."""
+    shop, config = hostile
+    term = {"FORCE_COLOR": "1", "COLUMNS": "400"}
+    first = run("check", "--config", str(config), **term)
+    assert first.returncode == 0, first.stderr
+    _terminal_output_is_plain(run("listings", "--config", str(config), **term))
+    shop.price = "20.00"
+    second = run("check", "--config", str(config), **term)
+    _terminal_output_is_plain(second)
+    assert "price_change" in second.stdout
+    _terminal_output_is_plain(run("alerts", "--config", str(config), **term))
+
+
+def test_alerts_retry_exits_1_while_a_delivery_fails(hostile: tuple[_Shop, Path]) -> None:
+    shop, config = hostile
+    assert run("check", "--config", str(config)).returncode == 0
+    shop.price = "20.00"
+    assert run("check", "--config", str(config)).returncode == 0
+    proc = run("alerts", "--config", str(config), "--retry")
+    assert proc.returncode == 1, proc.stderr
+    assert "hook: failed" in proc.stderr
+
+
+def test_an_unreachable_shop_counts_its_failures_in_words(tmp_path: Path) -> None:
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f"""
+[watcher]
+database = "sqlite:///{tmp_path / "w.db"}"
+retries = 0
+unreachable_after = 1
+
+[[shops]]
+name = "Gone"
+kind = "shopify"
+url = "http://127.0.0.1:{_dead_port()}/"
+""",
+        encoding="utf-8",
+    )
+    result = check(config)
+    assert result.code == 1
+    (finding,) = [f for f in result.findings if f["kind"] == "shop_unreachable"]
+    assert "could not be checked 1 time in a row" in finding["summary"]
