@@ -441,6 +441,20 @@ def test_the_database_password_stays_out_of_the_logs(tmp_path: Path) -> None:
     assert "hunter2" not in proc.stderr
 
 
+def test_a_shop_url_from_the_environment_stays_out_of_the_summary_and_logs(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = f"http://127.0.0.1:{port}/private-7f3a9c/"
+    text = '[watcher]\nretries = 0\n[[shops]]\nname = "A"\nkind = "shopify"\nurl = "${SHOP_URL}"\n'
+    proc = _watcher(tmp_path, text, SHOP_URL=secret)
+    assert proc.returncode == 1, proc.stderr
+    assert "private-7f3a9c" not in proc.stdout + proc.stderr
+    assert "***" in proc.stdout, proc.stdout
+
+
 LIMITS = [
     ("watcher", "timeout", '"0s"'),
     ("watcher", "alert_retry", '"0s"'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -69,8 +69,8 @@ def findings_table(findings: list[Finding], title: str = "New findings") -> Tabl
     )
 
 
-def shops_table(report: CheckReport) -> Table:
-    """Per-shop status of a check."""
+def shops_table(report: CheckReport, redact: Callable[[str], str] = str) -> Table:
+    """Per-shop status of a check; ``redact`` masks secrets in the error notes."""
     return table(
         "Shops",
         ("shop", "status", "listings", "new", "changed", "note"),
@@ -81,7 +81,7 @@ def shops_table(report: CheckReport) -> Table:
                 len(r.changes.seen),
                 len(r.changes.new),
                 len(r.changes.changed),
-                r.error or "",
+                redact(r.error or ""),
             )
             for r in report.results
         ),

@@ -27,7 +27,7 @@ async def _retry(config: Config, store: Store) -> bool:
     for name, count in report.sent.items():
         print(f"{name}: delivered {count}", file=sys.stderr)
     for name, err in report.failed.items():
-        print(f"{name}: failed: {err}", file=sys.stderr)
+        print(f"{name}: failed: {config.secrets.redact(err)}", file=sys.stderr)
     return not report.failed
 
 

@@ -87,6 +87,6 @@ class Check(Command):
                 output.print_json(f.to_json())
         else:
             console = output.console()
-            console.print(output.shops_table(report))
+            console.print(output.shops_table(report, config.secrets.redact))
             console.print(output.findings_table(report.findings))
         return Exit.FAILED if report.failed else Exit.OK
