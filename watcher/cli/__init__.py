@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             secrets = config.secrets
         return int(found[args.command]().run(args, config))
     except ConfigError as e:
-        print(f"watcher: config error: {e}", file=sys.stderr)
+        print(f"watcher: config error: {secrets.redact(str(e))}", file=sys.stderr)
         return Exit.USAGE
     except UsageError as e:
         print(f"watcher {args.command}: error: {e}", file=sys.stderr)
