@@ -5,7 +5,7 @@ intended way.
 
 The graph is built with :mod:`ast` from every import in every module: at module level, inside
 functions, and under ``TYPE_CHECKING`` (a type-only import is still a dependency), plus the
-modules a package pulls in with :func:`watcher.plugins.discover`. An edge goes to the module
+modules a package pulls in by discovery (:func:`watcher.plugins.discover`, ``iter_modules``). An edge goes to the module
 itself when it exists (``from watcher.store import db`` is an edge to ``watcher.store.db``),
 otherwise to the package that defines the name.
 """
@@ -84,7 +84,7 @@ SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
 
 KNOWN: set[tuple[str, str]] = {
     # TODO(lead): the `store` part (issue 8: "no SQL outside store/", a typed read interface
-    # for detectors) removes these three; delete them when it is merged.
+    # for detectors) removes all four; delete them when it is merged.
     ("watcher.detectors.launches", "sqlalchemy"),  # text() for a raw query
     ("watcher.detectors.launches", "watcher.store.db"),  # from_db / to_db
     ("watcher.detectors.launches", "watcher.store.tables"),  # ListingRow in a select
