@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 
-def run_pass(config: Path, env: dict[str, str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in KiB, exit code) of one `watcher check`."""
+def run_pass(config: Path, env: dict[str, str]) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, exit code) of one `watcher check`."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [
@@ -47,7 +47,7 @@ def run_pass(config: Path, env: dict[str, str]) -> tuple[float, int, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         print(err, file=sys.stderr)
-    return wall, usage.ru_maxrss, code
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code
 
 
 def main() -> None:
@@ -99,11 +99,12 @@ def main() -> None:
                 if n:
                     market.send_signal(signal.SIGUSR1)  # advance the timeline: ~5% of prices change
                     time.sleep(0.5)
-                wall, rss, code = run_pass(config, env)
+                wall, cpu, rss, code = run_pass(config, env)
                 results.append(
                     {
                         "pass": n + 1,
                         "wall_s": round(wall, 2),
+                        "cpu_s": round(cpu, 2),
                         "listings_per_s": round(total / wall),
                         "peak_rss_mb": round(rss / 1024, 1),
                         "exit": code,

@@ -131,7 +131,7 @@ def apply(names: tuple[str, ...] = PATCHES) -> None:
         original = copies.CopiedListing._pairs
 
         def _pairs(self: Any, ctx: Any) -> list[Any]:
-            if not ctx.store.own_top_listings():
+            if not ctx.reads.own_top_listings():
                 return []
             return original(self, ctx)
 

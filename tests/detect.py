@@ -1,7 +1,7 @@
 """Fakes for detector tests: shops, one check's results, and a context to run a detector in.
 
 A detector reads the check's results (``ctx.results``) and, for copies and launches, the
-stored listings (``ctx.store``); tests give it a small fake of exactly what it reads.
+stored listings (``ctx.reads``); tests give it a small fake of exactly what it reads.
 """
 
 from __future__ import annotations

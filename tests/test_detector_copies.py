@@ -1,7 +1,7 @@
 """``copied_listing``: another shop sells the seller's item with a near title or its photo.
 
-The detector reads the own top listings and the candidate listings from the store; here a
-fake store gives it exactly those rows."""
+The detector reads the own top listings and the candidate listings (``ctx.reads``); here a
+fake gives it exactly those rows."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class FakeStore:
             currency="CNY",
             image="https://my.example/1.jpg",
         )
-        self.own = [SimpleNamespace(ListingRow=own, shop="My Shop")]
+        self.own = [SimpleNamespace(**vars(own), shop="My Shop")]
         self.candidates = candidates
 
     def own_top_listings(self) -> list[Any]:

@@ -55,7 +55,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 def outbox(tmp_path: Path, rx: Receiver, client: httpx.AsyncClient, fmt: str) -> Outbox:
     options = build(WebhookOptions, {"url": rx.url("/hook"), "format": fmt, "timeout": "2s"})
     alert = AlertConfig("webhook", "hook", options)
-    box = Outbox(Store(f"sqlite:///{tmp_path / 'w.db'}"), [alert], client)
+    box = Outbox(Store(f"sqlite:///{tmp_path / 'w.db'}").outbox, [alert], client)
     box.sleep = Pauses()
     for _, channel in box.channels.values():
         channel.sleep = Pauses()  # type: ignore[attr-defined]

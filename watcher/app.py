@@ -69,7 +69,7 @@ async def open_app(
         settings.cache_bytes = 0
     http = Http(settings, trusted=config_urls(config), host_slots=host_slots)
     try:
-        outbox = Outbox(store, config.alerts, alerts, retry_first=config.watcher.alert_retry)
+        outbox = Outbox(store.outbox, config.alerts, alerts, retry_first=config.watcher.alert_retry)
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:
         await http.aclose()

@@ -127,8 +127,8 @@ class Runner:
 
     def _own_titles(self) -> list[str]:
         titles: list[str] = []
-        for row in self.store.own_top_listings():
-            t = row.ListingRow.title
+        for row in self.store.reads.own_top_listings():
+            t = row.title
             if t and t not in titles:
                 titles.append(t)
         return titles
@@ -147,18 +147,18 @@ class Runner:
         result = ShopResult(shop=shop, shop_id=0, marketplace=market)
         run_id: int | None = None
         try:
-            row = self.store.ensure_shop(
+            row = self.store.registry.ensure_shop(
                 shop.name, shop.kind, "marketplace" if market else shop.role, shop.url
             )
             result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
-            run_id = self.store.begin_run(result.shop_id)
+            run_id = self.store.registry.begin_run(result.shop_id)
             await fn(result, *args)
         except asyncio.CancelledError:
             # The daemon is stopping: the shop is unknown for this check, not failing (no
             # failure counted); what was stored stays, its events stay pending.
             if run_id is not None:
                 with contextlib.suppress(StorageError):
-                    self.store.finish_run(
+                    self.store.registry.finish_run(
                         run_id, result.shop_id, "cancelled", "stopped before the end", 0
                     )
             raise
@@ -171,13 +171,13 @@ class Runner:
             if not result.shop_id:
                 logger.error("{}: check failed: {}", shop.name, result.error)
             elif result.status == "failed":
-                row = self.store.record_failure(result.shop_id, result.error or "")
+                row = self.store.registry.record_failure(result.shop_id, result.error or "")
                 result.failures, result.failing_since = row.failures, from_db(row.failing_since)
                 logger.warning(
                     "{}: check failed ({} in a row): {}", shop.name, row.failures, result.error
                 )
             else:
-                self.store.record_success(result.shop_id, baseline=result.changes.baseline)
+                self.store.registry.record_success(result.shop_id, baseline=result.changes.baseline)
                 if result.status == "partial":
                     logger.warning("{}: partial check: {}", shop.name, result.error)
                 else:
@@ -189,7 +189,7 @@ class Runner:
                         len(result.changes.changed),
                     )
             if run_id is not None:
-                self.store.finish_run(
+                self.store.registry.finish_run(
                     run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
                 )
         except StorageError as e:
@@ -224,16 +224,16 @@ class Runner:
         if not refs:
             raise ParseError(f"{shop.name}: no listings found to watch")
         listings, errors = await self._fetch_listings(src, refs)
-        changes = self.store.apply_listings(
+        changes = self.store.catalog.apply(
             result.shop_id, listings, complete=None, source="top", own_top=True
         )
         ids = {item.ref: lid for lid, item in changes.seen}
         if not errors:
-            self.store.set_own_top(result.shop_id, [ids[item.ref] for item in listings])
+            self.store.catalog.set_own_top(result.shop_id, [ids[item.ref] for item in listings])
         result.changes = changes
         for item in listings:
             if item.reviews is not None:
-                new = self.store.apply_reviews(ids[item.ref], item.reviews)
+                new = self.store.reviews.apply(ids[item.ref], item.reviews)
                 if new:
                     result.new_reviews.append((ids[item.ref], item, new))
         if errors:
@@ -251,7 +251,7 @@ class Runner:
             except (FetchError, ParseError) as e:
                 return f"search failed: {_error(e)}"
         if found:
-            ch = self.store.apply_listings(result.shop_id, found, complete=None, source="search")
+            ch = self.store.catalog.apply(result.shop_id, found, complete=None, source="search")
             result.searched.extend(ch.seen)
         return None
 
@@ -268,7 +268,7 @@ class Runner:
             catalog = await src.catalog()
             complete = catalog.complete
         first = result.baseline_at is None
-        changes = self.store.apply_listings(result.shop_id, catalog.listings, complete=complete)
+        changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
         changes.baseline = catalog.complete and first and not changes.suspect
         result.changes = changes
         if changes.suspect:
@@ -292,7 +292,7 @@ class Runner:
     async def _fetch_images(self, urls: set[str], results: list[ShopResult]) -> dict[str, str]:
         from watcher.images import fetch_hashes
 
-        known = self.store.image_hashes(urls)
+        known = self.store.images.hashes(urls)
         out = {u: r.hash for u, r in known.items() if r.hash}
         now = utcnow()
         todo = [
@@ -311,7 +311,7 @@ class Runner:
         fetched = await fetch_hashes(self.http, todo, allow_private=private)
         out.update({u: h for u, h in fetched.items() if h})
         try:
-            self.store.save_images(
+            self.store.images.save(
                 [(u, h, None if h else "not an image") for u, h in fetched.items()]
             )
         except StorageError as e:
@@ -322,12 +322,12 @@ class Runner:
         """Run the detectors over this check's results and the stored events, record the
         findings, deliver. Stored change and review events stay pending until their
         findings are recorded, so a crash in between loses nothing."""
-        events = self.store.pending_events([r.shop_id for r in results if r.shop_id])
+        events = self.store.events.pending([r.shop_id for r in results if r.shop_id])
         for r in results:
             r.changes.changed = events.changes.get(r.shop_id, [])
             r.new_reviews = events.reviews.get(r.shop_id, [])
         ctx = DetectContext(
-            config=self.config, store=self.store, results=results, now=datetime.now(UTC)
+            config=self.config, reads=self.store.reads, results=results, now=datetime.now(UTC)
         )
         active = [d for d in self.detectors if d.enabled]
         wanted: set[str] = set()
@@ -349,7 +349,7 @@ class Runner:
             except Exception:
                 logger.exception("detector {} failed", d.kind)
         new = self.outbox.record(findings) if self.outbox is not None else findings
-        self.store.clear_pending(events)
+        self.store.events.clear(events)
         if self.outbox is not None:
             await self.outbox.flush()
         return new

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from watcher.config import Config, ShopConfig
 from watcher.models import Finding, FindingKind, Listing, Review
-from watcher.store import ListingChanges, Store
+from watcher.store import DetectReads, ListingChanges
 
 
 @dataclass(slots=True, repr=False)
@@ -48,7 +48,8 @@ class DetectContext:
     """Everything a detector may read."""
 
     config: Config
-    store: Store
+    reads: DetectReads
+    """Stored history (detectors run no SQL: this is all they read of the database)."""
     results: list[ShopResult]
     now: datetime
     images: dict[str, str] = field(default_factory=dict)

@@ -139,7 +139,7 @@ class CopiedListing(Detector):
         ``candidate_similarity`` alike, plus everything a copy search returned."""
         if self._cache is not None and self._cache[0] == id(ctx):
             return self._cache[1]
-        own = ctx.store.own_top_listings()
+        own = ctx.reads.own_top_listings()
         pairs: list[_Pair] = []
         if own:
             # Imported here: numpy and friends cost ~20 MB a check with no own listings skips.
@@ -147,13 +147,13 @@ class CopiedListing(Detector):
 
             checked = {r.shop.name for r in ctx.results}
             everything = any(r.shop.own for r in ctx.results)
-            cands = [c for c in ctx.store.candidate_listings() if everything or c.shop in checked]
+            cands = [c for c in ctx.reads.candidate_listings() if everything or c.shop in checked]
             searched = {lid for r in ctx.results for lid, _ in r.searched}
             searched_idx = [i for i, c in enumerate(cands) if c.id in searched]
             index = TitleIndex([c.title for c in cands])
             low = self.config.detect.copies.candidate_similarity
             for o in own:
-                row = o.ListingRow
+                row = o
                 hits = dict(index.matches(row.title, low))
                 for i in searched_idx:
                     if i not in hits:

@@ -5,7 +5,6 @@ the shop's baseline, or published inside the window when the source gives a date
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from watcher.models import (
     json_str,
 )
 from watcher.readable import Line, Span, clean, day, line, link
-from watcher.store.db import from_db, to_db
 
 LOOKBACK = timedelta(days=300)
 """How far back a competitor's earlier launch of the same season still counts as 'launched'."""
@@ -153,43 +151,28 @@ class SeasonalLaunch(Detector):
         self, ctx: DetectContext, shop_id: int, baseline: datetime | None, since: datetime
     ) -> dict[tuple[str, int], list[_Item]]:
         """New listings of a shop since ``since`` grouped by (season, year)."""
-        from sqlalchemy import or_, select
-
-        from watcher.store.tables import ListingRow
         from watcher.text.seasons import listing_season_years
 
-        cond = [ListingRow.published_at >= to_db(since)]  # type: ignore[operator]
-        if baseline is not None:
-            cond.append(ListingRow.first_seen > to_db(baseline))  # type: ignore[operator]
-        q = select(ListingRow).where(
-            ListingRow.shop_id == shop_id,
-            ListingRow.source == "catalog",
-            ListingRow.removed_at.is_(None),
-            or_(*cond),
-        )  # type: ignore[arg-type,union-attr]
         groups: dict[tuple[str, int], list[_Item]] = defaultdict(list)
         hemisphere = self.config.watcher.hemisphere
-        with ctx.store.engine.connect() as c:
-            for row in c.execute(q):
-                published = from_db(row.published_at)
-                first_seen = from_db(row.first_seen)
-                assert first_seen is not None
-                is_new_by_seen = baseline is not None and first_seen > baseline
-                when = (
-                    published
-                    if published is not None and (not is_new_by_seen or published >= since)
-                    else first_seen
+        for row in ctx.reads.listings_since(shop_id, since, baseline):
+            published = row.published_at
+            first_seen = row.first_seen
+            is_new_by_seen = baseline is not None and first_seen > baseline
+            when = (
+                published
+                if published is not None and (not is_new_by_seen or published >= since)
+                else first_seen
+            )
+            if when < since:
+                continue
+            years = listing_season_years(
+                row.title, row.tags, row.product_type, row.description, when.date(), hemisphere
+            )
+            for season, year in years.items():
+                groups[(str(season), year)].append(
+                    _Item(row.url, row.title, row.price, row.currency, when)
                 )
-                if when < since:
-                    continue
-                tags = json.loads(row.tags) if row.tags else []
-                years = listing_season_years(
-                    row.title, tags, row.product_type, row.description, when.date(), hemisphere
-                )
-                for season, year in years.items():
-                    groups[(str(season), year)].append(
-                        _Item(row.url, row.title, row.price, row.currency, when)
-                    )
         return groups
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
@@ -201,15 +184,13 @@ class SeasonalLaunch(Detector):
         ]
         if not checked:
             return
-        shops = {row.name: row for row in ctx.store.shops()}
+        shops = {row.name: row for row in ctx.reads.shops()}
         history: dict[str, dict[tuple[str, int], list[_Item]]] = {}
         for shop in competitors:
             row = shops.get(shop.name)
-            if row is None or row.id is None:
+            if row is None:
                 continue
-            history[shop.name] = self._new_items(
-                ctx, row.id, from_db(row.baseline_at), ctx.now - LOOKBACK
-            )
+            history[shop.name] = self._new_items(ctx, row.id, row.baseline_at, ctx.now - LOOKBACK)
         for result in checked:
             groups = history.get(result.shop.name, {})
             for (season, year), items in sorted(groups.items()):

@@ -30,8 +30,8 @@ from watcher.config import AlertConfig
 from watcher.errors import DeliveryError, StorageError
 from watcher.models import AlertBatch, Finding, Severity
 from watcher.notify.channels import Channel, channel_kinds
-from watcher.store import Store
 from watcher.store.db import utcnow
+from watcher.store.outbox import OutboxStore
 
 LEASE = timedelta(minutes=3)
 """How long a claimed delivery is held back from other processes: longer than the slowest
@@ -90,7 +90,7 @@ class Outbox:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         alerts: Sequence[AlertConfig],
         client: httpx.AsyncClient,
         *,

@@ -1,5 +1,8 @@
-"""Storage: tables, engine and migrations, and the operations on them."""
+"""Storage: tables, engine and migrations, and the parts of the store, one per job
+(see :mod:`watcher.store.repo`)."""
 
-from watcher.store.repo import Change, ListingChanges, PendingEvents, Store
+from watcher.store.reads import DetectReads
+from watcher.store.records import Change, ListingChanges, PendingEvents
+from watcher.store.repo import Store
 
-__all__ = ["Change", "ListingChanges", "PendingEvents", "Store"]
+__all__ = ["Change", "DetectReads", "ListingChanges", "PendingEvents", "Store"]

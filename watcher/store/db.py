@@ -4,18 +4,39 @@ database. The schema version lives in the ``meta`` table; every release appends 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from loguru import logger
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from watcher.errors import ConfigError, StorageError
 from watcher.store import fleet_tables, tables  # noqa: F401  (registers the tables)
+
+T = TypeVar("T")
+
+CHUNK = 500
+"""Values per ``IN (...)`` list (SQLite allows 32,766 parameters, PostgreSQL 65,535)."""
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def pk(value: int | None) -> int:
+    """A primary key read from the database (never None there; the type allows it for rows
+    not inserted yet)."""
+    if value is None:
+        raise ValueError("a stored row without a primary key")
+    return value
 
 
 def utcnow() -> datetime:
@@ -33,6 +54,28 @@ def to_db(dt: datetime | None) -> datetime | None:
 def from_db(dt: datetime | None) -> datetime | None:
     """A stored datetime as an aware one (databases without zones return naive UTC)."""
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def insert_ignore(
+    dialect: str, table: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
+) -> Insert:
+    """INSERT that does nothing when a row with the same ``keys`` exists (PostgreSQL, SQLite)."""
+    mod = postgresql if dialect == "postgresql" else sqlite
+    return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upsert(
+    dialect: str, table: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
+) -> Insert:
+    """INSERT, or UPDATE the other columns when a row with the same ``keys`` exists."""
+    mod = postgresql if dialect == "postgresql" else sqlite
+    return (
+        mod.insert(table)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=list(keys), set_={k: v for k, v in values.items() if k not in keys}
+        )
+    )
 
 
 def _v1(conn: Connection) -> None:

@@ -1,0 +1,199 @@
+"""The outbox tables: alerts (one per ``dedup_key``, ever) and their deliveries, one per
+(alert, channel), claimed with a lease so that processes sharing the database never send
+the same delivery at once.
+
+A delivery is ``pending`` until sent (``sent``) or refused for good (``failed``). A claim
+sets ``claimed_until``; a process that dies holding a claim leaves it to expire, and the
+delivery is claimed again: at most one duplicate per crash, never a loss.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlmodel
+from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlmodel import Session, col
+
+from watcher.models import Finding
+from watcher.store.db import chunks, insert_ignore, pk, utcnow
+from watcher.store.guard import guarded
+from watcher.store.tables import AlertRow, DeliveryRow
+
+ERROR_CHARS = 2000
+DEDUP_CHARS = 512
+SHOP_CHARS = 255
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(col(DeliveryRow.claimed_until).is_(None), col(DeliveryRow.claimed_until) < now)
+
+
+class OutboxStore:
+    """The ``alert`` and ``delivery`` tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @guarded
+    def add_findings(
+        self, findings: Sequence[Finding], channels: Mapping[str, Callable[[Finding], bool]]
+    ) -> list[tuple[int, Finding]]:
+        """Insert findings whose dedup_key is new; queue a delivery per matching channel.
+
+        ``channels`` maps a channel name to a predicate ``accepts(finding) -> bool``.
+        Returns the findings that were new. Safe when several processes share the database:
+        the unique ``dedup_key`` decides who inserts.
+        """
+        now = utcnow()
+        added: list[tuple[int, Finding]] = []
+        with self.engine.begin() as c:
+            for f in findings:
+                values = {
+                    "dedup_key": f.dedup_key[:DEDUP_CHARS],
+                    "kind": f.kind,
+                    "severity": str(f.severity),
+                    "shop": f.shop[:SHOP_CHARS],
+                    "summary": f.summary,
+                    "payload": json.dumps(f.to_json(), ensure_ascii=False, default=str),
+                    "created_at": now,
+                }
+                stmt = insert_ignore(c.dialect.name, AlertRow, values, ["dedup_key"])
+                alert_id = c.execute(stmt.returning(col(AlertRow.id))).scalar()
+                if alert_id is None:
+                    continue
+                added.append((alert_id, f))
+                rows = [
+                    {
+                        "alert_id": alert_id,
+                        "channel": name,
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                    }
+                    for name, accepts in channels.items()
+                    if accepts(f)
+                ]
+                if rows:
+                    c.execute(insert(DeliveryRow), rows)
+        return added
+
+    @guarded
+    def claim_due(
+        self, channel: str, lease: timedelta, limit: int = 5000
+    ) -> list[tuple[int, Finding]]:
+        """Claim the channel's due deliveries for ``lease`` so no other process sends them;
+        returns (delivery id, finding) in alert order."""
+        now = utcnow()
+        with self.engine.begin() as c:
+            rows = c.execute(
+                select(col(DeliveryRow.id), col(AlertRow.payload))
+                .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))
+                .where(
+                    col(DeliveryRow.channel) == channel,
+                    col(DeliveryRow.state) == "pending",
+                    col(DeliveryRow.next_attempt_at) <= now,
+                    _claimable(now),
+                )
+                .order_by(col(DeliveryRow.alert_id))
+                .limit(limit)
+            ).all()
+            claimed: list[tuple[int, Finding]] = []
+            for delivery_id, payload in rows:
+                # Conditional on the claim still being free: of two processes that read the
+                # same row, only one updates it.
+                res = c.execute(
+                    update(DeliveryRow)
+                    .where(
+                        col(DeliveryRow.id) == delivery_id,
+                        col(DeliveryRow.state) == "pending",
+                        _claimable(now),
+                    )
+                    .values(claimed_until=now + lease)
+                )
+                if res.rowcount:
+                    claimed.append((pk(delivery_id), Finding.from_json(json.loads(payload))))
+        return claimed
+
+    @guarded
+    def mark_sent(self, delivery_ids: Sequence[int]) -> None:
+        """Record deliveries as sent."""
+        now = utcnow()
+        with self.engine.begin() as c:
+            for chunk in chunks(delivery_ids):
+                c.execute(
+                    update(DeliveryRow)
+                    .where(col(DeliveryRow.id).in_(chunk))
+                    .values(
+                        state="sent",
+                        sent_at=now,
+                        claimed_until=None,
+                        attempts=col(DeliveryRow.attempts) + 1,
+                        last_error=None,
+                    )
+                )
+
+    @guarded
+    def mark_failed(
+        self, delivery_ids: Sequence[int], error: str, *, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: pending again at ``retry_at``, or failed for good."""
+        values: dict[str, Any] = {
+            "claimed_until": None,
+            "attempts": col(DeliveryRow.attempts) + 1,
+            "last_error": error[:ERROR_CHARS],
+        }
+        if retry_at is None:
+            values["state"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
+        with self.engine.begin() as c:
+            for chunk in chunks(delivery_ids):
+                c.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(chunk)).values(values))
+
+    @guarded
+    def attempts(self, delivery_ids: Sequence[int]) -> int:
+        """The highest attempt count among these deliveries."""
+        with self.engine.connect() as c:
+            return int(
+                c.execute(
+                    select(func.max(col(DeliveryRow.attempts))).where(
+                        col(DeliveryRow.id).in_(list(delivery_ids))
+                    )
+                ).scalar()
+                or 0
+            )
+
+    @guarded
+    def requeue_failed(self, channel: str | None = None) -> int:
+        """Make failed (and pending) deliveries due now; returns how many."""
+        now = utcnow()
+        q = update(DeliveryRow).where(col(DeliveryRow.state).in_(("failed", "pending")))
+        if channel:
+            q = q.where(col(DeliveryRow.channel) == channel)
+        with self.engine.begin() as c:
+            return int(
+                c.execute(
+                    q.values(state="pending", next_attempt_at=now, claimed_until=None)
+                ).rowcount
+            )
+
+    @guarded
+    def alerts(self, limit: int = 200) -> list[tuple[AlertRow, list[DeliveryRow]]]:
+        """The newest alerts with their deliveries."""
+        with Session(self.engine) as s:
+            rows = list(
+                s.exec(sqlmodel.select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit))
+            )
+            ids = [r.id for r in rows if r.id is not None]
+            deliveries: dict[int, list[DeliveryRow]] = {}
+            for d in s.exec(
+                sqlmodel.select(DeliveryRow)
+                .where(col(DeliveryRow.alert_id).in_(ids))
+                .order_by(col(DeliveryRow.channel))
+            ):
+                deliveries.setdefault(d.alert_id, []).append(d)
+            return [(r, deliveries.get(r.id or 0, [])) for r in rows]

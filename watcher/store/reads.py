@@ -1,0 +1,204 @@
+"""What detectors may read of stored history: a narrow, typed interface.
+
+Detectors get a :class:`DetectReads` in their context, never the store itself, and run no
+SQL. :class:`StoreReads` answers it from the database; a test answers it with plain lists
+(any object with these methods will do). Every datetime is aware (UTC).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from sqlalchemy import Engine, or_, select
+from sqlmodel import col
+
+from watcher.store.db import from_db, pk, to_db
+from watcher.store.guard import guarded
+from watcher.store.tables import ListingRow, ShopRow
+
+
+class OwnListing(NamedTuple):
+    """One watched listing of an own shop."""
+
+    id: int
+    ref: str
+    url: str
+    title: str
+    price: float | None
+    currency: str | None
+    image: str | None
+    shop: str
+
+
+class CandidateListing(NamedTuple):
+    """An active listing of a competitor or marketplace: a possible copy. ``seller`` is
+    the seller a marketplace search showed (None for a shop's own listings)."""
+
+    id: int
+    ref: str
+    url: str
+    title: str
+    price: float | None
+    currency: str | None
+    image: str | None
+    seller: str | None
+    shop: str
+
+
+class ShopInfo(NamedTuple):
+    """A stored shop. ``baseline_at``: when its first complete catalog was stored."""
+
+    id: int
+    name: str
+    role: str
+    baseline_at: datetime | None
+
+
+class DatedListing(NamedTuple):
+    """An active catalog listing with what tells when it appeared and what season it is."""
+
+    id: int
+    url: str
+    title: str
+    price: float | None
+    currency: str | None
+    tags: list[str]
+    product_type: str | None
+    description: str | None
+    published_at: datetime | None
+    first_seen: datetime
+
+
+class DetectReads(Protocol):
+    """The stored history detectors read."""
+
+    def own_top_listings(self) -> Sequence[OwnListing]:
+        """The watched listings of every own shop, best first."""
+        ...
+
+    def candidate_listings(self) -> Sequence[CandidateListing]:
+        """Active listings of every shop that is not an own shop."""
+        ...
+
+    def shops(self) -> Sequence[ShopInfo]:
+        """Every stored shop."""
+        ...
+
+    def listings_since(
+        self, shop_id: int, since: datetime, baseline: datetime | None
+    ) -> Sequence[DatedListing]:
+        """Active catalog listings of a shop published at or after ``since``, or first
+        seen after ``baseline`` (when there is one)."""
+        ...
+
+
+class StoreReads:
+    """:class:`DetectReads` from the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @guarded
+    def own_top_listings(self) -> list[OwnListing]:
+        """The watched listings of every own shop, best first."""
+        q = (
+            select(
+                col(ListingRow.id),
+                col(ListingRow.ref),
+                col(ListingRow.url),
+                col(ListingRow.title),
+                col(ListingRow.price),
+                col(ListingRow.currency),
+                col(ListingRow.image),
+                col(ShopRow.name),
+            )
+            .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
+            .where(
+                col(ShopRow.role) == "own",
+                col(ListingRow.own_top).is_not(None),
+                col(ListingRow.removed_at).is_(None),
+            )
+            .order_by(col(ShopRow.id), col(ListingRow.own_top))
+        )
+        with self.engine.connect() as c:
+            return [OwnListing._make(r) for r in c.execute(q)]
+
+    @guarded
+    def candidate_listings(self) -> list[CandidateListing]:
+        """Active listings of every shop that is not an own shop."""
+        q = (
+            select(
+                col(ListingRow.id),
+                col(ListingRow.ref),
+                col(ListingRow.url),
+                col(ListingRow.title),
+                col(ListingRow.price),
+                col(ListingRow.currency),
+                col(ListingRow.image),
+                col(ListingRow.seller),
+                col(ShopRow.name),
+            )
+            .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
+            .where(col(ShopRow.role) != "own", col(ListingRow.removed_at).is_(None))
+        )
+        with self.engine.connect() as c:
+            return [CandidateListing._make(r) for r in c.execute(q)]
+
+    @guarded
+    def shops(self) -> list[ShopInfo]:
+        """Every stored shop."""
+        q = select(
+            col(ShopRow.id), col(ShopRow.name), col(ShopRow.role), col(ShopRow.baseline_at)
+        ).order_by(col(ShopRow.id))
+        with self.engine.connect() as c:
+            return [ShopInfo(pk(i), n, r, from_db(b)) for i, n, r, b in c.execute(q)]
+
+    @guarded
+    def listings_since(
+        self, shop_id: int, since: datetime, baseline: datetime | None
+    ) -> list[DatedListing]:
+        """Active catalog listings of a shop published at or after ``since``, or first
+        seen after ``baseline`` (when there is one)."""
+        cond = [col(ListingRow.published_at) >= to_db(since)]
+        if baseline is not None:
+            cond.append(col(ListingRow.first_seen) > to_db(baseline))
+        q = select(
+            col(ListingRow.id),
+            col(ListingRow.url),
+            col(ListingRow.title),
+            col(ListingRow.price),
+            col(ListingRow.currency),
+            col(ListingRow.tags),
+            col(ListingRow.product_type),
+            col(ListingRow.description),
+            col(ListingRow.published_at),
+            col(ListingRow.first_seen),
+        ).where(
+            col(ListingRow.shop_id) == shop_id,
+            col(ListingRow.source) == "catalog",
+            col(ListingRow.removed_at).is_(None),
+            or_(*cond),
+        )
+        out: list[DatedListing] = []
+        with self.engine.connect() as c:
+            for lid, url, title, price, cur, tags, ptype, desc, published, first in c.execute(q):
+                first_seen = from_db(first)
+                assert first_seen is not None
+                out.append(
+                    DatedListing(
+                        pk(lid),
+                        url,
+                        title,
+                        price,
+                        cur,
+                        json.loads(tags) if tags else [],
+                        ptype,
+                        desc,
+                        from_db(published),
+                        first_seen,
+                    )
+                )
+        return out
