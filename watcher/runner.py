@@ -1,31 +1,47 @@
-"""One check of a set of shops: fetch -> parse -> store -> detect -> notify.
+"""One check of a set of shops, stage by stage: fetch and store each shop (own shops and
+competitors' catalogs at once; the copy searches once the own titles are stored), detect,
+notify.
 
-A shop that cannot be read is "unknown" for this check: it is recorded as failed, nothing
-of it is marked removed, and the other shops go on.
+How one shop is fetched and stored is its strategy's business (:mod:`watcher.strategies`);
+image hashes come from :mod:`watcher.imaging`. A shop that cannot be read is "unknown" for
+this check and the other shops go on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Protocol
 
 from loguru import logger
 
 from watcher.config import Config, ShopConfig
 from watcher.detectors import DetectContext, Detector, ShopResult, detector_kinds
-from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
+from watcher.errors import StorageError
 from watcher.http import Http
-from watcher.models import Catalog, Finding, Listing
-from watcher.notify.outbox import Outbox
+from watcher.imaging import ImageHashes
+from watcher.models import Finding
 from watcher.sources import Source, source_kinds
-from watcher.store import Store
-from watcher.store.db import from_db, utcnow
+from watcher.store import PendingEvents, Store
+from watcher.strategies import STRATEGIES, Progress, Strategy, check_shop
 
-Progress = Callable[[str, ShopResult | ShopConfig], None]
-IMAGE_RETRY = timedelta(hours=1)
+StrategyFactory = Callable[[ShopConfig, str], Strategy]
+"""Builds the strategy that checks a shop in a role (own, competitor, marketplace)."""
+
+
+class Notifier(Protocol):
+    """Where findings go: recorded (deduplicated) first, delivered after."""
+
+    def record(self, findings: Sequence[Finding]) -> list[Finding]:
+        """Store findings; return only those never raised before."""
+        ...
+
+    async def flush(self) -> object:
+        """Deliver what is due."""
+        ...
 
 
 @dataclass(slots=True, repr=False)
@@ -39,7 +55,6 @@ class CheckReport:
 
     results: list[ShopResult]
     findings: list[Finding] = field(default_factory=list)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
 
     @property
@@ -48,22 +63,31 @@ class CheckReport:
         return [r for r in self.results if r.status != "ok"]
 
 
-def _error(e: BaseException) -> str:
-    return str(e) or type(e).__name__
-
-
 class Runner:
     """Runs checks. One per process; safe to call :meth:`check` concurrently for
     different shops (a shop is never checked twice at once)."""
 
     def __init__(
-        self, config: Config, store: Store, http: Http, outbox: Outbox | None = None
+        self,
+        config: Config,
+        store: Store,
+        http: Http,
+        outbox: Notifier | None = None,
+        *,
+        strategies: StrategyFactory | None = None,
+        detectors: Sequence[Detector] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.http = http
         self.outbox = outbox
-        self.detectors: list[Detector] = [cls(config) for cls in detector_kinds().values()]
+        self.strategy = strategies or self._strategy
+        self.detectors: list[Detector] = (
+            list(detectors)
+            if detectors is not None
+            else [cls(config) for cls in detector_kinds().values()]
+        )
+        self.images = ImageHashes(store.images, http)
         self._locks: dict[str, asyncio.Lock] = {}
         self._sources = source_kinds()
 
@@ -76,253 +100,78 @@ class Runner:
         )
         return self._sources[shop.kind](shop, self.http, robots=robots)
 
+    def _strategy(self, shop: ShopConfig, role: str) -> Strategy:
+        return STRATEGIES[role](shop, self.source(shop), self.store)
+
     async def check(
         self, shops: Sequence[ShopConfig] | None = None, *, progress: Progress | None = None
     ) -> CheckReport:
-        """One pass over ``shops`` (all configured shops by default). Own shops and
-        competitors' catalogs are read at once; the copy searches wait for the own titles;
-        then detectors run and new alerts are delivered."""
+        """One pass over ``shops`` (all configured shops by default): fetch and store,
+        detect, notify."""
         shops = list(self.config.shops if shops is None else shops)
-        report = CheckReport(results=[])
-        own = [s for s in shops if s.own]
-        others = [s for s in shops if not s.own]
+        async with self._locked(shops):
+            report = CheckReport(results=await self._fetch_and_store(shops, progress))
+            events = self.store.events.pending([r.shop_id for r in report.results if r.shop_id])
+            findings = await self._detect(report.results, events)
+            report.findings = await self._notify(findings, events)
+        report.finished_at = datetime.now(UTC)
+        return report
+
+    @asynccontextmanager
+    async def _locked(self, shops: Sequence[ShopConfig]) -> AsyncIterator[None]:
         # Sorted, so two checks with overlapping shops cannot deadlock.
         locks = [self._locks.setdefault(n, asyncio.Lock()) for n in sorted({s.name for s in shops})]
         for lock in locks:
             await lock.acquire()
         try:
-            titles: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-            competitors = asyncio.gather(
-                *(self._guarded(self._check_competitor, s, progress, titles) for s in others)
-            )
-            try:
-                own_results = await asyncio.gather(
-                    *(self._guarded(self._check_own, s, progress) for s in own)
-                )
-            finally:
-                try:
-                    titles.set_result(self._own_titles() if own else [])
-                except StorageError as e:
-                    logger.error("cannot read own titles for copy searches: {}", e)
-                    titles.set_result([])
-            queries = titles.result()
-            market_results: list[ShopResult] = []
-            if own and queries:
-                market_results = list(
-                    await asyncio.gather(
-                        *(
-                            self._guarded(self._check_marketplace, m.as_shop(), progress, queries)
-                            for m in self.config.marketplaces
-                        )
-                    )
-                )
-            other_results = await competitors
-            report.results = [*own_results, *other_results, *market_results]
-            report.findings = await self._detect_and_notify(report.results)
+            yield
         finally:
             for lock in locks:
                 lock.release()
-        report.finished_at = datetime.now(UTC)
-        return report
+
+    async def _fetch_and_store(
+        self, shops: Sequence[ShopConfig], progress: Progress | None
+    ) -> list[ShopResult]:
+        """Own shops and competitors at once; marketplaces once the own titles are stored
+        (competitors' searches wait for them too)."""
+        own = [s for s in shops if s.own]
+        titles: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        competitors = asyncio.gather(
+            *(
+                check_shop(self.strategy(s, "competitor"), titles, progress)
+                for s in shops
+                if not s.own
+            )
+        )
+        try:
+            own_results = await asyncio.gather(
+                *(check_shop(self.strategy(s, "own"), titles, progress) for s in own)
+            )
+        finally:
+            titles.set_result(self._own_titles() if own else [])
+        market_results: list[ShopResult] = []
+        if own and titles.result():
+            market_results = list(
+                await asyncio.gather(
+                    *(
+                        check_shop(self.strategy(m.as_shop(), "marketplace"), titles, progress)
+                        for m in self.config.marketplaces
+                    )
+                )
+            )
+        return [*own_results, *await competitors, *market_results]
 
     def _own_titles(self) -> list[str]:
-        titles: list[str] = []
-        for row in self.store.reads.own_top_listings():
-            t = row.title
-            if t and t not in titles:
-                titles.append(t)
-        return titles
-
-    async def _guarded(
-        self,
-        fn: Callable[..., Awaitable[None]],
-        shop: ShopConfig,
-        progress: Progress | None,
-        *args: object,
-    ) -> ShopResult:
-        """Run one shop's part of the check; any failure becomes a failed result."""
-        if progress:
-            progress("start", shop)
-        market = fn == self._check_marketplace
-        result = ShopResult(shop=shop, shop_id=0, marketplace=market)
-        run_id: int | None = None
         try:
-            row = self.store.registry.ensure_shop(
-                shop.name, shop.kind, "marketplace" if market else shop.role, shop.url
-            )
-            result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
-            run_id = self.store.registry.begin_run(result.shop_id)
-            await fn(result, *args)
-        except asyncio.CancelledError:
-            # The daemon is stopping: the shop is unknown for this check, not failing (no
-            # failure counted); what was stored stays, its events stay pending.
-            if run_id is not None:
-                with contextlib.suppress(StorageError):
-                    self.store.registry.finish_run(
-                        run_id, result.shop_id, "cancelled", "stopped before the end", 0
-                    )
-            raise
-        except WatcherError as e:
-            result.status, result.error = "failed", _error(e)
-        except Exception as e:  # one shop's bug must not stop the others
-            logger.opt(exception=e).error("{}: unexpected error", shop.name)
-            result.status, result.error = "failed", f"internal error: {type(e).__name__}: {e}"
-        try:
-            if not result.shop_id:
-                logger.error("{}: check failed: {}", shop.name, result.error)
-            elif result.status == "failed":
-                row = self.store.registry.record_failure(result.shop_id, result.error or "")
-                result.failures, result.failing_since = row.failures, from_db(row.failing_since)
-                logger.warning(
-                    "{}: check failed ({} in a row): {}", shop.name, row.failures, result.error
-                )
-            else:
-                self.store.registry.record_success(result.shop_id, baseline=result.changes.baseline)
-                if result.status == "partial":
-                    logger.warning("{}: partial check: {}", shop.name, result.error)
-                else:
-                    logger.info(
-                        "{}: ok, {} listing(s), {} new, {} changed",
-                        shop.name,
-                        len(result.changes.seen),
-                        len(result.changes.new),
-                        len(result.changes.changed),
-                    )
-            if run_id is not None:
-                self.store.registry.finish_run(
-                    run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
-                )
+            own = self.store.reads.own_top_listings()
         except StorageError as e:
-            logger.error("{}: could not record the check: {}", shop.name, e)
-            result.status, result.error = "failed", _error(e)
-        if progress:
-            progress("done", result)
-        return result
+            logger.error("cannot read own titles for copy searches: {}", e)
+            return []
+        return list(dict.fromkeys(o.title for o in own if o.title))
 
-    async def _fetch_listings(
-        self, src: Source, refs: Sequence[str]
-    ) -> tuple[list[Listing], list[str]]:
-        """Fetch listing pages; returns the listings read and an error text per failure."""
-        fetched = await asyncio.gather(*(src.listing(r) for r in refs), return_exceptions=True)
-        listings: list[Listing] = []
-        errors: list[str] = []
-        for ref, item in zip(refs, fetched, strict=True):
-            if isinstance(item, Listing):
-                listings.append(item)
-            elif isinstance(item, FetchError | ParseError):
-                errors.append(f"{ref}: {_error(item)}")
-            elif isinstance(item, BaseException):
-                errors.append(f"{ref}: internal error {type(item).__name__}: {item}")
-        if not listings:
-            raise FetchError("; ".join(errors[:3]) or "no listing could be read")
-        return listings, errors
-
-    async def _check_own(self, result: ShopResult) -> None:
-        shop = result.shop
-        src = self.source(shop)
-        refs = list(shop.listings) or await src.top(shop.top)
-        if not refs:
-            raise ParseError(f"{shop.name}: no listings found to watch")
-        listings, errors = await self._fetch_listings(src, refs)
-        changes = self.store.catalog.apply(
-            result.shop_id, listings, complete=None, source="top", own_top=True
-        )
-        ids = {item.ref: lid for lid, item in changes.seen}
-        if not errors:
-            self.store.catalog.set_own_top(result.shop_id, [ids[item.ref] for item in listings])
-        result.changes = changes
-        for item in listings:
-            if item.reviews is not None:
-                new = self.store.reviews.apply(ids[item.ref], item.reviews)
-                if new:
-                    result.new_reviews.append((ids[item.ref], item, new))
-        if errors:
-            result.status, result.error = "partial", "; ".join(errors[:3])
-
-    async def _search(self, src: Source, result: ShopResult, queries: Sequence[str]) -> str | None:
-        """Search the shop with every own title; returns an error text when searching failed."""
-        found: list[Listing] = []
-        for q in queries:
-            try:
-                found.extend(await src.search(q))
-            except BlockedError as e:
-                logger.info("{}: search skipped ({}); relying on its catalog", result.shop.name, e)
-                return None
-            except (FetchError, ParseError) as e:
-                return f"search failed: {_error(e)}"
-        if found:
-            ch = self.store.catalog.apply(result.shop_id, found, complete=None, source="search")
-            result.searched.extend(ch.seen)
-        return None
-
-    async def _check_competitor(
-        self, result: ShopResult, titles: asyncio.Future[list[str]]
-    ) -> None:
-        src = self.source(result.shop)
-        if result.shop.listings:
-            # Only the named listings are watched: never a whole catalog, never removals.
-            listings, errors = await self._fetch_listings(src, list(result.shop.listings))
-            catalog = Catalog(listings, complete=not errors, note="; ".join(errors[:3]))
-            complete: bool | None = None
-        else:
-            catalog = await src.catalog()
-            complete = catalog.complete
-        first = result.baseline_at is None
-        changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
-        changes.baseline = catalog.complete and first and not changes.suspect
-        result.changes = changes
-        if changes.suspect:
-            result.status, result.error = "partial", changes.suspect
-        if first:
-            result.baseline_at = datetime.now(UTC) if catalog.complete else None
-        if not catalog.complete:
-            result.status, result.error = "partial", f"catalog incomplete: {catalog.note}"
-        queries = await asyncio.shield(titles)
-        if queries and (result.shop.search_url or result.shop.kind != "html"):
-            err = await self._search(src, result, queries)
-            if err and result.status == "ok":
-                logger.warning("{}: {}", result.shop.name, err)
-
-    async def _check_marketplace(self, result: ShopResult, queries: Sequence[str]) -> None:
-        src = self.source(result.shop)
-        err = await self._search(src, result, queries)
-        if err:
-            raise FetchError(err)
-
-    async def _fetch_images(self, urls: set[str], results: list[ShopResult]) -> dict[str, str]:
-        from watcher.images import fetch_hashes
-
-        known = self.store.images.hashes(urls)
-        out = {u: r.hash for u, r in known.items() if r.hash}
-        now = utcnow()
-        todo = [
-            u
-            for u in urls
-            if u not in known or (not known[u].hash and now - known[u].fetched_at > IMAGE_RETRY)
-        ]
-        # photos of shops with allow_private = true may be on private networks
-        private = {
-            url
-            for r in results
-            if r.shop.allow_private
-            for _, item in (*r.changes.seen, *r.searched)
-            for url in item.images
-        }
-        fetched = await fetch_hashes(self.http, todo, allow_private=private)
-        out.update({u: h for u, h in fetched.items() if h})
-        try:
-            self.store.images.save(
-                [(u, h, None if h else "not an image") for u, h in fetched.items()]
-            )
-        except StorageError as e:
-            logger.warning("could not remember {} image hash(es): {}", len(fetched), e)
-        return out
-
-    async def _detect_and_notify(self, results: list[ShopResult]) -> list[Finding]:
-        """Run the detectors over this check's results and the stored events, record the
-        findings, deliver. Stored change and review events stay pending until their
-        findings are recorded, so a crash in between loses nothing."""
-        events = self.store.events.pending([r.shop_id for r in results if r.shop_id])
+    async def _detect(self, results: list[ShopResult], events: PendingEvents) -> list[Finding]:
+        """Run the detectors over this check's results and the stored events (this check's
+        changes and new reviews, and any an interrupted check left pending)."""
         for r in results:
             r.changes.changed = events.changes.get(r.shop_id, [])
             r.new_reviews = events.reviews.get(r.shop_id, [])
@@ -339,7 +188,15 @@ class Runner:
             except Exception:
                 logger.exception("detector {} failed to list images", d.kind)
         if wanted:
-            ctx.images = await self._fetch_images(wanted, results)
+            # photos of shops with allow_private = true may be on private networks
+            private = {
+                url
+                for r in results
+                if r.shop.allow_private
+                for _, item in (*r.changes.seen, *r.searched)
+                for url in item.images
+            }
+            ctx.images = await self.images.hashes(wanted, allow_private=private)
         findings: list[Finding] = []
         for d in active:
             try:
@@ -348,6 +205,12 @@ class Runner:
                 raise
             except Exception:
                 logger.exception("detector {} failed", d.kind)
+        return findings
+
+    async def _notify(self, findings: list[Finding], events: PendingEvents) -> list[Finding]:
+        """Record the findings (only new ones are kept), then mark their events handled,
+        then deliver. Events stay pending until their findings are recorded, so a crash in
+        between loses nothing."""
         new = self.outbox.record(findings) if self.outbox is not None else findings
         self.store.events.clear(events)
         if self.outbox is not None:

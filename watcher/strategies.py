@@ -1,0 +1,240 @@
+"""How each kind of shop is checked: fetch it through its Source and store what was read.
+
+- own shops: the top listings (or the configured ones) with their reviews;
+- competitors: the whole catalog (or the configured listings), then a search with every
+  own title once those are known;
+- marketplaces: only the searches.
+
+:func:`check_shop` wraps any of them with the bookkeeping of one shop's check: its row,
+the check run, the count of failures in a row. A shop that cannot be read is "unknown"
+for this check: recorded as failed, nothing of it marked removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from loguru import logger
+
+from watcher.config import ShopConfig
+from watcher.detectors import ShopResult
+from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
+from watcher.models import Catalog, Listing
+from watcher.sources import Source
+from watcher.store import Store
+from watcher.store.db import from_db
+
+Titles = Awaitable[list[str]]
+"""The own listings' titles to search for: known once the own shops are stored."""
+Progress = Callable[[str, ShopResult | ShopConfig], None]
+
+INTERNAL_CHARS = 300
+"""How much of an unexpected exception's text a shop's error shows (the log has it all)."""
+
+
+def error_text(e: BaseException) -> str:
+    """The one-line text of an error for a shop's status."""
+    return str(e) or type(e).__name__
+
+
+class Strategy(ABC):
+    """Fetches one shop and stores what was read into ``result``."""
+
+    role: ClassVar[str]
+    """The role the shop is stored with."""
+
+    def __init__(self, shop: ShopConfig, source: Source, store: Store) -> None:
+        self.shop = shop
+        self.source = source
+        self.store = store
+
+    @abstractmethod
+    async def run(self, result: ShopResult, titles: Titles) -> None:
+        """Fetch and store the shop; raise WatcherError when it cannot be read at all."""
+
+    async def fetch_listings(self, refs: Sequence[str]) -> tuple[list[Listing], list[str]]:
+        """Fetch listing pages; returns the listings read and an error text per failure."""
+        fetched = await asyncio.gather(
+            *(self.source.listing(r) for r in refs), return_exceptions=True
+        )
+        listings: list[Listing] = []
+        errors: list[str] = []
+        for ref, item in zip(refs, fetched, strict=True):
+            if isinstance(item, Listing):
+                listings.append(item)
+            elif isinstance(item, FetchError | ParseError):
+                errors.append(f"{ref}: {error_text(item)}")
+            elif isinstance(item, BaseException):
+                logger.opt(exception=item).warning("{}: {} could not be read", self.shop.name, ref)
+                errors.append(f"{ref}: internal error {type(item).__name__}")
+        if not listings:
+            raise FetchError("; ".join(errors[:3]) or "no listing could be read")
+        return listings, errors
+
+    async def search(self, result: ShopResult, queries: Sequence[str]) -> str | None:
+        """Search the shop with every own title and store the results; returns an error
+        text when searching failed."""
+        found: list[Listing] = []
+        for q in queries:
+            try:
+                found.extend(await self.source.search(q))
+            except BlockedError as e:
+                logger.info("{}: search skipped ({}); relying on its catalog", self.shop.name, e)
+                return None
+            except (FetchError, ParseError) as e:
+                return f"search failed: {error_text(e)}"
+        if found:
+            changes = self.store.catalog.apply(
+                result.shop_id, found, complete=None, source="search"
+            )
+            result.searched.extend(changes.seen)
+        return None
+
+
+class OwnShop(Strategy):
+    """An own shop: its watched listings, with reviews."""
+
+    role = "own"
+
+    async def run(self, result: ShopResult, titles: Titles) -> None:
+        """Read the watched listings and their reviews."""
+        refs = list(self.shop.listings) or await self.source.top(self.shop.top)
+        if not refs:
+            raise ParseError(f"{self.shop.name}: no listings found to watch")
+        listings, errors = await self.fetch_listings(refs)
+        changes = self.store.catalog.apply(
+            result.shop_id, listings, complete=None, source="top", own_top=True
+        )
+        result.changes = changes
+        ids = {item.ref: lid for lid, item in changes.seen}
+        stored = dict(changes.seen)
+        watched = list(dict.fromkeys(ids[item.ref] for item in listings if item.ref in ids))
+        if not errors:
+            self.store.catalog.set_own_top(result.shop_id, watched)
+        for lid in watched:
+            item = stored[lid]
+            if item.reviews is not None:
+                new = self.store.reviews.apply(lid, item.reviews)
+                if new:
+                    result.new_reviews.append((lid, item, new))
+        if errors:
+            result.status, result.error = "partial", "; ".join(errors[:3])
+
+
+class Competitor(Strategy):
+    """A competitor: its catalog (new listings, prices, stock), then copy searches."""
+
+    role = "competitor"
+
+    async def run(self, result: ShopResult, titles: Titles) -> None:
+        """Read and store the catalog, then search it for the own titles."""
+        if self.shop.listings:
+            # Only the named listings are watched: never a whole catalog, never removals.
+            listings, errors = await self.fetch_listings(list(self.shop.listings))
+            catalog = Catalog(listings, complete=not errors, note="; ".join(errors[:3]))
+            complete: bool | None = None
+        else:
+            catalog = await self.source.catalog()
+            complete = catalog.complete
+        first = result.baseline_at is None
+        changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
+        changes.baseline = catalog.complete and first and not changes.suspect
+        result.changes = changes
+        if changes.suspect:
+            result.status, result.error = "partial", changes.suspect
+        if first:
+            result.baseline_at = datetime.now(UTC) if catalog.complete else None
+        if not catalog.complete:
+            result.status, result.error = "partial", f"catalog incomplete: {catalog.note}"
+        queries = await asyncio.shield(titles)
+        if queries and (self.shop.search_url or self.shop.kind != "html"):
+            err = await self.search(result, queries)
+            if err and result.status == "ok":
+                logger.warning("{}: {}", self.shop.name, err)
+
+
+class Marketplace(Strategy):
+    """A marketplace: searched with the own titles, nothing else."""
+
+    role = "marketplace"
+
+    async def run(self, result: ShopResult, titles: Titles) -> None:
+        """Search for every own title."""
+        err = await self.search(result, await asyncio.shield(titles))
+        if err:
+            raise FetchError(err)
+
+
+async def check_shop(
+    strategy: Strategy, titles: Titles, progress: Progress | None = None
+) -> ShopResult:
+    """Run one shop's strategy with its bookkeeping; any failure becomes a failed result."""
+    shop, store = strategy.shop, strategy.store
+    if progress:
+        progress("start", shop)
+    result = ShopResult(shop=shop, shop_id=0, marketplace=strategy.role == "marketplace")
+    run_id: int | None = None
+    try:
+        row = store.registry.ensure_shop(shop.name, shop.kind, strategy.role, shop.url)
+        result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
+        run_id = store.registry.begin_run(result.shop_id)
+        await strategy.run(result, titles)
+    except asyncio.CancelledError:
+        # The daemon is stopping: the shop is unknown for this check, not failing (no
+        # failure counted); what was stored stays, its events stay pending.
+        if run_id is not None:
+            with contextlib.suppress(StorageError):
+                store.registry.finish_run(
+                    run_id, result.shop_id, "cancelled", "stopped before the end", 0
+                )
+        raise
+    except WatcherError as e:
+        result.status, result.error = "failed", error_text(e)
+    except Exception as e:  # one shop's bug must not stop the others
+        logger.opt(exception=e).error("{}: unexpected error", shop.name)
+        text = f"{type(e).__name__}: {e}"[:INTERNAL_CHARS]
+        result.status, result.error = "failed", f"internal error: {text}"
+    try:
+        _record(store, result, run_id)
+    except StorageError as e:
+        logger.error("{}: could not record the check: {}", shop.name, e)
+        result.status, result.error = "failed", error_text(e)
+    if progress:
+        progress("done", result)
+    return result
+
+
+def _record(store: Store, result: ShopResult, run_id: int | None) -> None:
+    """Record the outcome of a shop's check: failures in a row, or success; the run."""
+    name = result.shop.name
+    if not result.shop_id:
+        logger.error("{}: check failed: {}", name, result.error)
+    elif result.status == "failed":
+        row = store.registry.record_failure(result.shop_id, result.error or "")
+        result.failures, result.failing_since = row.failures, from_db(row.failing_since)
+        logger.warning("{}: check failed ({} in a row): {}", name, row.failures, result.error)
+    else:
+        store.registry.record_success(result.shop_id, baseline=result.changes.baseline)
+        if result.status == "partial":
+            logger.warning("{}: partial check: {}", name, result.error)
+        else:
+            logger.info(
+                "{}: ok, {} listing(s), {} new, {} changed",
+                name,
+                len(result.changes.seen),
+                len(result.changes.new),
+                len(result.changes.changed),
+            )
+    if run_id is not None:
+        store.registry.finish_run(
+            run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
+        )
+
+
+STRATEGIES: dict[str, type[Strategy]] = {s.role: s for s in (OwnShop, Competitor, Marketplace)}
+"""The strategy of each role."""
