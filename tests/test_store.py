@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from tests.findings import stored
+from watcher.errors import StorageError
 from watcher.models import Finding, Listing, Review, Severity
 from watcher.store import Store
 from watcher.store.db import SCHEMA_VERSION, current_version, make_engine, migrate
+from watcher.store.guard import guarded
 
 
 def _listing(
@@ -139,3 +142,97 @@ def test_migrations_upgrade_an_old_database(db_url: str) -> None:
     assert {"prev_id", "previous", "pending"} <= {
         c["name"] for c in inspect(store.engine).get_columns("snapshot")
     }
+
+
+def test_hostile_fields_are_cleaned_not_refused(db_url: str) -> None:
+    """PostgreSQL refuses a NUL byte, a ref over 512 characters, a currency over 8: the
+    store cleans them at ingest instead of failing the shop."""
+    store = Store(db_url)
+    shop = store.registry.ensure_shop("S", "shopify", "competitor", "https://s.example")
+    assert shop.id is not None
+    odd = [
+        _listing("7" * 600),
+        _listing("12\x003", title="Linen\x00 dress"),
+        Listing(ref="x", url="https://s.example/x", title="x", currency="CNYCNYCNYCNY"),
+        Listing(
+            ref="y",
+            url="https://s.example/y",
+            title="y",
+            published_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=14))),
+        ),
+    ]
+    changes = store.catalog.apply(shop.id, odd, complete=True)
+    assert len(changes.new) == 4
+    rows = {r.row.title: r.row for r in store.listings(shop.id)}
+    assert rows["Linen dress"].ref == "123" and rows["x"].currency is None
+    assert rows["y"].published_at is None
+    assert store.catalog.apply(shop.id, odd, complete=True).new == [], "same identities again"
+
+
+def test_database_errors_carry_no_sql(db_url: str) -> None:
+    store = Store(db_url)
+
+    @guarded
+    def refused() -> None:
+        with store.engine.begin() as c:
+            c.execute(text("INSERT INTO shop (name) VALUES (:n)"), {"n": "secret-row"})
+
+    with pytest.raises(StorageError) as err:
+        refused()
+    message = str(err.value)
+    assert message.startswith("database error: ") and len(message) < 120
+    assert "INSERT" not in message and "secret-row" not in message
+
+
+def test_a_replaced_catalog_is_stored_once_seen_twice(db_url: str) -> None:
+    store = Store(db_url)
+    shop = store.registry.ensure_shop("S", "html", "competitor", "https://s.example")
+    assert shop.id is not None
+    store.catalog.apply(shop.id, [_listing(str(i)) for i in range(12)], complete=True)
+    replaced = [_listing(f"n{i}") for i in range(12)]
+    held = store.catalog.apply(shop.id, replaced, complete=True)
+    assert held.suspect and not held.new and not held.removed
+    assert store.counts()["listing"] == 12, "nothing stored from a distrusted catalog"
+    other = store.catalog.apply(shop.id, [_listing(f"m{i}") for i in range(12)], complete=True)
+    assert other.suspect and store.counts()["listing"] == 12
+    store.catalog.apply(shop.id, replaced, complete=True)
+    trusted = store.catalog.apply(shop.id, replaced, complete=True)
+    assert not trusted.suspect and len(trusted.seen) == 12
+    assert len(store.listings(shop.id)) == 12 and store.counts()["listing"] == 24
+
+
+def test_migration_5_gives_listings_their_identity(db_url: str) -> None:
+    """A database of release 4 that stored one listing under several tracking links keeps
+    the oldest row under the clean identity and retires the others."""
+    store = Store(db_url)
+    shop = store.registry.ensure_shop("S", "html", "competitor", "https://s.example")
+    assert shop.id is not None
+    urls = [
+        "https://s.example/item/1.html?_pos=1&_sid=a1",
+        "https://s.example/item/1.html?_pos=1&_sid=b2",
+        "https://s.example/item/2.html?qid=17",
+        "https://s.example/item/3.html",
+        "https://s.example/item/3.html?utm_source=x",
+        "https://s.example/item/4.html?id=4",
+    ]
+    with store.engine.begin() as c:
+        for i, url in enumerate(urls):
+            c.execute(
+                text(
+                    "INSERT INTO listing (shop_id, ref, url, title, source, fingerprint,"
+                    " first_seen, last_seen) VALUES (:s, :r, :u, :t, 'catalog', 'f', :n, :n)"
+                ),
+                {"s": shop.id, "r": url, "u": url, "t": f"t{i}", "n": datetime.now(UTC)},
+            )
+        c.execute(text("ALTER TABLE shop DROP COLUMN held_digest"))
+        c.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
+    store.close()
+    store = Store(db_url)
+    active = {r.row.ref: r.row.title for r in store.listings(shop.id)}
+    assert active == {
+        "https://s.example/item/1.html": "t0",
+        "https://s.example/item/2.html": "t2",
+        "https://s.example/item/3.html": "t3",
+        "https://s.example/item/4.html?id=4": "t5",
+    }
+    assert len(store.listings(shop.id, active=False)) == 6

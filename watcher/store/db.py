@@ -108,11 +108,57 @@ def _v4(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=list(fleet_tables.FLEET_TABLES))
 
 
+def _v5(conn: Connection) -> None:
+    """Listing identities without tracking parameters (``?_pos=…&_sid=…``, ``utm_*``…), and
+    the held-back listings of a distrusted catalog. Of several stored rows that are one
+    listing, the oldest keeps the identity and the others are marked removed."""
+    from watcher.store.ingest import identity_url
+
+    if "held_digest" not in {c["name"] for c in inspect(conn).get_columns("shop")}:
+        conn.execute(text("ALTER TABLE shop ADD COLUMN held_digest VARCHAR(40)"))
+    rows = conn.execute(
+        text(
+            "SELECT id, shop_id, ref FROM listing"
+            " WHERE ref LIKE 'http%' AND (ref LIKE '%?%' OR ref LIKE '%#%') ORDER BY id"
+        )
+    ).all()
+    renames: list[dict[str, object]] = []
+    duplicates: list[dict[str, object]] = []
+    taken: set[tuple[int, str]] = set()
+    for listing_id, shop_id, ref in rows:
+        ident = identity_url(ref)
+        if ident == ref:
+            continue
+        exists = conn.execute(
+            text("SELECT 1 FROM listing WHERE shop_id = :s AND ref = :r"),
+            {"s": shop_id, "r": ident},
+        ).first()
+        if exists or (shop_id, ident) in taken:
+            duplicates.append({"i": listing_id, "t": utcnow()})
+        else:
+            taken.add((shop_id, ident))
+            renames.append({"i": listing_id, "r": ident})
+    if renames:
+        conn.execute(text("UPDATE listing SET ref = :r WHERE id = :i"), renames)
+    if duplicates:
+        conn.execute(
+            text("UPDATE listing SET removed_at = :t WHERE id = :i AND removed_at IS NULL"),
+            duplicates,
+        )
+    if renames or duplicates:
+        logger.info(
+            "listing identities: {} without tracking parameters, {} duplicate(s) retired",
+            len(renames),
+            len(duplicates),
+        )
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
     (4, _v4),
+    (5, _v5),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -30,7 +30,6 @@ INFO = (
 )
 """Fields kept current without a snapshot."""
 
-DESCRIPTION_CHARS = 5000
 SHRINK_MIN = 5
 """A complete catalog may lose this many listings at once (or half of them) and be trusted."""
 
@@ -55,7 +54,7 @@ def listing_values(listing: Listing, *, seller: str | None = None) -> dict[str, 
         "rating_count": listing.rating_count,
         "tags": json.dumps(listing.tags, ensure_ascii=False) if listing.tags else None,
         "product_type": listing.product_type,
-        "description": (listing.description or "")[:DESCRIPTION_CHARS] or None,
+        "description": listing.description or None,
         "published_at": _utc(listing.published_at),
         "seller": seller,
     }
@@ -111,7 +110,12 @@ class ListingDiff:
     seen: list[SeenListing] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     suspect: str = ""
-    """Why a complete catalog was not trusted to mark listings removed (empty when trusted)."""
+    """Why a complete catalog was not trusted (empty when trusted): then nothing is
+    removed and its unknown listings are held back, not stored as new."""
+    held_back: list[NewListing] = field(default_factory=list)
+    digest: str | None = None
+    """For a complete catalog: the digest of the listings held back (None when none were);
+    the same digest on the next check means they are real (see :func:`diff_listings`)."""
 
     @property
     def changed(self) -> list[SeenListing]:
@@ -122,6 +126,15 @@ class ListingDiff:
     def unchanged(self) -> list[SeenListing]:
         """Listings seen again with the same tracked fields."""
         return [s for s in self.seen if not s.changed]
+
+
+def refs_digest(refs: Iterable[str]) -> str:
+    """A digest of a set of refs."""
+    h = hashlib.sha1()
+    for ref in sorted(refs):
+        h.update(ref.encode())
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 def _seen(
@@ -151,13 +164,18 @@ def diff_listings(
     complete: bool | None,
     source: str = "catalog",
     own_top: bool = False,
+    held_before: str | None = None,
 ) -> ListingDiff:
     """Compare a shop's stored listings with fetched ones (the first of a repeated ref wins).
 
     ``complete`` True (a whole catalog) lets missing catalog listings be removed, unless
-    most of them went missing at once (then ``suspect`` says why nothing was removed);
-    False (partial) or None (search results, single pages) never removes anything.
-    Search results keep the seller they were found with (``Listing.shop``).
+    most of them went missing at once: a catalog like that is far likelier a broken page
+    (or links whose identity changes on every visit) than a closing-down sale, so nothing
+    is removed and no unknown listing is stored (``suspect`` says why). When the unknown
+    listings of such a catalog are exactly those held back on the previous check
+    (``held_before``, the previous ``digest``), the shop really replaced its catalog and
+    the diff is trusted. False (partial) or None (search results, single pages) never
+    removes anything. Search results keep the seller they were found with.
     """
     existing = {s.ref: s for s in stored}
     diff = ListingDiff()
@@ -173,15 +191,25 @@ def diff_listings(
             diff.new.append(NewListing(item, values, fingerprint(values)))
         else:
             diff.seen.append(_seen(old, item, values, source, own_top))
-    if complete is True:
-        catalog = [s for s in existing.values() if not s.removed and s.source == "catalog"]
-        gone = [s.id for s in catalog if s.ref not in refs]
-        if gone and (not refs or len(gone) > max(SHRINK_MIN, len(catalog) // 2)):
-            # A catalog that lost most of its listings at once is far likelier a broken
-            # page than a closing-down sale: keep them and let the next pass decide.
-            diff.suspect = (
-                f"catalog shrank from {len(catalog)} to {len(refs)} listings at once; not trusted"
-            )
-        else:
-            diff.removed = gone
+    if complete is not True:
+        return diff
+    catalog = [s for s in existing.values() if not s.removed and s.source == "catalog"]
+    gone = [s.id for s in catalog if s.ref not in refs]
+    if not gone or (refs and len(gone) <= max(SHRINK_MIN, len(catalog) // 2)):
+        diff.removed = gone
+        return diff
+    digest = refs_digest(n.listing.ref for n in diff.new) if diff.new else None
+    if digest is not None and digest == held_before:
+        diff.removed = gone
+        return diff
+    if diff.new:
+        diff.suspect = (
+            f"{len(gone)} of {len(catalog)} listings replaced by {len(diff.new)} unknown ones"
+            " at once; not trusted until the next check shows the same"
+        )
+    else:
+        diff.suspect = (
+            f"catalog shrank from {len(catalog)} to {len(refs)} listings at once; not trusted"
+        )
+    diff.held_back, diff.new, diff.digest = diff.new, [], digest
     return diff

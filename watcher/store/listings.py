@@ -18,6 +18,7 @@ from watcher.models import Listing
 from watcher.store.db import chunks, from_db, pk, utcnow
 from watcher.store.diff import INFO, TRACKED, ListingDiff, StoredListing, diff_listings
 from watcher.store.guard import guarded
+from watcher.store.ingest import clean_listings
 from watcher.store.records import Change, ListingChanges
 from watcher.store.tables import ListingRow, ShopRow, SnapshotRow
 
@@ -104,19 +105,32 @@ class ListingStore:
         own_top: bool = False,
     ) -> ListingChanges:
         """Store fetched listings; return what is new, what changed, what was removed.
+        The listings are cleaned first (in place, see :mod:`watcher.store.ingest`); one
+        without a usable identity is skipped.
 
         ``complete`` True (a whole catalog) lets missing listings be marked removed;
         False (partial) or None (search results, single pages) never removes anything.
         """
         now = utcnow()
+        fetched = clean_listings(listings, f"shop {shop_id}")
         with self.engine.begin() as c:
+            held = c.execute(
+                select(col(ShopRow.held_digest)).where(col(ShopRow.id) == shop_id)
+            ).scalar()
             diff = diff_listings(
                 stored_state(c, shop_id),
-                listings,
+                fetched,
                 complete=complete,
                 source=source,
                 own_top=own_top,
+                held_before=held,
             )
+            if complete is True and diff.digest != held:
+                c.execute(
+                    update(ShopRow)
+                    .where(col(ShopRow.id) == shop_id)
+                    .values(held_digest=diff.digest)
+                )
             self._snapshots(c, diff, now)
             self._updates(c, diff)
             new_ids = self._inserts(c, shop_id, diff, now, source, own_top)

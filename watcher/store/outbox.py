@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from watcher.models import Finding
 from watcher.store.db import chunks, insert_ignore, pk, utcnow
 from watcher.store.guard import guarded
+from watcher.store.ingest import clean_str
 from watcher.store.tables import AlertRow, DeliveryRow
 
 ERROR_CHARS = 2000
@@ -144,7 +145,7 @@ class OutboxStore:
         values: dict[str, Any] = {
             "claimed_until": None,
             "attempts": col(DeliveryRow.attempts) + 1,
-            "last_error": error[:ERROR_CHARS],
+            "last_error": clean_str(error, ERROR_CHARS),
         }
         if retry_at is None:
             values["state"] = "failed"

@@ -13,6 +13,7 @@ from sqlmodel import col
 from watcher.models import Review
 from watcher.store.db import to_db, utcnow
 from watcher.store.guard import guarded
+from watcher.store.ingest import clean_review
 from watcher.store.tables import ListingRow, ReviewRow
 
 KEY_CHARS = 255
@@ -29,7 +30,7 @@ class ReviewStore:
         """Store reviews of a listing; return those never seen before, and those whose stars
         dropped (an edit from 5 to 2 stars is news; an edit of the text alone is not). The
         first time a listing's reviews are read they are the baseline and nothing is
-        returned."""
+        returned. Reviews are cleaned first (in place, see :mod:`watcher.store.ingest`)."""
         now = utcnow()
         with self.engine.begin() as c:
             seen_at = c.execute(
@@ -49,6 +50,7 @@ class ReviewStore:
             edits: list[dict[str, Any]] = []
             drops: list[dict[str, Any]] = []
             for r in reviews:
+                clean_review(r, now)
                 key = r.key[:KEY_CHARS]
                 if key in known:
                     if known[key] != (r.text, r.rating):

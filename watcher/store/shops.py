@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from watcher.store.db import insert_ignore, pk, utcnow
 from watcher.store.guard import guarded
+from watcher.store.ingest import clean_str
 from watcher.store.tables import CheckRunRow, ShopRow
 
 KEEP_RUNS = 50
@@ -89,7 +90,12 @@ class ShopRegistry:
             c.execute(
                 update(CheckRunRow)
                 .where(col(CheckRunRow.id) == run_id)
-                .values(finished_at=utcnow(), status=status, error=error, listings=listings)
+                .values(
+                    finished_at=utcnow(),
+                    status=status,
+                    error=clean_str(error, ERROR_CHARS),
+                    listings=listings,
+                )
             )
             keep = (
                 select(col(CheckRunRow.id))
@@ -115,7 +121,7 @@ class ShopRegistry:
                 .values(
                     failures=col(ShopRow.failures) + 1,
                     failing_since=func.coalesce(col(ShopRow.failing_since), now),
-                    last_error=error[:ERROR_CHARS],
+                    last_error=clean_str(error, ERROR_CHARS),
                 )
             )
         return self.get_shop(shop_id)

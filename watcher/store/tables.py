@@ -30,6 +30,8 @@ class ShopRow(SQLModel, table=True):
     failures: int = 0
     failing_since: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    held_digest: str | None = Field(default=None, max_length=40)
+    """Digest of the unknown listings a distrusted catalog held back on the last check."""
 
 
 class ListingRow(SQLModel, table=True):
