@@ -12,6 +12,7 @@ product link, absurd dates, over-long ids and currency codes.
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import re
 import struct
@@ -46,7 +47,10 @@ FAULT_MODES = (
 )
 IMAGE_ONLY = frozenset({"bad_image", "huge_images"})
 """Modes that only hit the shop's photos (``/cdn/`` paths)."""
-REWRITES = frozenset({"tracking", "absurd_dates", "long_fields", "ssrf"})
+DATA_FAULTS = ("future_dates", "odd_fields")
+"""More rewrites, kept apart from :data:`FAULT_MODES` (whose size a test pins): dates a
+parser accepts but a listing cannot have, and fields of the wrong JSON type."""
+REWRITES = frozenset({"tracking", "absurd_dates", "long_fields", "ssrf", *DATA_FAULTS})
 """Modes that serve the normal answer with a rewritten body (see :func:`rewrite`)."""
 
 DRIP_SECONDS = 0.5
@@ -116,9 +120,10 @@ class FaultTable:
         self._lock = threading.Lock()
 
     def set(self, shop: str, mode: str, paths: str = "", count: int | None = None) -> None:
-        """Make ``shop`` fail with ``mode`` (see FAULT_MODES)."""
-        if mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r} (one of: {', '.join(FAULT_MODES)})")
+        """Make ``shop`` fail with ``mode`` (see FAULT_MODES and DATA_FAULTS)."""
+        if mode not in FAULT_MODES and mode not in DATA_FAULTS:
+            known = ", ".join((*FAULT_MODES, *DATA_FAULTS))
+            raise ValueError(f"unknown fault mode {mode!r} (one of: {known})")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
@@ -333,4 +338,48 @@ def rewrite(mode: str, body: bytes, seq: int, target: str = "127.0.0.1:9") -> by
         return _NEXT_LINK.sub(
             lambda m: m.group(1) + f"http://{target}/shop/?page=2".encode() + m.group(2), body
         )
+    if mode == "future_dates":
+        return _DATE_FIELD.sub(lambda m: m.group(1) + b'"' + FUTURE_DATE.encode() + b'"', body)
+    if mode == "odd_fields":
+        return _odd_fields(body)
     raise ValueError(f"not a rewrite fault: {mode!r}")
+
+
+FUTURE_DATE = "2099-06-01T00:00:00Z"
+"""What ``future_dates`` puts in every date field: a valid timestamp no listing can have."""
+ODD_SUGGESTION = {
+    "id": 9990001,
+    "title": "Odd Search Result",
+    "handle": "odd-search-result",
+    "featured_image": "/cdn/odd.jpg",
+    "price": {"amount": "19.00"},
+    "tags": "odd,result",
+    "available": "yes",
+}
+"""What a Shopify search answers in the ``odd_fields`` fault when it found nothing."""
+
+
+def _odd_fields(body: bytes) -> bytes:
+    """``odd_fields``: Shopify search suggestions with a string ``featured_image``, an object
+    for a price, a string for tags; catalog products with a string for ``images`` and a
+    number for ``tags``."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    results = data.get("resources", {}).get("results") if "resources" in data else None
+    if isinstance(results, dict):
+        found = results.get("products") or [dict(ODD_SUGGESTION)]
+        for p in found:
+            image = p.pop("image", None)
+            p["featured_image"] = image if isinstance(image, str) else "/cdn/odd.jpg"
+            p["price"] = {"amount": p.get("price")}
+            p["tags"] = ",".join(t for t in p.get("tags") or [] if isinstance(t, str))
+            p["available"] = "yes"
+        results["products"] = found
+    for p in data.get("products") or []:
+        if isinstance(p, dict):
+            p["images"], p["tags"], p["options"] = "/cdn/odd.jpg", 7, None
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

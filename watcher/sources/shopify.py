@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -134,10 +135,9 @@ class ShopifySource(Source):
                 return Catalog(listings, complete=False, note=f"page {page}: {e}")
             products = data["products"]
             for p in products:
-                try:
-                    listings.append(self.parse_product(p))
-                except ParseError:
-                    continue
+                item = self._parsed(p, self.parse_product)
+                if item is not None:
+                    listings.append(item)
             if len(products) < PAGE_LIMIT:
                 return Catalog(listings, complete=True)
         return Catalog(listings, complete=False, note="stopped at Shopify's 25,000-product cap")
@@ -212,26 +212,44 @@ class ShopifySource(Source):
             raise BadResponseError(f"{url}: unexpected search response") from None
         out: list[Listing] = []
         for p in products if isinstance(products, list) else []:
-            if not isinstance(p, dict) or not p.get("title") or "id" not in p:
-                continue
-            handle = str(p.get("handle") or p["id"])
-            image = p.get("image") or (p.get("featured_image") or {}).get("url")
-            img_url = self.absolute(str(image)) if image else None
-            price = _money(p.get("price") or p.get("price_min"))
-            compare = _money(p.get("compare_at_price_min"))
-            out.append(
-                Listing(
-                    ref=str(p["id"]),
-                    url=self.product_url(handle),
-                    title=clean_text(p["title"], 500),
-                    price=price,
-                    currency=self.shop.currency,
-                    compare_at=compare if compare and price and compare > price else None,
-                    available=p.get("available") if isinstance(p.get("available"), bool) else None,
-                    images=[img_url] if img_url else [],
-                    tags=[t for t in p.get("tags") or [] if isinstance(t, str)][:50],
-                    product_type=clean_text(p.get("type"), 200) or None,
-                    shop=self.shop.name,
-                )
-            )
+            item = self._parsed(p, self.parse_suggestion)
+            if item is not None:
+                out.append(item)
         return out
+
+    def parse_suggestion(self, p: dict[str, Any]) -> Listing:
+        """One product of a ``/search/suggest.json`` answer as a Listing."""
+        if not isinstance(p, dict) or not p.get("title") or "id" not in p:
+            raise ParseError("Shopify search result without id or title")
+        handle = str(p.get("handle") or p["id"])
+        featured = p.get("featured_image")
+        if isinstance(featured, dict):
+            featured = featured.get("url")
+        image = next((i for i in (p.get("image"), featured) if isinstance(i, str) and i), None)
+        img_url = self.absolute(image) if image else None
+        price = _money(p.get("price") or p.get("price_min"))
+        compare = _money(p.get("compare_at_price_min"))
+        return Listing(
+            ref=str(p["id"]),
+            url=self.product_url(handle),
+            title=clean_text(p["title"], 500),
+            price=price,
+            currency=self.shop.currency,
+            compare_at=compare if compare and price and compare > price else None,
+            available=p.get("available") if isinstance(p.get("available"), bool) else None,
+            images=[img_url] if img_url else [],
+            tags=[t for t in _list(p.get("tags")) if isinstance(t, str)][:50],
+            product_type=clean_text(p.get("type"), 200) or None,
+            shop=self.shop.name,
+        )
+
+    def _parsed(self, p: Any, parse: Callable[[Any], Listing]) -> Listing | None:
+        """``parse(p)``, or None for a product that cannot be read: one odd field (a string
+        where an object was expected...) skips that product, never the shop."""
+        try:
+            return parse(p)
+        except ParseError:
+            return None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+            logger.info("{}: skipped a product with odd fields ({})", self.shop.name, e)
+            return None
