@@ -4,6 +4,7 @@ database. The schema version lives in the ``meta`` table; every release appends 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlmodel import SQLModel
 
 from watcher.errors import ConfigError, StorageError
 from watcher.store import fleet_tables, tables  # noqa: F401  (registers the tables)
+from watcher.store.guard import describe, storage_error
 
 T = TypeVar("T")
 
@@ -211,40 +213,62 @@ def current_version(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+MIGRATION_TRIES = 5
+MIGRATION_LOCK = 724241
+"""The PostgreSQL advisory lock held while the schema is created or migrated."""
+
+
 def migrate(engine: Engine) -> int:
     """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; returns it.
 
     A new database gets the current tables at once; an older one runs each later step.
-    Two processes starting at once are safe (PostgreSQL: advisory lock; SQLite: the write
-    transaction serialises them)."""
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(724241)"))
-            have = current_version(conn)
-            if have > SCHEMA_VERSION:
-                raise StorageError(
-                    f"the database has schema {have}, newer than this watcher"
-                    f" ({SCHEMA_VERSION}); upgrade watcher"
-                )
-            if have == 0:
-                SQLModel.metadata.create_all(conn)
-                conn.execute(
-                    text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
-                    {"v": str(SCHEMA_VERSION)},
-                )
-                return SCHEMA_VERSION
-            for version, step in MIGRATIONS:
-                if version <= have:
-                    continue
-                step(conn)
-                conn.execute(
-                    text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
-                    {"v": str(version)},
-                )
-                logger.info("database schema migrated to version {}", version)
-    except OperationalError as e:
-        raise StorageError(f"cannot open the database: {e.orig}") from None
-    except SQLAlchemyError as e:
-        raise StorageError(f"database error during migration: {e}") from None
-    return SCHEMA_VERSION
+    Processes starting at once on a new database take turns: the version is read and the
+    schema written under a lock (PostgreSQL: a transaction-level advisory lock; SQLite:
+    ``BEGIN IMMEDIATE``, the write lock taken before the version is read)."""
+    for attempt in range(1, MIGRATION_TRIES + 1):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                elif conn.dialect.name == "sqlite":
+                    # pysqlite opens a transaction only before a DML statement: the version
+                    # check would read outside any lock and two processes would both create.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _migrate(conn)
+            return SCHEMA_VERSION
+        except OperationalError as e:
+            # SQLite answers "locked" at once, without waiting, to one of two connections
+            # that switch a new file to WAL together: that one tries again.
+            locked = engine.dialect.name == "sqlite" and describe(e) == "database is locked"
+            if locked and attempt < MIGRATION_TRIES:
+                time.sleep(0.1 * attempt)
+                continue
+            raise StorageError(f"cannot open the database: {describe(e)}") from None
+        except SQLAlchemyError as e:
+            raise storage_error(e) from None
+    raise AssertionError("unreachable")
+
+
+def _migrate(conn: Connection) -> None:
+    have = current_version(conn)
+    if have > SCHEMA_VERSION:
+        raise StorageError(
+            f"the database has schema {have}, newer than this watcher"
+            f" ({SCHEMA_VERSION}); upgrade watcher"
+        )
+    if have == 0:
+        SQLModel.metadata.create_all(conn)
+        conn.execute(
+            text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
+            {"v": str(SCHEMA_VERSION)},
+        )
+        return
+    for version, step in MIGRATIONS:
+        if version <= have:
+            continue
+        step(conn)
+        conn.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(version)},
+        )
+        logger.info("database schema migrated to version {}", version)
