@@ -180,9 +180,8 @@ async def check_shop(
     result = ShopResult(shop=shop, shop_id=0, marketplace=strategy.role == "marketplace")
     run_id: int | None = None
     try:
-        row = store.registry.ensure_shop(shop.name, shop.kind, strategy.role, shop.url)
+        row, run_id = store.registry.start_check(shop.name, shop.kind, strategy.role, shop.url)
         result.shop_id, result.baseline_at = row.id or 0, from_db(row.baseline_at)
-        run_id = store.registry.begin_run(result.shop_id)
         await strategy.run(result, titles)
     except asyncio.CancelledError:
         # The daemon is stopping: the shop is unknown for this check, not failing (no
@@ -214,25 +213,27 @@ def _record(store: Store, result: ShopResult, run_id: int | None) -> None:
     name = result.shop.name
     if not result.shop_id:
         logger.error("{}: check failed: {}", name, result.error)
-    elif result.status == "failed":
-        row = store.registry.record_failure(result.shop_id, result.error or "")
+        return
+    row = store.registry.finish_check(
+        result.shop_id,
+        run_id,
+        status=result.status,
+        error=result.error,
+        listings=len(result.changes.seen),
+        baseline=result.changes.baseline,
+    )
+    if result.status == "failed":
         result.failures, result.failing_since = row.failures, from_db(row.failing_since)
         logger.warning("{}: check failed ({} in a row): {}", name, row.failures, result.error)
+    elif result.status == "partial":
+        logger.warning("{}: partial check: {}", name, result.error)
     else:
-        store.registry.record_success(result.shop_id, baseline=result.changes.baseline)
-        if result.status == "partial":
-            logger.warning("{}: partial check: {}", name, result.error)
-        else:
-            logger.info(
-                "{}: ok, {} listing(s), {} new, {} changed",
-                name,
-                len(result.changes.seen),
-                len(result.changes.new),
-                len(result.changes.changed),
-            )
-    if run_id is not None:
-        store.registry.finish_run(
-            run_id, result.shop_id, result.status, result.error, len(result.changes.seen)
+        logger.info(
+            "{}: ok, {} listing(s), {} new, {} changed",
+            name,
+            len(result.changes.seen),
+            len(result.changes.new),
+            len(result.changes.changed),
         )
 
 

@@ -59,11 +59,15 @@ def from_db(dt: datetime | None) -> datetime | None:
 
 
 def insert_ignore(
-    dialect: str, table: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
+    dialect: str, table: type[SQLModel], values: dict[str, Any] | None, keys: Sequence[str]
 ) -> Insert:
-    """INSERT that does nothing when a row with the same ``keys`` exists (PostgreSQL, SQLite)."""
+    """INSERT that does nothing when a row with the same ``keys`` exists (PostgreSQL, SQLite);
+    ``values`` None: the rows are given at execution (one statement for many rows)."""
     mod = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    stmt = mod.insert(table)
+    if values is not None:
+        stmt = stmt.values(**values)
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def upsert(

@@ -50,36 +50,45 @@ class OutboxStore:
         the unique ``dedup_key`` decides who inserts.
         """
         now = utcnow()
-        added: list[tuple[int, Finding]] = []
+        unique: dict[str, Finding] = {}
+        for f in findings:
+            unique.setdefault(f.dedup_key[:DEDUP_CHARS], f)
+        if not unique:
+            return []
+        rows = [
+            {
+                "dedup_key": key,
+                "kind": f.kind,
+                "severity": str(f.severity),
+                "shop": f.shop[:SHOP_CHARS],
+                "summary": f.summary,
+                "payload": json.dumps(f.to_json(), ensure_ascii=False, default=str),
+                "created_at": now,
+            }
+            for key, f in unique.items()
+        ]
         with self.engine.begin() as c:
-            for f in findings:
-                values = {
-                    "dedup_key": f.dedup_key[:DEDUP_CHARS],
-                    "kind": f.kind,
-                    "severity": str(f.severity),
-                    "shop": f.shop[:SHOP_CHARS],
-                    "summary": f.summary,
-                    "payload": json.dumps(f.to_json(), ensure_ascii=False, default=str),
-                    "created_at": now,
+            # One statement for the batch; a key another process (or an earlier check)
+            # inserted returns no row, so only the new findings get deliveries.
+            stmt = insert_ignore(c.dialect.name, AlertRow, None, ["dedup_key"]).returning(
+                col(AlertRow.id), col(AlertRow.dedup_key)
+            )
+            ids = {key: pk(alert_id) for alert_id, key in c.execute(stmt, rows)}
+            added = [(ids[key], f) for key, f in unique.items() if key in ids]
+            deliveries = [
+                {
+                    "alert_id": alert_id,
+                    "channel": name,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
                 }
-                stmt = insert_ignore(c.dialect.name, AlertRow, values, ["dedup_key"])
-                alert_id = c.execute(stmt.returning(col(AlertRow.id))).scalar()
-                if alert_id is None:
-                    continue
-                added.append((alert_id, f))
-                rows = [
-                    {
-                        "alert_id": alert_id,
-                        "channel": name,
-                        "state": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                    }
-                    for name, accepts in channels.items()
-                    if accepts(f)
-                ]
-                if rows:
-                    c.execute(insert(DeliveryRow), rows)
+                for alert_id, f in added
+                for name, accepts in channels.items()
+                if accepts(f)
+            ]
+            if deliveries:
+                c.execute(insert(DeliveryRow), deliveries)
         return added
 
     @guarded
