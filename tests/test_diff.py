@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from watcher.models import Listing
 from watcher.store.diff import (
+    INFO_HASHED,
     StoredListing,
     diff_listings,
     fingerprint,
+    info_fingerprint,
     listing_values,
     refs_digest,
 )
@@ -23,7 +25,15 @@ def _stored(
 ) -> StoredListing:
     values = listing_values(listing)
     return StoredListing(
-        lid, listing.ref, fingerprint(values), None, removed, False, source, values
+        lid,
+        listing.ref,
+        fingerprint(values),
+        info_fingerprint(values),
+        None,
+        removed,
+        False,
+        source,
+        None,
     )
 
 
@@ -47,7 +57,10 @@ def test_repeated_refs_first_wins_and_info_fields_update_without_a_change() -> N
     fetched = [_listing("a", rating=4.5), _listing("a", price=1.0)]
     diff = diff_listings(stored, fetched, complete=None)
     assert len(diff.seen) == 1 and not diff.changed
-    assert diff.seen[0].columns == {"rating": 4.5}
+    columns = diff.seen[0].columns
+    assert set(columns) == {*INFO_HASHED, "info_fingerprint"} and columns["rating"] == 4.5
+    again = diff_listings([_stored(fetched[0], 1)], fetched, complete=None)
+    assert again.seen[0].columns == {}, "nothing to write when nothing changed"
 
 
 def test_partial_and_single_pages_never_remove() -> None:
@@ -86,3 +99,8 @@ def test_search_results_keep_their_seller() -> None:
     assert diff.new[0].values["seller"] == "某某服饰旗舰店"
     catalog = diff_listings([], [found], complete=True)
     assert catalog.new[0].values["seller"] is None
+    stored = _stored(found, 1)
+    stored.seller = "某某服饰旗舰店"
+    assert diff_listings([stored], [found], complete=True).seen[0].columns == {}, (
+        "a catalog (no seller) never erases the seller a search found"
+    )

@@ -236,3 +236,7 @@ def test_migration_5_gives_listings_their_identity(db_url: str) -> None:
         "https://s.example/item/4.html?id=4": "t5",
     }
     assert len(store.listings(shop.id, active=False)) == 6
+    again = [Listing(ref=url, url=url, title="t0") for url in urls[:1]]
+    store.catalog.apply(shop.id, again, complete=None)
+    row = next(r.row for r in store.listings(shop.id) if r.row.ref == urls[0].split("?")[0])
+    assert row.info_fingerprint is not None, "written on the listing's next check"

@@ -115,13 +115,15 @@ def _v4(conn: Connection) -> None:
 
 
 def _v5(conn: Connection) -> None:
-    """Listing identities without tracking parameters (``?_pos=…&_sid=…``, ``utm_*``…), and
-    the held-back listings of a distrusted catalog. Of several stored rows that are one
+    """Listing identities without tracking parameters (``?_pos=…&_sid=…``, ``utm_*``…), the
+    held-back listings of a distrusted catalog, and the fingerprint of a listing's other
+    fields (empty until its next check writes them). Of several stored rows that are one
     listing, the oldest keeps the identity and the others are marked removed."""
     from watcher.store.ingest import identity_url
 
-    if "held_digest" not in {c["name"] for c in inspect(conn).get_columns("shop")}:
-        conn.execute(text("ALTER TABLE shop ADD COLUMN held_digest VARCHAR(40)"))
+    for table, column in (("shop", "held_digest"), ("listing", "info_fingerprint")):
+        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(40)"))
     rows = conn.execute(
         text(
             "SELECT id, shop_id, ref FROM listing"

@@ -2,7 +2,9 @@
 new, what changed (a snapshot is written), what was seen unchanged, what was removed.
 
 No database here: :func:`diff_listings` takes the stored state as plain records, so every
-rule (dedup by ref, the removal rules, the shrink check) is testable on its own.
+rule (dedup by ref, the removal rules, the shrink check) is testable on its own. The stored
+state is small on purpose (ids, flags and two fingerprints, no field values): a shop's
+whole catalog is never copied out of the database to be compared.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ INFO = (
     "seller",
 )
 """Fields kept current without a snapshot."""
+INFO_HASHED = tuple(k for k in INFO if k != "seller")
+"""INFO fields compared through :func:`info_fingerprint` (a search result's seller is
+compared as it is: a catalog, which has no seller, must not erase it)."""
 
 SHRINK_MIN = 5
 """A complete catalog may lose this many listings at once (or half of them) and be trusted."""
@@ -60,24 +65,35 @@ def listing_values(listing: Listing, *, seller: str | None = None) -> dict[str, 
     }
 
 
+def _digest(values: dict[str, Any], keys: tuple[str, ...]) -> str:
+    raw = json.dumps([values.get(k) for k in keys], ensure_ascii=False, default=str)
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
 def fingerprint(values: dict[str, Any]) -> str:
     """A short hash of a listing's tracked fields."""
-    raw = json.dumps([values.get(k) for k in TRACKED], ensure_ascii=False, default=str)
-    return hashlib.sha1(raw.encode()).hexdigest()
+    return _digest(values, TRACKED)
+
+
+def info_fingerprint(values: dict[str, Any]) -> str:
+    """A short hash of a listing's :data:`INFO_HASHED` fields."""
+    return _digest(values, INFO_HASHED)
 
 
 @dataclass(slots=True)
 class StoredListing:
-    """What the diff needs to know of one stored listing of the shop."""
+    """What the diff needs to know of one stored listing of the shop. ``info_fingerprint``
+    is None for a row stored before it existed (its fields are then written once)."""
 
     id: int
     ref: str
     fingerprint: str
+    info_fingerprint: str | None
     snapshot_id: int | None
     removed: bool
     own_top: bool
     source: str
-    values: dict[str, Any]
+    seller: str | None
     """The stored :data:`TRACKED` and :data:`INFO` columns."""
 
 
@@ -148,9 +164,11 @@ def _seen(
         columns["own_top"] = 1
     if source == "catalog" and old.source != "catalog":
         columns["source"] = "catalog"
-    for k in INFO:
-        if values[k] != old.values.get(k) and not (k == "seller" and values[k] is None):
-            columns[k] = values[k]
+    info_fp = info_fingerprint(values)
+    if info_fp != old.info_fingerprint:
+        columns.update({k: values[k] for k in INFO_HASHED}, info_fingerprint=info_fp)
+    if values["seller"] is not None and values["seller"] != old.seller:
+        columns["seller"] = values["seller"]
     changed = fp != old.fingerprint
     if changed:
         columns.update({k: values[k] for k in TRACKED}, fingerprint=fp)
@@ -188,6 +206,7 @@ def diff_listings(
         values = listing_values(item, seller=seller)
         old = existing.get(item.ref)
         if old is None:
+            values["info_fingerprint"] = info_fingerprint(values)
             diff.new.append(NewListing(item, values, fingerprint(values)))
         else:
             diff.seen.append(_seen(old, item, values, source, own_top))

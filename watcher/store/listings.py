@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from watcher.models import Listing
 from watcher.store.db import chunks, from_db, pk, utcnow
-from watcher.store.diff import INFO, TRACKED, ListingDiff, StoredListing, diff_listings
+from watcher.store.diff import TRACKED, ListingDiff, StoredListing, diff_listings
 from watcher.store.guard import guarded
 from watcher.store.ingest import clean_listings
 from watcher.store.records import Change, ListingChanges
@@ -62,30 +62,43 @@ _STATE = (
     col(ListingRow.id),
     col(ListingRow.ref),
     col(ListingRow.fingerprint),
+    col(ListingRow.info_fingerprint),
     col(ListingRow.snapshot_id),
     col(ListingRow.removed_at),
     col(ListingRow.own_top),
     col(ListingRow.source),
-    *(col(getattr(ListingRow, k)) for k in (*TRACKED, *INFO)),
+    col(ListingRow.seller),
 )
+_TRACKED = tuple(col(getattr(ListingRow, k)) for k in TRACKED)
 
 
 def stored_state(conn: Connection, shop_id: int) -> Iterator[StoredListing]:
-    """Every stored listing of a shop as the diff needs it."""
-    names = (*TRACKED, *INFO)
-    for r in conn.execute(select(*_STATE).where(col(ListingRow.shop_id) == shop_id)):
-        values = dict(zip(names, r[7:], strict=True))
-        values["published_at"] = from_db(values["published_at"])
+    """Every stored listing of a shop as the diff needs it (no field values)."""
+    for lid, ref, fp, info_fp, snap, removed, own_top, source, seller in conn.execute(
+        select(*_STATE).where(col(ListingRow.shop_id) == shop_id)
+    ):
         yield StoredListing(
-            id=r[0],
-            ref=r[1],
-            fingerprint=r[2],
-            snapshot_id=r[3],
-            removed=r[4] is not None,
-            own_top=r[5] is not None,
-            source=r[6],
-            values=values,
+            pk(lid),
+            ref,
+            fp,
+            info_fp,
+            snap,
+            removed is not None,
+            own_top is not None,
+            source,
+            seller,
         )
+
+
+def tracked_values(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The stored :data:`TRACKED` fields of these listings, by id."""
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(ids):
+        for row in conn.execute(
+            select(col(ListingRow.id), *_TRACKED).where(col(ListingRow.id).in_(chunk))
+        ):
+            out[pk(row[0])] = dict(zip(TRACKED, row[1:], strict=True))
+    return out
 
 
 class ListingStore:
@@ -131,7 +144,8 @@ class ListingStore:
                     .where(col(ShopRow.id) == shop_id)
                     .values(held_digest=diff.digest)
                 )
-            self._snapshots(c, diff, now)
+            before = tracked_values(c, [s.old.id for s in diff.changed])
+            self._snapshots(c, diff, before, now)
             self._updates(c, diff)
             new_ids = self._inserts(c, shop_id, diff, now, source, own_top)
             if diff.removed:
@@ -159,10 +173,12 @@ class ListingStore:
                         .where(col(ListingRow.id).in_(chunk))
                         .values(last_seen=now)
                     )
-        return _changes(diff, new_ids)
+        return _changes(diff, new_ids, before)
 
     @staticmethod
-    def _snapshots(c: Connection, diff: ListingDiff, now: datetime) -> None:
+    def _snapshots(
+        c: Connection, diff: ListingDiff, before: dict[int, dict[str, Any]], now: datetime
+    ) -> None:
         """One snapshot per changed listing (one statement), linked from the listing."""
         changed = diff.changed
         if not changed:
@@ -172,9 +188,7 @@ class ListingStore:
                 "listing_id": s.old.id,
                 "taken_at": now,
                 "prev_id": s.old.snapshot_id,
-                "previous": json.dumps(
-                    {k: s.old.values[k] for k in TRACKED}, ensure_ascii=False, default=str
-                ),
+                "previous": json.dumps(before[s.old.id], ensure_ascii=False, default=str),
                 "pending": True,
                 **{k: s.new_values[k] for k in TRACKED},
             }
@@ -272,7 +286,9 @@ class ListingStore:
                 )
 
 
-def _changes(diff: ListingDiff, new_ids: Iterable[int]) -> ListingChanges:
+def _changes(
+    diff: ListingDiff, new_ids: Iterable[int], before: dict[int, dict[str, Any]]
+) -> ListingChanges:
     changes = ListingChanges(removed=diff.removed, suspect=diff.suspect)
     for s in diff.seen:
         changes.seen.append((s.old.id, s.listing))
@@ -281,7 +297,7 @@ def _changes(diff: ListingDiff, new_ids: Iterable[int]) -> ListingChanges:
                 Change(
                     s.old.id,
                     s.listing,
-                    {k: s.old.values[k] for k in TRACKED},
+                    before[s.old.id],
                     {k: s.new_values[k] for k in TRACKED},
                     s.old.snapshot_id,
                 )

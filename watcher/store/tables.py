@@ -62,6 +62,9 @@ class ListingRow(SQLModel, table=True):
     source: str = Field(default="catalog", max_length=16)
     own_top: int | None = None
     fingerprint: str = Field(max_length=40)
+    """Hash of the tracked fields (see :mod:`watcher.store.diff`)."""
+    info_fingerprint: str | None = Field(default=None, max_length=40)
+    """Hash of the other kept fields, so a diff never reads their values."""
     snapshot_id: int | None = None
     first_seen: datetime
     last_seen: datetime
