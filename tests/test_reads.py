@@ -113,12 +113,12 @@ def test_detectors_run_on_a_fake_read_interface() -> None:
     config = _config()
     ctx = _ctx(config, FakeReads())
     launches = list(SeasonalLaunch(config).detect(ctx))
-    assert [(f.shop, f.detail["season"], f.detail["year"]) for f in launches] == [
-        ("Rival", "winter", 2026)
-    ]
-    assert launches[0].detail["competitors_launched"] == 1
+    assert [
+        (f.shop, f.detail.to_json()["season"], f.detail.to_json()["year"]) for f in launches
+    ] == [("Rival", "winter", 2026)]
+    assert launches[0].detail.to_json()["competitors_launched"] == 1
     copies = list(CopiedListing(config).detect(ctx))
-    assert [(f.shop, f.detail["copy"]["url"]) for f in copies] == [
+    assert [(f.shop, f.detail.to_json()["copy"]["url"]) for f in copies] == [
         ("Mine", "https://r.example/p/9")
     ]
 

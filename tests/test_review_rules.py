@@ -55,35 +55,37 @@ def test_unrated_reviews_use_the_models_own_threshold() -> None:
 
 
 def _detect(store: Store, config: Config, shop_id: int) -> list[Finding]:
-    events = store.pending_events([shop_id])
+    events = store.events.pending([shop_id])
     result = ShopResult(shop=config.shops[0], shop_id=shop_id)
     result.new_reviews = events.reviews.get(shop_id, [])
-    findings = list(NegativeReview(config).detect(DetectContext(config, store, [result], NOW)))
-    added = store.add_findings(findings, {})
-    store.clear_pending(events)
+    findings = list(
+        NegativeReview(config).detect(DetectContext(config, store.reads, [result], NOW))
+    )
+    added = store.outbox.add_findings(findings, {})
+    store.events.clear(events)
     return [f for _, f in added]
 
 
 def test_an_edit_whose_stars_drop_is_a_new_negative_review(db_url: str) -> None:
     store = Store(db_url)
     config = _config()
-    shop = store.ensure_shop("Mine", "shopify", "own", "https://mine.example")
-    changes = store.apply_listings(shop.id, [_listing()], complete=True)
+    shop = store.registry.ensure_shop("Mine", "shopify", "own", "https://mine.example")
+    changes = store.catalog.apply(shop.id, [_listing()], complete=True)
     lid = changes.seen[0][0]
     good = Review(id="r1", rating=5, text="Lovely dress", author="Kim")
-    assert store.apply_reviews(lid, [good]) == []  # baseline
+    assert store.reviews.apply(lid, [good]) == []  # baseline
     assert _detect(store, config, shop.id) == []
 
     # Text edited, stars unchanged: not news.
     assert (
-        store.apply_reviews(lid, [Review(id="r1", rating=5, text="Lovely dress!!", author="Kim")])
+        store.reviews.apply(lid, [Review(id="r1", rating=5, text="Lovely dress!!", author="Kim")])
         == []
     )
     assert _detect(store, config, shop.id) == []
 
     # Same id, stars drop to 2: a new negative_review.
     dropped = Review(id="r1", rating=2, text="Fell apart after a week", author="Kim")
-    assert [r.id for r in store.apply_reviews(lid, [dropped])] == ["r1"]
+    assert [r.id for r in store.reviews.apply(lid, [dropped])] == ["r1"]
     found = _detect(store, config, shop.id)
     assert [
         (f.kind, f.to_json()["detail"]["rating"], f.to_json()["detail"]["reason"]) for f in found
@@ -91,12 +93,12 @@ def test_an_edit_whose_stars_drop_is_a_new_negative_review(db_url: str) -> None:
     assert found[0].dedup_key.endswith(":rated:2")
 
     # Read again unchanged: nothing new, nothing twice.
-    assert store.apply_reviews(lid, [dropped]) == []
+    assert store.reviews.apply(lid, [dropped]) == []
     assert _detect(store, config, shop.id) == []
 
     # Dropping further, to 1 star, is news again; going back up is not.
     worse = Review(id="r1", rating=1, text="Fell apart after a week", author="Kim")
-    assert [r.rating for r in store.apply_reviews(lid, [worse])] == [1]
+    assert [r.rating for r in store.reviews.apply(lid, [worse])] == [1]
     assert [f.to_json()["detail"]["rating"] for f in _detect(store, config, shop.id)] == [1]
-    assert store.apply_reviews(lid, [good]) == []
+    assert store.reviews.apply(lid, [good]) == []
     assert _detect(store, config, shop.id) == []
