@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +57,18 @@ def to_db(dt: datetime | None) -> datetime | None:
 def from_db(dt: datetime | None) -> datetime | None:
     """A stored datetime as an aware one (databases without zones return naive UTC)."""
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads, then writes. SQLite takes the write lock at its start
+    (``BEGIN IMMEDIATE``): a read transaction that later writes cannot wait for another
+    writer (SQLite refuses the upgrade at once, "database is locked"), one that begins
+    with the lock waits its busy timeout like any write."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def insert_ignore(
@@ -233,13 +246,12 @@ def migrate(engine: Engine) -> int:
     ``BEGIN IMMEDIATE``, the write lock taken before the version is read)."""
     for attempt in range(1, MIGRATION_TRIES + 1):
         try:
-            with engine.begin() as conn:
+            # SQLite: pysqlite opens a transaction only before a DML statement, so without
+            # BEGIN IMMEDIATE the version would be read outside any lock and two processes
+            # would both create the schema.
+            with begin_write(engine) as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-                elif conn.dialect.name == "sqlite":
-                    # pysqlite opens a transaction only before a DML statement: the version
-                    # check would read outside any lock and two processes would both create.
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 _migrate(conn)
             return SCHEMA_VERSION
         except OperationalError as e:

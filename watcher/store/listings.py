@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from watcher.models import Listing
-from watcher.store.db import chunks, from_db, pk, utcnow
+from watcher.store.db import begin_write, chunks, from_db, pk, utcnow
 from watcher.store.diff import TRACKED, ListingDiff, StoredListing, diff_listings
 from watcher.store.guard import guarded
 from watcher.store.ingest import clean_listings
@@ -126,7 +126,7 @@ class ListingStore:
         """
         now = utcnow()
         fetched = clean_listings(listings, f"shop {shop_id}")
-        with self.engine.begin() as c:
+        with begin_write(self.engine) as c:
             held = c.execute(
                 select(col(ShopRow.held_digest)).where(col(ShopRow.id) == shop_id)
             ).scalar()

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from watcher.models import Finding
-from watcher.store.db import chunks, insert_ignore, pk, utcnow
+from watcher.store.db import begin_write, chunks, insert_ignore, pk, utcnow
 from watcher.store.guard import guarded
 from watcher.store.ingest import clean_str
 from watcher.store.tables import AlertRow, DeliveryRow
@@ -98,7 +98,7 @@ class OutboxStore:
         """Claim the channel's due deliveries for ``lease`` so no other process sends them;
         returns (delivery id, finding) in alert order."""
         now = utcnow()
-        with self.engine.begin() as c:
+        with begin_write(self.engine) as c:
             rows = c.execute(
                 select(col(DeliveryRow.id), col(AlertRow.payload))
                 .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))

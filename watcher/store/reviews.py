@@ -11,7 +11,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlmodel import col
 
 from watcher.models import Review
-from watcher.store.db import to_db, utcnow
+from watcher.store.db import begin_write, to_db, utcnow
 from watcher.store.guard import guarded
 from watcher.store.ingest import clean_review
 from watcher.store.tables import ListingRow, ReviewRow
@@ -32,7 +32,7 @@ class ReviewStore:
         first time a listing's reviews are read they are the baseline and nothing is
         returned. Reviews are cleaned first (in place, see :mod:`watcher.store.ingest`)."""
         now = utcnow()
-        with self.engine.begin() as c:
+        with begin_write(self.engine) as c:
             seen_at = c.execute(
                 select(col(ListingRow.reviews_seen_at)).where(col(ListingRow.id) == listing_id)
             ).scalar()
