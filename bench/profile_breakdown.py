@@ -53,8 +53,9 @@ WHOLE_STACK: list[tuple[str, str]] = [
     ("CheckReport repr at asyncio.run exit", "_task_repr\x00"),
     ("failed 'import sniffio' per httpcore lock", "current_async_library\x00"),
 ]
-# Frames that count for the image stage when the runner's image fetch is on the stack.
-IMAGE_FETCH = "_fetch_images\x00"
+# Frames that count for the image stage when the image fetch (watcher/images.py) is on the
+# stack.
+IMAGE_FETCH = "fetch_hashes\x00"
 
 
 def classify(stack: list[str]) -> str:

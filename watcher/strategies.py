@@ -188,8 +188,12 @@ async def check_shop(
         # failure counted); what was stored stays, its events stay pending.
         if run_id is not None:
             with contextlib.suppress(StorageError):
-                store.registry.finish_run(
-                    run_id, result.shop_id, "cancelled", "stopped before the end", 0
+                store.registry.finish_check(
+                    result.shop_id,
+                    run_id,
+                    status="cancelled",
+                    error="stopped before the end",
+                    listings=0,
                 )
         raise
     except WatcherError as e:

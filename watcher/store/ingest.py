@@ -20,10 +20,9 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from loguru import logger
 
+from watcher.dates import in_range
 from watcher.models import Listing, Review
 
-EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
-"""No shop listed anything online before this: an earlier date is a placeholder or junk."""
 FUTURE = timedelta(days=2)
 """How far ahead of now a date may be (time zones, clocks a little fast)."""
 
@@ -80,18 +79,13 @@ def clean_str(value: object, limit: int) -> str | None:
 
 
 def clean_date(value: object, now: datetime | None = None) -> datetime | None:
-    """An aware UTC datetime between :data:`EARLIEST` and now + :data:`FUTURE`; None for
-    anything else (a naive datetime is taken as UTC)."""
-    if not isinstance(value, datetime):
+    """An aware UTC datetime in the sane range of :func:`watcher.dates.in_range` and no
+    later than now + :data:`FUTURE`; None for anything else (naive means UTC)."""
+    dt = in_range(value) if isinstance(value, datetime) else None
+    if dt is None:
         return None
-    dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        utc = dt.astimezone(UTC)
-    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-14:00, 0001-01-01T00:00+14:00
-        return None
-    if not EARLIEST <= utc <= (now or datetime.now(UTC)) + FUTURE:
-        return None
-    return utc
+    utc = dt.astimezone(UTC)
+    return utc if utc <= (now or datetime.now(UTC)) + FUTURE else None
 
 
 def clean_ref(value: object, limit: int = REF_CHARS) -> str | None:

@@ -77,6 +77,7 @@ class ShopRegistry:
         """Record the end of a shop's check in one transaction: one more failure in a row
         (``status`` failed) or a success (resetting the count; the baseline time on the
         first complete catalog), and the run (only the latest runs of a shop are kept).
+        A ``cancelled`` check (the daemon stopping) is neither: only its run is recorded.
         Returns the updated shop."""
         now = utcnow()
         text = clean_str(error, ERROR_CHARS)
@@ -93,7 +94,7 @@ class ShopRegistry:
                         last_error=text,
                     )
                 )
-            else:
+            elif status != "cancelled":
                 c.execute(
                     update(ShopRow)
                     .where(shop)
