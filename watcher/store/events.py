@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TypeVar
 
 import sqlmodel
 from sqlalchemy import Engine, update
@@ -18,6 +19,22 @@ from watcher.store.guard import guarded
 from watcher.store.listings import row_listing
 from watcher.store.records import Change, PendingEvents
 from watcher.store.tables import ListingRow, ReviewRow, ShopRow, SnapshotRow
+
+E = TypeVar("E", SnapshotRow, ReviewRow)
+
+
+def _pending(
+    s: Session, entity: type[E], shop_ids: Sequence[int]
+) -> list[tuple[E, ListingRow, str]]:
+    """The pending rows of ``entity`` of these shops with their listing and shop name."""
+    q = (
+        sqlmodel.select(entity, ListingRow, ShopRow.name)
+        .join(ListingRow, col(ListingRow.id) == col(entity.listing_id))
+        .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
+        .where(col(entity.pending), col(ListingRow.shop_id).in_(list(shop_ids)))
+        .order_by(col(entity.id))
+    )
+    return list(s.exec(q))
 
 
 class EventStore:
@@ -34,14 +51,7 @@ class EventStore:
         if not shop_ids:
             return events
         with Session(self.engine) as s:
-            snaps = (
-                sqlmodel.select(SnapshotRow, ListingRow, ShopRow.name)
-                .join(ListingRow, col(ListingRow.id) == col(SnapshotRow.listing_id))
-                .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
-                .where(col(SnapshotRow.pending), col(ListingRow.shop_id).in_(list(shop_ids)))
-                .order_by(col(SnapshotRow.id))
-            )
-            for snap, row, shop in s.exec(snaps):
+            for snap, row, shop in _pending(s, SnapshotRow, shop_ids):
                 assert snap.id is not None and row.id is not None
                 old = json.loads(snap.previous) if snap.previous else {}
                 new = {k: getattr(snap, k) for k in TRACKED}
@@ -53,15 +63,8 @@ class EventStore:
                 events.changes.setdefault(row.shop_id, []).append(
                     Change(row.id, item, old, new, snap.prev_id)
                 )
-            reviews = (
-                sqlmodel.select(ReviewRow, ListingRow, ShopRow.name)
-                .join(ListingRow, col(ListingRow.id) == col(ReviewRow.listing_id))
-                .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
-                .where(col(ReviewRow.pending), col(ListingRow.shop_id).in_(list(shop_ids)))
-                .order_by(col(ReviewRow.id))
-            )
             by_listing: dict[int, tuple[int, Listing, list[Review]]] = {}
-            for rev, row, shop in s.exec(reviews):
+            for rev, row, shop in _pending(s, ReviewRow, shop_ids):
                 assert rev.id is not None and row.id is not None
                 events.reviews_ids.append(rev.id)
                 entry = by_listing.setdefault(row.id, (row.shop_id, row_listing(row, shop), []))

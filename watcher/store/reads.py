@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, Select, or_, select
 from sqlmodel import col
 
 from watcher.store.db import from_db, pk, to_db
@@ -95,6 +95,12 @@ class DetectReads(Protocol):
         ...
 
 
+def _select(fields: Sequence[str]) -> Select[Any]:
+    """SELECT the listing columns named by a record's fields (``shop``: its shop's name)."""
+    columns = [col(ShopRow.name) if f == "shop" else col(getattr(ListingRow, f)) for f in fields]
+    return select(*columns).join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
+
+
 class StoreReads:
     """:class:`DetectReads` from the database."""
 
@@ -105,17 +111,7 @@ class StoreReads:
     def own_top_listings(self) -> list[OwnListing]:
         """The watched listings of every own shop, best first."""
         q = (
-            select(
-                col(ListingRow.id),
-                col(ListingRow.ref),
-                col(ListingRow.url),
-                col(ListingRow.title),
-                col(ListingRow.price),
-                col(ListingRow.currency),
-                col(ListingRow.image),
-                col(ShopRow.name),
-            )
-            .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
+            _select(OwnListing._fields)
             .where(
                 col(ShopRow.role) == "own",
                 col(ListingRow.own_top).is_not(None),
@@ -129,20 +125,8 @@ class StoreReads:
     @guarded
     def candidate_listings(self) -> list[CandidateListing]:
         """Active listings of every shop that is not an own shop."""
-        q = (
-            select(
-                col(ListingRow.id),
-                col(ListingRow.ref),
-                col(ListingRow.url),
-                col(ListingRow.title),
-                col(ListingRow.price),
-                col(ListingRow.currency),
-                col(ListingRow.image),
-                col(ListingRow.seller),
-                col(ShopRow.name),
-            )
-            .join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
-            .where(col(ShopRow.role) != "own", col(ListingRow.removed_at).is_(None))
+        q = _select(CandidateListing._fields).where(
+            col(ShopRow.role) != "own", col(ListingRow.removed_at).is_(None)
         )
         with self.engine.connect() as c:
             return [CandidateListing._make(r) for r in c.execute(q)]
