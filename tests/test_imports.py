@@ -50,6 +50,8 @@ LAYERS: dict[str, int] = {
     "watcher.notify": 2,
     # 3: one check, stage by stage
     "watcher.runner": 3,
+    "watcher.strategies": 3,  # how each kind of shop is fetched and stored
+    "watcher.imaging": 3,  # the photos detectors ask for: stored hashes, else fetched
     # 4: the composition root and the plugin assembly
     "watcher.app": 4,
     "watcher.registry": 4,
@@ -82,19 +84,9 @@ SQL_MODULES = (
 SQL_WORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
 """Detectors run no SQL: they import no database library or table and hold no statement."""
 
-KNOWN: set[tuple[str, str]] = {
-    # TODO(lead): the `store` part (issue 8: "no SQL outside store/", a typed read interface
-    # for detectors) removes all four; delete them when it is merged.
-    ("watcher.detectors.launches", "sqlalchemy"),  # text() for a raw query
-    ("watcher.detectors.launches", "watcher.store.db"),  # from_db / to_db
-    ("watcher.detectors.launches", "watcher.store.tables"),  # ListingRow in a select
-    ("watcher.detectors.launches", "SQL"),  # its statement and ctx.store.engine
-}
+KNOWN: set[tuple[str, str]] = set()
 """Rule breaks that another part removes: ``(module, imported module)``, or ``(module,
-"SQL")`` for a detector's statements. Nothing else belongs here.
-
-TODO(lead): empty this set when merging the other parts of issue 8.
-"""
+"SQL")`` for a detector's statements. Nothing else belongs here."""
 
 
 @dataclass(frozen=True, slots=True)
