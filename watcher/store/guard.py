@@ -36,6 +36,9 @@ _KNOWN = (
     ("connection to server", "the connection to the database server failed"),
     ("server closed the connection", "the connection to the database server was lost"),
     ("terminating connection", "the connection to the database server was lost"),
+    ("no such table", "a table is missing"),
+    ("no such column", "a column is missing"),
+    ("does not exist", "a table or column is missing"),
     ("deadlock", "a deadlock with another process; retried on the next check"),
 )
 
@@ -53,7 +56,7 @@ def describe(error: SQLAlchemyError) -> str:
 def storage_error(error: SQLAlchemyError) -> StorageError:
     """The StorageError for ``error``; the full driver text is logged here."""
     message = describe(error)
-    logger.warning("database error ({}): {}", message, str(error)[:LOG_CHARS])
+    logger.warning("the database refused an operation ({}): {}", message, str(error)[:LOG_CHARS])
     return StorageError(f"database error: {message}")
 
 
