@@ -268,6 +268,10 @@ def kill_loop(
         if i in advance_at:
             market.advance()
         mode = rng.choice(["starting", "timed", "delivery", "delivery", "stored"])
+        if i in advance_at:
+            # The run right after a timeline step is the one with new alerts to send: kill
+            # it mid-send (how far a run gets before a timed kill depends on the machine).
+            mode = "delivery"
         rx.hang(0.3 if mode == "delivery" else rng.choice([0, 0.2]))
         before = len(rx.requests)
         log = logs / f"run-{i:03d}.log"
