@@ -29,31 +29,11 @@ import unicodedata
 
 from price_parser import Price
 
+from watcher.money import THREE_DECIMAL, ZERO_DECIMAL
+
 MAX_TEXT = 200
 """Only the first characters of a price text are read (hostile input stays cheap)."""
 
-ZERO_DECIMAL = frozenset(
-    [
-        "JPY",
-        "KRW",
-        "VND",
-        "CLP",
-        "ISK",
-        "PYG",
-        "UGX",
-        "XAF",
-        "XOF",
-        "XPF",
-        "KMF",
-        "RWF",
-        "GNF",
-        "VUV",
-        "DJF",
-        "BIF",
-        "IDR",
-    ]
-)
-THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 DECIMAL_POINT = frozenset(
     [
         "USD",

@@ -52,7 +52,8 @@ class WooCommerceSource(Source):
         """One Store API product as a Listing (prices are minor-unit strings)."""
         if not isinstance(p, dict) or "id" not in p or not p.get("name"):
             raise ParseError("WooCommerce product without id or name")
-        prices = p.get("prices") if isinstance(p.get("prices"), dict) else {}
+        raw_prices = p.get("prices")
+        prices: dict[str, Any] = raw_prices if isinstance(raw_prices, dict) else {}
         unit = prices.get("currency_minor_unit", 2)
         price = _minor(prices.get("price"), unit)
         regular = _minor(prices.get("regular_price"), unit)
