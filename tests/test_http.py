@@ -20,7 +20,7 @@ import pytest
 
 from watcher.demo.faults import stacked_gzip
 from watcher.errors import BadResponseError, BlockedError, TooLargeError, TransportError
-from watcher.http import Http, HttpSettings, alert_client, retry_after_seconds
+from watcher.http import Http, HttpSettings, alert_client
 
 BOMB = gzip.compress(b"\0" * (30 * 1024 * 1024))
 STACKED = stacked_gzip(1024 * 1024, 256)  # 256 MiB inside two gzip layers, ~1 KB sent
@@ -310,13 +310,6 @@ async def test_alert_client_caps_replies_and_has_one_deadline(server: str) -> No
             await asyncio.wait_for(client.get(f"{server}/drip"), 20)
         assert time.monotonic() - start < 2.5
         assert (await client.get(f"{server}/gzip-deflate")).content == PAGE
-
-
-def test_retry_after_parsing() -> None:
-    assert retry_after_seconds("3") == 3
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("garbage") is None
-    assert 0 <= (retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") or 0) < 1
 
 
 def test_strip_controls_matches_unicode_categories() -> None:

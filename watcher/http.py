@@ -28,7 +28,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -46,6 +45,7 @@ from watcher.errors import (
 )
 from watcher.inflate import Inflater, UnsupportedEncodingError
 from watcher.netguard import AddressBlockedError, GuardedBackend
+from watcher.retry_after import parse_retry_after
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524})
 MAX_RETRY_AFTER = 60.0
@@ -161,21 +161,6 @@ def check_scheme(url: str) -> None:
         ok = False
     if not ok:
         raise BlockedError(f"refusing URL {url[:100]!r} (not http(s) with a valid host)", url=url)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse a Retry-After header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 async def _body(content: bytes) -> AsyncIterator[bytes]:
@@ -533,7 +518,7 @@ class Http:
                 err = BadResponseError(
                     f"HTTP {resp.status} from {url}", url=url, status=resp.status
                 )
-                ra = retry_after_seconds(resp.headers.get("retry-after"))
+                ra = parse_retry_after(resp.headers.get("retry-after"))
                 err.retry_after = ra  # type: ignore[attr-defined]
                 last = err
                 if ra is not None and ra > MAX_RETRY_AFTER:

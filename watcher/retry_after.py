@@ -1,8 +1,7 @@
 """``Retry-After`` (RFC 9110 §10.2.3): how long a server asks a client to wait.
 
-One parser for every place that reads the header: the alert channels here, and the shop
-fetcher (``watcher/http.py`` still has its own copy, ``retry_after_seconds``, to be
-replaced by this one). Pure: standard library only.
+One parser for every place that reads the header: the alert channels and the shop
+fetcher (``watcher/http.py``). Pure: standard library only.
 """
 
 from __future__ import annotations

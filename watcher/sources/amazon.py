@@ -30,7 +30,7 @@ from watcher.models import Listing
 from watcher.sources import locales
 from watcher.sources.prices import parse_price
 from watcher.sources.stock_words import stock_from_text
-from watcher.sources.structured import MAX_TITLE, absolute_url, clean_text, to_five
+from watcher.sources.structured import MAX_TITLE, absolute_url, inline_text, to_five
 
 _HOST = re.compile(
     r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|se|pl|nl|de|fr|es|it|co\.uk"
@@ -166,7 +166,7 @@ class _Amazon:
 
     def title(self) -> str:
         for eid in ("productTitle", "ebooksProductTitle", "title"):
-            text = clean_text(_text(self.by_id(eid)), MAX_TITLE)
+            text = inline_text(_text(self.by_id(eid)), MAX_TITLE)
             if text:
                 return text
         return ""

@@ -41,11 +41,11 @@ from watcher.sources.structured import (
     MAX_TITLE,
     Page,
     absolute_url,
-    clean_text,
     extract_catalog,
     extract_products,
     fill_missing,
     head_links,
+    inline_text,
     parse_date,
     parse_tree,
     to_five,
@@ -196,8 +196,8 @@ def _element_text(el: Tag | None) -> str:
     if el is None:
         return ""
     if el.name == "meta" or (el.get("content") and not el.get_text(strip=True)):
-        return clean_text(el.get("content"))
-    return clean_text(el.get_text(" ", strip=True))
+        return inline_text(el.get("content"))
+    return inline_text(el.get_text(" ", strip=True))
 
 
 def _attr(el: Tag, name: str) -> str | None:
@@ -423,7 +423,7 @@ class HtmlSource(Source):
             if "title" in self._compiled:
                 title = _element_text(self._select_one(card, "title"))
             else:
-                title = clean_text(_attr(link, "title") if link else "") or _element_text(link)
+                title = inline_text(_attr(link, "title") if link else "") or _element_text(link)
             price, currency, compare_at = self._price(self._select_one(card, "price"))
             image_el = (
                 self._select_one(card, "image") if "image" in self._compiled else card.find("img")

@@ -433,7 +433,7 @@ def _is_ref(node: dict[str, Any]) -> bool:
 # ----------------------------------------------------------------------------- helpers
 
 
-def clean_text(value: Any, cap: int = MAX_TEXT) -> str:
+def inline_text(value: Any, cap: int = MAX_TEXT) -> str:
     """A text field as the page shows it: entities decoded, controls dropped, whitespace
     collapsed, capped. Nothing that looks like a tag is removed: a JSON-LD ``name`` or
     ``reviewBody`` is literal text, and text taken from the DOM has no markup left, so
@@ -453,7 +453,7 @@ def clean_markup(value: Any, cap: int = MAX_TEXT) -> str:
     s = _str(value)[: cap * 4]
     if "<" in s:
         s = _TAG.sub(" ", s)
-    return clean_text(s, cap)
+    return inline_text(s, cap)
 
 
 def _finite(value: Any) -> float | None:
@@ -697,15 +697,15 @@ class _Converter:
     def review(self, node: Any) -> Review | None:
         if not isinstance(node, dict):
             return None
-        text = clean_text(
+        text = inline_text(
             strip_known_tags(_str(node.get("reviewBody"))[: MAX_TEXT * 4])
-        ) or clean_text(strip_known_tags(_str(node.get("description"))[: MAX_TEXT * 4]))
+        ) or inline_text(strip_known_tags(_str(node.get("description"))[: MAX_TEXT * 4]))
         if not text:
-            text = clean_text(node.get("name"))
+            text = inline_text(node.get("name"))
         author_node = self.g.deref(node.get("author"))
         if isinstance(author_node, list):
             author_node = self.g.deref(author_node[0]) if author_node else None
-        author = clean_text(author_node, 200) or None
+        author = inline_text(author_node, 200) or None
         rating = self.rating_value(node.get("reviewRating"))
         published = parse_date(node.get("datePublished") or node.get("dateCreated"))
         rid = node.get("@id") or node.get("url")
@@ -757,19 +757,19 @@ class _Converter:
         if url is None and isinstance(node.get("@id"), str):
             url = absolute_url(node["@id"], self.base, fragment=False)
         url = url or self.base
-        sku = clean_text(node.get("sku"), 200) or clean_text(node.get("productID"), 200)
+        sku = inline_text(node.get("sku"), 200) or inline_text(node.get("productID"), 200)
 
         keywords = node.get("keywords")
         tags = (
-            [clean_text(k, 100) for k in keywords[:MAX_TAGS]]
+            [inline_text(k, 100) for k in keywords[:MAX_TAGS]]
             if isinstance(keywords, list)
-            else [t.strip() for t in clean_text(keywords, 2000).split(",")][:MAX_TAGS]
+            else [t.strip() for t in inline_text(keywords, 2000).split(",")][:MAX_TAGS]
         )
         category = self.g.deref(node.get("category"))
         return Listing(
             ref=sku or url,
             url=url,
-            title=clean_text(node.get("name"), MAX_TITLE),
+            title=inline_text(node.get("name"), MAX_TITLE),
             price=best.price if best else None,
             currency=(best.currency or self.default_currency) if best else None,
             compare_at=(
@@ -783,7 +783,7 @@ class _Converter:
             rating_count=rating_count,
             reviews=reviews,
             tags=[t for t in tags if t],
-            product_type=clean_text(category, 200) or None,
+            product_type=inline_text(category, 200) or None,
             description=clean_markup(node.get("description")) or None,
             published_at=parse_date(node.get("datePublished") or node.get("releaseDate")),
         )
@@ -815,7 +815,7 @@ class _Converter:
             if listing.url == self.base and el.get("url"):
                 listing.url = absolute_url(el.get("url"), self.base) or listing.url
             if not listing.title:
-                listing.title = clean_text(el.get("name"), MAX_TITLE)
+                listing.title = inline_text(el.get("name"), MAX_TITLE)
             listing.reviews = None
             listing.ref = listing.url
             return listing
@@ -829,7 +829,7 @@ class _Converter:
         images = self.images(
             el.get("image") or (item.get("image") if isinstance(item, dict) else None)
         )
-        return Listing(ref=url, url=url, title=clean_text(name, MAX_TITLE), images=images)
+        return Listing(ref=url, url=url, title=inline_text(name, MAX_TITLE), images=images)
 
 
 # ------------------------------------------------------------------- microdata, OG

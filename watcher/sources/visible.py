@@ -38,7 +38,7 @@ from typing import Any
 from watcher.sources import locales
 from watcher.sources.prices import parse_price
 from watcher.sources.stock_words import stock_from_text
-from watcher.sources.structured import MAX_TITLE, Page, absolute_url, clean_text
+from watcher.sources.structured import MAX_TITLE, Page, absolute_url, inline_text
 
 MAX_CANDIDATES = 400
 _NEAR_STOCK = 6
@@ -484,7 +484,7 @@ class _Reader:
         refs = [
             self.title_hint,
             self._meta("og:title", "twitter:title"),
-            clean_text(_text(self.root.find(".//title")))
+            inline_text(_text(self.root.find(".//title")))
             if self.root.find(".//title") is not None
             else "",
         ]
@@ -520,7 +520,7 @@ class _Reader:
             fallback = _TITLE_SPLIT.split(fallback)[0] if len(fallback) > 20 else fallback
         if not fallback and anchor is not None:
             fallback = _text(anchor, MAX_TITLE)
-        return anchor, clean_text(fallback, MAX_TITLE)
+        return anchor, inline_text(fallback, MAX_TITLE)
 
     # -- buy button
 
