@@ -27,6 +27,7 @@ from watcher.validation import (
     build,
     check_url,
     convert,
+    env_reference,
     interpolate_all,
     nonempty,
     not_negative,
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "MarketplaceConfig",
     "Selectors",
+    "ServeSettings",
     "ShopConfig",
     "Url",
     "WatcherSettings",
@@ -125,6 +127,8 @@ class WatcherSettings:
     """How long a ``watcher run`` instance's claim on a shop (and its registration) lasts
     without a heartbeat: a dead instance's shops are taken over after this."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    language: Literal["en", "zh"] = "en"
+    """The words of the dashboard (and of alerts, as their texts move to the catalogs)."""
 
     def validate(self, path: str) -> None:
         """Check the timezone names a real zone."""
@@ -253,6 +257,28 @@ class DetectSettings:
     prices: PricesSettings = field(default_factory=PricesSettings)
 
 
+MIN_PASSWORD = 10
+
+
+@dataclass(slots=True)
+class ServeSettings:
+    """``[serve]``: the dashboard (``watcher serve``, ``watcher run --serve``)."""
+
+    password: str = ""
+    """Required to listen on anything but loopback; must come from ``${ENV}``."""
+    public_url: str = ""
+    """Where people reach the dashboard (behind a TLS proxy): links in alerts, Secure cookies."""
+
+    def validate(self, path: str) -> None:
+        """A short password is refused; ``public_url`` must be an http(s) URL."""
+        if self.password and len(self.password) < MIN_PASSWORD:
+            raise ConfigError(
+                f"{path}.password", f"must be at least {MIN_PASSWORD} characters long"
+            )
+        if self.public_url:
+            check_url(self.public_url, f"{path}.public_url")
+
+
 @dataclass(slots=True)
 class AlertFilter:
     """The keys every ``[[alerts]]`` entry has, whatever its channel."""
@@ -293,6 +319,7 @@ class Config:
     marketplaces: list[MarketplaceConfig] = field(default_factory=list)
     detect: DetectSettings = field(default_factory=DetectSettings)
     alerts: list[AlertConfig] = field(default_factory=list)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     path: Path | None = None
     secrets: Secrets = field(default_factory=Secrets)
     """Values from ``${ENV}`` and the database password: masked in every log and error."""
@@ -309,7 +336,7 @@ class Config:
             )
 
 
-SECTIONS = {"watcher", "shops", "marketplaces", "detect", "alerts"}
+SECTIONS = {"watcher", "shops", "marketplaces", "detect", "alerts", "serve"}
 
 
 def _alert(data: dict[str, Any], path: str) -> AlertConfig:
@@ -338,6 +365,13 @@ def _unique_names(shops: list[ShopConfig], markets: list[MarketplaceConfig]) -> 
 def _parse(
     data: dict[str, Any], env: typing.Mapping[str, str], base: Path | None, secrets: Secrets
 ) -> Config:
+    serve_table = data.get("serve")
+    password = serve_table.get("password") if isinstance(serve_table, dict) else None
+    if isinstance(password, str) and password and not env_reference(password):
+        # A password written into the file ends up in backups and screenshots of it.
+        raise ConfigError(
+            "serve.password", 'must come from the environment, e.g. "${WATCHER_DASHBOARD_PASSWORD}"'
+        )
     data = interpolate_all(data, "", env, secrets)
     for key in data:
         if key not in SECTIONS:
@@ -354,6 +388,7 @@ def _parse(
         for i, m in enumerate(data.get("marketplaces", []))
     ]
     detect = convert(DetectSettings, data.get("detect", {}), "detect")
+    serve = convert(ServeSettings, data.get("serve", {}), "serve")
     alerts = [_alert(a, f"alerts[{i}]") for i, a in enumerate(data.get("alerts", []))]
     _unique_names(shops, markets)
     names: set[str] = set()
@@ -373,6 +408,7 @@ def _parse(
         marketplaces=markets,
         detect=detect,
         alerts=alerts,
+        serve=serve,
         secrets=secrets,
     )
 

@@ -71,6 +71,11 @@ def check_url(value: str, path: str) -> str:
     return value
 
 
+def env_reference(value: str) -> bool:
+    """Whether ``value`` is exactly one ``${VAR}`` (or ``${VAR:-default}``) reference."""
+    return _ENV.fullmatch(value.strip()) is not None
+
+
 def interpolate(value: str, path: str, env: Mapping[str, str], secrets: Secrets) -> str:
     """Replace ``${VAR}`` / ``${VAR:-default}`` with the environment's values; each value
     put in is remembered in ``secrets``."""
