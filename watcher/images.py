@@ -31,6 +31,7 @@ from watcher.errors import FetchError
 
 if TYPE_CHECKING:
     from watcher.http import Http
+    from watcher.store.thumbnails import Thumbnail
 
 __all__ = [
     "DECODE_SLOTS",
@@ -173,6 +174,7 @@ async def fetch_hashes(
     *,
     allow_private: Collection[str] = (),
     budget: float | None = None,
+    thumbnails: dict[str, Thumbnail] | None = None,
 ) -> dict[str, str | None]:
     """Fetch and hash product photos on ``http``'s image lane within ``budget`` seconds
     (``http.settings.image_budget`` by default: 4 photo deadlines, 60 s).
@@ -180,7 +182,9 @@ async def fetch_hashes(
     Returns a hash for each photo that was fetched, or None when its bytes are no usable
     image (worth remembering). URLs that could not be fetched, or were not done when the
     budget ran out, are left out: unknown this time, tried again next check. URLs in
-    ``allow_private`` come from shops with ``allow_private = true``. Never raises a
+    ``allow_private`` come from shops with ``allow_private = true``. With ``thumbnails``,
+    each photo that hashed also leaves its small copy there (:mod:`watcher.thumbnail`,
+    made on the same decoding thread, for the dashboard's evidence). Never raises a
     FetchError; a cancelled call cancels its requests cleanly.
     """
     out: dict[str, str | None] = {}
@@ -198,6 +202,13 @@ async def fetch_hashes(
                 logger.warning("image {} could not be fetched: {}: {}", url, type(e).__name__, e)
                 return
             out[url] = await hash_bytes(resp.content)
+            if thumbnails is not None and out[url]:
+                from watcher.thumbnail import make_thumbnail
+
+                loop = asyncio.get_running_loop()
+                small = await loop.run_in_executor(_executor(), make_thumbnail, resp.content)
+                if small is not None:
+                    thumbnails[url] = small
 
     tasks = [asyncio.create_task(one(u)) for u in dict.fromkeys(urls)]
     if not tasks:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from watcher.errors import ConfigError, StorageError
-from watcher.store import fleet_tables, tables  # noqa: F401  (registers the tables)
+from watcher.store import fleet_tables, tables  # also registers the tables with SQLModel
 from watcher.store.guard import describe, storage_error
 
 T = TypeVar("T")
@@ -174,12 +174,18 @@ def _v5(conn: Connection) -> None:
         )
 
 
+def _v6(conn: Connection) -> None:
+    """Thumbnails of hashed photos, for the dashboard's evidence pages."""
+    tables.ThumbnailRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
     (4, _v4),
     (5, _v5),
+    (6, _v6),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

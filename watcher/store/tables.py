@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -166,3 +166,17 @@ class DeliveryRow(SQLModel, table=True):
     claimed_until: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_at: datetime | None = None
+
+
+class ThumbnailRow(SQLModel, table=True):
+    """A small copy of a hashed photo (WebP or JPEG, at most 240 px), keyed like
+    :class:`ImageRow`: the evidence of a stolen photo survives the copy being taken down,
+    and the dashboard never hotlinks a competitor's image."""
+
+    __tablename__ = "thumbnail"
+    url_key: str = Field(primary_key=True, max_length=40)
+    content_type: str = Field(max_length=32)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    width: int
+    height: int
+    created_at: datetime
