@@ -1,10 +1,12 @@
 """``watcher demo``: the whole pipeline against the bundled sample marketplace, no set-up,
 no network: start the marketplace on 127.0.0.1, check, advance the timeline, check again,
-and print what was found at each step."""
+and print what was found at each step. With a dashboard socket, the dashboard then stays
+up on the demo's data until Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import tempfile
 import time
@@ -15,14 +17,21 @@ from rich.console import Console
 from rich.text import Text
 
 from watcher.cli.output import findings_table, print_json, shops_table
-from watcher.config import parse_config
+from watcher.config import Config, parse_config
 from watcher.runner import CheckReport
 
 STEPS = 3
 
 
-def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
-    """Run the demo timeline; returns the exit code (0)."""
+def run_demo(
+    *,
+    json_output: bool = False,
+    steps: int = STEPS,
+    serve: socket.socket | None = None,
+    language: str = "en",
+) -> int:
+    """Run the demo timeline; returns the exit code (0). With ``serve`` (a listening
+    socket) the dashboard stays up on the demo's data until Ctrl-C; ``language`` is its."""
     from watcher.app import open_app
     from watcher.demo import Marketplace
 
@@ -31,6 +40,7 @@ def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
     with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp, Marketplace() as market:
         db = f"sqlite:///{Path(tmp) / 'demo.db'}"
         config = parse_config(tomllib.loads(market.config_toml(db)), env={})
+        config.watcher.language = "zh" if language == "zh" else "en"
 
         async def timeline() -> list[CheckReport]:
             reports = []
@@ -53,14 +63,25 @@ def run_demo(*, json_output: bool = False, steps: int = STEPS) -> int:
             return reports
 
         reports = asyncio.run(timeline())
-    if not json_output:
-        total = sum(len(r.findings) for r in reports)
-        console.print(
-            f"\n[bold]{total} finding(s) over {steps + 1} checks in {time.monotonic() - started:.1f}s.[/]"
-        )
-        console.print(
-            "Point watcher at your own shops: `watcher init watcher.toml`, edit it, then"
-            " `watcher check --config watcher.toml`.",
-            markup=False,
-        )
+        if not json_output:
+            total = sum(len(r.findings) for r in reports)
+            console.print(
+                f"\n[bold]{total} finding(s) over {steps + 1} checks in {time.monotonic() - started:.1f}s.[/]"
+            )
+            console.print(
+                "Point watcher at your own shops: `watcher init watcher.toml`, edit it, then"
+                " `watcher check --config watcher.toml`.",
+                markup=False,
+            )
+        if serve is not None:
+            return _serve(config, serve, console)
     return 0
+
+
+def _serve(config: Config, sock: socket.socket, console: Console) -> int:
+    """Keep the dashboard up on the demo's database until Ctrl-C."""
+    from watcher.web.server import serve_forever, url_of
+
+    console.print(f"\nDashboard: {url_of(sock)}  (Ctrl-C to stop)", markup=False)
+    sys.stdout.flush()
+    return asyncio.run(serve_forever(config, sock))

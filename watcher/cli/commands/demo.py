@@ -19,11 +19,29 @@ class Demo(Command):
     config = "none"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """``--json``."""
+        """``--json``, ``--serve [[HOST:]PORT]``, ``--language``."""
         parser.add_argument("--json", action="store_true", help="print findings as JSON lines")
+        parser.add_argument(
+            "--serve",
+            nargs="?",
+            const="127.0.0.1:8787",
+            default=None,
+            metavar="[HOST:]PORT",
+            help="then leave the dashboard up on the demo's data (127.0.0.1:8787 by default)",
+        )
+        parser.add_argument(
+            "--language", choices=["en", "zh"], default="en", help="the dashboard's words"
+        )
 
     def run(self, args: argparse.Namespace, config: Config | None) -> int:
         """Exit 0."""
         from watcher.demo_run import run_demo
 
-        return run_demo(json_output=args.json)
+        sock = None
+        if args.serve:
+            from watcher.cli.dashboard import listen
+            from watcher.config import Config as Settings
+
+            # bound before the timeline runs: a busy port fails at once
+            sock = listen(Settings(), args.serve)
+        return run_demo(json_output=args.json, serve=sock, language=args.language)

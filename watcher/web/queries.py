@@ -1,0 +1,748 @@
+"""What each page shows, computed from the store's read side (:mod:`watcher.store.history`,
+:mod:`watcher.store.thumbnails`): plain dataclasses the templates and the JSON API render.
+No SQL here and no HTML."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from watcher.config import Config
+from watcher.errors import StorageError
+from watcher.store import history, thumbnails
+from watcher.store.history import AlertRecord, Backlog, ListingRecord, ReviewRecord, State
+from watcher.web.labels import SEASON_ORDER
+from watcher.web.titlediff import Segment, title_diff
+
+PER_PAGE = 50
+HEALTH_SLACK = timedelta(minutes=10)
+
+
+def _local_midnight(now: datetime, config: Config) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(config.watcher.timezone)
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tzinfo=tz)
+
+
+def _date_of(value: Any) -> datetime | None:
+    """A ``YYYY-MM-DD`` (or ISO datetime) string from a finding as an aware UTC moment."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(value[:10]), time(0))
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --- overview ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShopLine:
+    """One shop on the overview."""
+
+    name: str
+    role: str
+    kind: str
+    status: str
+    """ok | partial | failing | unchecked"""
+    failing_since: datetime | None
+    failures: int
+    last_check: datetime | None
+    next_check: datetime | None
+    listings: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The morning page."""
+
+    shops: list[ShopLine]
+    today: dict[str, int]
+    week: dict[str, int]
+    kinds: list[str]
+    backlog: Backlog
+    last_check_at: datetime | None
+
+    @property
+    def failing(self) -> list[ShopLine]:
+        """Shops whose checks fail."""
+        return [s for s in self.shops if s.status == "failing"]
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether something waits for a person."""
+        return bool(self.failing or self.backlog.failed or self.backlog.retrying)
+
+
+def _shop_configs(config: Config) -> list[tuple[str, str, str, timedelta]]:
+    out: list[tuple[str, str, str, timedelta]] = [
+        (s.name, s.role, s.kind, s.interval or config.watcher.interval) for s in config.shops
+    ]
+    out += [(m.name, "marketplace", m.kind, config.watcher.interval) for m in config.marketplaces]
+    return out
+
+
+def overview(engine: Engine, config: Config, now: datetime) -> Overview:
+    """Every configured shop's status, today's and this week's alerts by kind, and what
+    needs a person (failing shops, undelivered alerts)."""
+    stored = {s.name: s for s in history.shop_states(engine)}
+    lines: list[ShopLine] = []
+    for name, role, kind, interval in _shop_configs(config):
+        st = stored.get(name)
+        if st is None:
+            lines.append(ShopLine(name, role, kind, "unchecked", None, 0, None, None, 0, None))
+            continue
+        if st.failures:
+            status = "failing"
+        elif st.last_run_status is None:
+            status = "unchecked"
+        else:
+            status = "partial" if st.last_run_status == "partial" else "ok"
+        last = st.last_run_at
+        lines.append(
+            ShopLine(
+                name=name,
+                role=role,
+                kind=kind,
+                status=status,
+                failing_since=st.failing_since,
+                failures=st.failures,
+                last_check=last,
+                next_check=last + interval if last else None,
+                listings=st.listings,
+                error=st.last_error,
+            )
+        )
+    midnight = _local_midnight(now, config)
+    monday = midnight - timedelta(days=midnight.weekday())
+    today = history.alert_counts(engine, midnight)
+    week = history.alert_counts(engine, monday)
+    from watcher.web.labels import KINDS
+
+    kinds = [k for k in KINDS if k in week] + sorted(k for k in week if k not in KINDS)
+    return Overview(
+        shops=lines,
+        today=today,
+        week=week,
+        kinds=kinds,
+        backlog=history.delivery_backlog(engine),
+        last_check_at=history.last_check_at(engine),
+    )
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilters:
+    """The ``/alerts`` query: each empty string means "any"."""
+
+    kind: str = ""
+    shop: str = ""
+    severity: str = ""
+    delivery: str = ""
+
+    def query(self, **extra: Any) -> dict[str, Any]:
+        """The non-empty filters (plus ``extra``) as query parameters."""
+        base = {
+            "kind": self.kind,
+            "shop": self.shop,
+            "severity": self.severity,
+            "delivery": self.delivery,
+        }
+        return {k: v for k, v in {**base, **extra}.items() if v not in ("", None)}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertList:
+    """A page of alerts."""
+
+    alerts: list[AlertRecord]
+    kinds: list[str]
+    shops: list[str]
+    next_before: int | None
+    listing_ids: dict[int, int]
+    """alert id -> the stored listing the alert is about (for a link)."""
+
+
+def alert_list(
+    engine: Engine, filters: AlertFilters, before: int | None, limit: int = PER_PAGE
+) -> AlertList:
+    """Alerts newest first with the filters applied, and the values the filters offer."""
+    rows = history.alerts(
+        engine,
+        kind=filters.kind or None,
+        shop=filters.shop or None,
+        severity=filters.severity or None,
+        delivery=filters.delivery or None,
+        before=before,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    kinds, shops = history.alert_facets(engine)
+    return AlertList(
+        alerts=rows,
+        kinds=kinds,
+        shops=shops,
+        next_before=rows[-1].id if more and rows else None,
+        listing_ids=_alert_listings(engine, rows),
+    )
+
+
+def _alert_listings(engine: Engine, rows: Sequence[AlertRecord]) -> dict[int, int]:
+    pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for a in rows:
+        listing = a.payload.get("listing")
+        if isinstance(listing, dict) and isinstance(listing.get("url"), str):
+            pairs[(a.shop, listing["url"])].append(a.id)
+    found = history.listing_ids(engine, list(pairs))
+    return {aid: found[p] for p, aids in pairs.items() if p in found for aid in aids}
+
+
+# --- listings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListingList:
+    """A page of listings."""
+
+    listings: list[ListingRecord]
+    total: int
+    page: int
+    pages: int
+    shops: list[str]
+    thumbs: dict[str, str]
+    """image URL -> thumbnail key."""
+
+
+def listing_list(
+    engine: Engine, config: Config, shop: str, query: str, page: int, per_page: int = PER_PAGE
+) -> ListingList:
+    """One page of stored listings, newest first, of one shop and/or matching a title."""
+    page = max(page, 1)
+    rows, total = history.listings(
+        engine,
+        shop=shop or None,
+        query=query.strip() or None,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
+    pages = max(1, math.ceil(total / per_page))
+    names = [n for n, *_ in _shop_configs(config)]
+    return ListingList(
+        listings=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        shops=names,
+        thumbs=thumbnails.keys_for(engine, [r.image for r in rows if r.image]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceStats:
+    """Figures over the shown period (time-weighted median: a price that held for a week
+    counts more than one that held for an hour)."""
+
+    low: float
+    high: float
+    median: float
+    current: float | None
+    currency: str | None
+    lowest_days: int | None
+    """The current price is the lowest in this many days (None when it is not)."""
+    since_tracking: bool
+    """...and lower than every price since watcher first saw the listing."""
+
+
+def price_stats(states: Sequence[State], end: datetime) -> PriceStats | None:
+    """Min, max, time-weighted median and "lowest in N days" of a history."""
+    spans: list[tuple[float, float]] = []  # (price, seconds held)
+    for i, s in enumerate(states):
+        if s.price is None:
+            continue
+        until = states[i + 1].at if i + 1 < len(states) else end
+        spans.append((s.price, max((until - s.at).total_seconds(), 0.0)))
+    if not spans:
+        return None
+    prices = [p for p, _ in spans]
+    total = sum(w for _, w in spans)
+    median = prices[-1]
+    if total > 0:
+        acc = 0.0
+        for p, w in sorted(spans):
+            acc += w
+            if acc >= total / 2:
+                median = p
+                break
+    current = states[-1].price
+    lowest_days: int | None = None
+    since_tracking = False
+    if current is not None:
+        lower = [s for s in states if s.price is not None and s.price < current]
+        if lower:
+            last_lower = max(s.at for s in lower)
+            # it held until the next state began
+            nxt = [s.at for s in states if s.at > last_lower]
+            since = min(nxt) if nxt else end
+        else:
+            since, since_tracking = states[0].at, True
+        days = int((end - since).total_seconds() // 86400)
+        lowest_days = days if days >= 1 else None
+        since_tracking = since_tracking and lowest_days is not None
+    return PriceStats(
+        low=min(prices),
+        high=max(prices),
+        median=median,
+        current=current,
+        currency=next((s.currency for s in reversed(states) if s.currency), None),
+        lowest_days=lowest_days,
+        since_tracking=since_tracking,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewLine:
+    """A review and whether (and why) it counts as negative."""
+
+    review: ReviewRecord
+    negative: str | None
+    """None, ``bad`` (1–2★), ``mixed`` (3★) or ``text`` (a complaint in the text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    """Everything ``/listings/<id>`` shows."""
+
+    listing: ListingRecord
+    states: list[State]
+    start: datetime
+    end: datetime
+    stats: PriceStats | None
+    reviews: list[ReviewLine]
+    thumb: str | None
+    rows: list[tuple[State, frozenset[str]]]
+    """One page of states, newest first, each with the fields that changed."""
+    page: int
+    pages: int
+
+
+PERIODS = (30, 90, 365, 0)
+"""The history periods the listing page offers, in days (0: everything)."""
+
+
+def listing_page(
+    engine: Engine,
+    config: Config,
+    listing_id: int,
+    *,
+    days: int,
+    page: int,
+    now: datetime,
+    per_page: int = PER_PAGE,
+) -> ListingPage | None:
+    """A listing's fields, its history over ``days`` (0: all), one page of its states,
+    and, for own listings, its reviews."""
+    item = history.listing(engine, listing_id)
+    if item is None:
+        return None
+    since = now - timedelta(days=days) if days else None
+    states = history.history(engine, listing_id, since)
+    end = item.removed_at or now
+    start = states[0].at if states else item.first_seen
+    rows: list[tuple[State, frozenset[str]]] = []
+    for i, s in enumerate(states):
+        prev = states[i - 1] if i else None
+        changed = frozenset(
+            f
+            for f in ("title", "price", "compare_at", "available", "image", "currency")
+            if prev is not None and getattr(prev, f) != getattr(s, f)
+        )
+        rows.append((s, changed))
+    rows.reverse()
+    pages = max(1, math.ceil(len(rows) / per_page))
+    page = min(max(page, 1), pages)
+    reviews: list[ReviewLine] = []
+    if item.role == "own":
+        reviews = _review_lines(engine, config, item)
+    thumb = thumbnails.keys_for(engine, [item.image] if item.image else []).get(item.image or "")
+    return ListingPage(
+        listing=item,
+        states=states,
+        start=start,
+        end=end,
+        stats=price_stats(states, end),
+        reviews=reviews,
+        thumb=thumb,
+        rows=rows[(page - 1) * per_page : page * per_page],
+        page=page,
+        pages=pages,
+    )
+
+
+def _review_lines(engine: Engine, config: Config, item: ListingRecord) -> list[ReviewLine]:
+    # The detector's verdicts are its alerts (dedup key "negative_review:shop:ref:review");
+    # reviews from before watcher started were never judged, so their stars decide.
+    prefix = f"negative_review:{item.shop}:{item.ref}:"
+    flagged = {k[len(prefix) :] for k in history.alert_keys(engine, "negative_review", prefix)}
+    limit = config.detect.reviews.max_rating
+    out = []
+    for r in history.reviews(engine, item.id):
+        negative = None
+        if r.rating is not None and r.rating <= limit:
+            negative = "bad" if r.rating <= 2 else "mixed"
+        elif r.key in flagged:
+            negative = "text"
+        out.append(ReviewLine(r, negative))
+    return out
+
+
+# --- copies ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CopyLine:
+    """One copy of an own listing, from its ``copied_listing`` alert."""
+
+    alert_id: int
+    found_at: datetime
+    severity: str
+    copy: dict[str, Any]
+    similarity: float | None
+    distance: int | None
+    stolen_photo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CopyGroup:
+    """An own listing and its copies, newest first."""
+
+    shop: str
+    listing: dict[str, Any]
+    listing_id: int | None
+    thumb: str | None
+    copies: list[CopyLine]
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def copies(engine: Engine) -> list[CopyGroup]:
+    """Every own listing with copies, the one with the newest copy first."""
+    groups: dict[tuple[str, str], CopyGroup] = {}
+    for a in history.alerts(engine, kind="copied_listing", limit=5000):
+        listing = a.payload.get("listing") if isinstance(a.payload.get("listing"), dict) else {}
+        detail = a.payload.get("detail") if isinstance(a.payload.get("detail"), dict) else {}
+        assert isinstance(listing, dict) and isinstance(detail, dict)
+        copy = detail.get("copy") if isinstance(detail.get("copy"), dict) else {}
+        assert isinstance(copy, dict)
+        key = (a.shop, str(listing.get("url") or ""))
+        group = groups.get(key)
+        if group is None:
+            group = CopyGroup(a.shop, listing, None, None, [])
+            groups[key] = group
+        distance = detail.get("image_distance")
+        group.copies.append(
+            CopyLine(
+                alert_id=a.id,
+                found_at=a.created_at,
+                severity=a.severity,
+                copy=copy,
+                similarity=_num(detail.get("title_similarity")),
+                distance=distance if isinstance(distance, int) else None,
+                stolen_photo=bool(detail.get("stolen_photo")) or a.severity == "high",
+            )
+        )
+    ids = history.listing_ids(engine, list(groups))
+    out = []
+    images: dict[tuple[str, str], str] = {}
+    for key in groups:
+        if key in ids:
+            rec = history.listing(engine, ids[key])
+            if rec is not None and rec.image:
+                images[key] = rec.image
+    thumbs = thumbnails.keys_for(engine, images.values())
+    for key, g in groups.items():
+        out.append(
+            CopyGroup(g.shop, g.listing, ids.get(key), thumbs.get(images.get(key, "")), g.copies)
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of the evidence: the own listing or its copy."""
+
+    shop: str
+    seller: str | None
+    title: str
+    url: str
+    price: float | None
+    currency: str | None
+    first_seen: datetime | None
+    removed_at: datetime | None
+    listing_id: int | None
+    thumb: str | None
+    title_runs: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the evidence page of a ``copied_listing`` alert shows."""
+
+    alert: AlertRecord
+    own: Side
+    copy: Side
+    similarity: float | None
+    distance: int | None
+    stolen_photo: bool
+    threshold: int
+    same_currency: bool
+    cheaper_by: float | None
+    """How much less the copy costs (same currency only; None when not cheaper)."""
+
+
+def _side(
+    engine: Engine, shop: str, brief: dict[str, Any], when: datetime, seller: str | None = None
+) -> Side:
+    url = str(brief.get("url") or "")
+    rec = history.find_listing(engine, shop, url) if url else None
+    image = None
+    if rec is not None:
+        # the photo as it was when the copy was found, not as it is today
+        state = history.state_at(engine, rec.id, when)
+        image = state.image if state is not None else rec.image
+    thumb = thumbnails.keys_for(engine, [image] if image else []).get(image or "")
+    return Side(
+        shop=shop,
+        seller=seller,
+        title=str(brief.get("title") or (rec.title if rec else "")),
+        url=url,
+        price=_num(brief.get("price")),
+        currency=brief.get("currency") if isinstance(brief.get("currency"), str) else None,
+        first_seen=rec.first_seen if rec else None,
+        removed_at=rec.removed_at if rec else None,
+        listing_id=rec.id if rec else None,
+        thumb=thumb,
+    )
+
+
+def evidence(engine: Engine, config: Config, alert_id: int) -> Evidence | None:
+    """The evidence of one ``copied_listing`` alert (None for any other alert)."""
+    a = history.alert(engine, alert_id)
+    if a is None or a.kind != "copied_listing":
+        return None
+    listing = a.payload.get("listing") if isinstance(a.payload.get("listing"), dict) else {}
+    detail = a.payload.get("detail") if isinstance(a.payload.get("detail"), dict) else {}
+    assert isinstance(listing, dict) and isinstance(detail, dict)
+    copy = detail.get("copy") if isinstance(detail.get("copy"), dict) else {}
+    assert isinstance(copy, dict)
+    own = _side(engine, a.shop, listing, a.created_at)
+    seller = copy.get("seller") if isinstance(copy.get("seller"), str) else None
+    theirs = _side(engine, str(copy.get("shop") or ""), copy, a.created_at, seller)
+    left, right = title_diff(own.title, theirs.title)
+    own = Side(**{**_fields(own), "title_runs": left})
+    theirs = Side(**{**_fields(theirs), "title_runs": right})
+    same = (own.currency or theirs.currency) == (theirs.currency or own.currency)
+    cheaper = None
+    if same and own.price is not None and theirs.price is not None and theirs.price < own.price:
+        cheaper = own.price - theirs.price
+    distance = detail.get("image_distance")
+    return Evidence(
+        alert=a,
+        own=own,
+        copy=theirs,
+        similarity=_num(detail.get("title_similarity")),
+        distance=distance if isinstance(distance, int) else None,
+        stolen_photo=bool(detail.get("stolen_photo")) or a.severity == "high",
+        threshold=config.detect.copies.image_distance,
+        same_currency=same,
+        cheaper_by=cheaper,
+    )
+
+
+def _fields(side: Side) -> dict[str, Any]:
+    return {f: getattr(side, f) for f in side.__dataclass_fields__}
+
+
+# --- launches ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchItem:
+    """A new item of a season."""
+
+    title: str
+    url: str
+    price: float | None
+    currency: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompetitorLaunch:
+    """When one competitor started a season, and with what."""
+
+    shop: str
+    started: datetime | None
+    items: list[LaunchItem]
+    alert_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonLaunches:
+    """Who has started one season of one year."""
+
+    season: str
+    year: int
+    competitors: list[CompetitorLaunch]
+
+    @property
+    def started(self) -> int:
+        """How many competitors have started."""
+        return sum(1 for c in self.competitors if c.started is not None)
+
+    @property
+    def tracked(self) -> int:
+        """How many competitors are watched."""
+        return len(self.competitors)
+
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        """The timeline's first and last day (a few days' margin around the dates)."""
+        moments = [c.started for c in self.competitors if c.started] + [
+            i.at for c in self.competitors for i in c.items if i.at
+        ]
+        if not moments:
+            now = datetime.now(UTC)
+            return now - timedelta(days=7), now
+        lo, hi = min(moments), max(moments)
+        margin = max((hi - lo) / 10, timedelta(days=2))
+        return lo - margin, hi + margin
+
+
+def launches(engine: Engine, config: Config) -> list[SeasonLaunches]:
+    """Per season and year (newest first), every competitor: when it started and its
+    items, from the ``seasonal_launch`` alerts; competitors that have not started too."""
+    tracked = [s.name for s in config.shops if not s.own]
+    by_season: dict[tuple[str, int], dict[str, CompetitorLaunch]] = defaultdict(dict)
+    first_dates: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
+    for a in reversed(history.alerts(engine, kind="seasonal_launch", limit=5000)):
+        d = a.payload.get("detail")
+        if not isinstance(d, dict):
+            continue
+        season, year = d.get("season"), d.get("year")
+        if not isinstance(season, str) or not isinstance(year, int):
+            continue
+        key = (season, year)
+        raw_items = d.get("items") if isinstance(d.get("items"), list) else []
+        assert isinstance(raw_items, list)
+        items = [
+            LaunchItem(
+                title=str(i.get("title") or ""),
+                url=str(i.get("url") or ""),
+                price=_num(i.get("price")),
+                currency=i.get("currency") if isinstance(i.get("currency"), str) else None,
+                at=_date_of(i.get("date")),
+            )
+            for i in raw_items
+            if isinstance(i, dict)
+        ]
+        dates = [i.at for i in items if i.at]
+        known = by_season[key].get(a.shop)
+        merged = {(i.url, i.title): i for i in (known.items if known else []) + items}
+        started = min(dates + ([known.started] if known and known.started else []), default=None)
+        by_season[key][a.shop] = CompetitorLaunch(
+            a.shop,
+            started,
+            sorted(merged.values(), key=lambda i: i.at or datetime.min.replace(tzinfo=UTC)),
+            a.id,
+        )
+        for entry in d.get("launched") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                when = _date_of(entry.get("first_date"))
+                if when is not None:
+                    prev = first_dates[key].get(entry["name"])
+                    first_dates[key][entry["name"]] = min(when, prev) if prev else when
+    out = []
+    for (season, year), shops in by_season.items():
+        rows: dict[str, CompetitorLaunch] = {}
+        for name in [*tracked, *shops, *first_dates[(season, year)]]:
+            if name in rows:
+                continue
+            known = shops.get(name)
+            first = first_dates[(season, year)].get(name)
+            if known is not None:
+                started = (
+                    min(d for d in (known.started, first) if d)
+                    if (known.started or first)
+                    else None
+                )
+                rows[name] = CompetitorLaunch(name, started, known.items, known.alert_id)
+            else:
+                rows[name] = CompetitorLaunch(name, first, [], None)
+        ordered = sorted(
+            rows.values(),
+            key=lambda c: (
+                c.started is None,
+                c.started or datetime.max.replace(tzinfo=UTC),
+                c.shop,
+            ),
+        )
+        out.append(SeasonLaunches(season, year, ordered))
+    order = {s: i for i, s in enumerate(SEASON_ORDER)}
+    out.sort(key=lambda s: (s.year, order.get(s.season, 9)), reverse=True)
+    return out
+
+
+# --- health ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """``/healthz``: the database answers and checks keep happening."""
+
+    status: str
+    database: str
+    last_check_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON."""
+        return {
+            "status": self.status,
+            "last_check_at": self.last_check_at.isoformat() if self.last_check_at else None,
+            "database": self.database,
+        }
+
+
+def health(engine: Engine, config: Config, now: datetime) -> Health:
+    """``ok`` when the database answers and the newest check is recent: within twice
+    the longest check interval plus the jitter (a daemon that stopped checking, or cron
+    that stopped running, turns ``degraded``)."""
+    try:
+        history.ping(engine)
+        last = history.last_check_at(engine)
+    except StorageError:
+        return Health("degraded", "error", None)
+    intervals = [i for *_, i in _shop_configs(config)] or [config.watcher.interval]
+    allowed = 2 * max(intervals) + config.watcher.jitter + HEALTH_SLACK
+    fresh = last is not None and now - last <= allowed
+    if not config.shops and not config.marketplaces:
+        fresh = True
+    return Health("ok" if fresh else "degraded", "ok", last)
