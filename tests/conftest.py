@@ -28,6 +28,16 @@ _PG_PROBLEM = _pg_available()
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    yield from _pg_database()
+
+
+@pytest.fixture(scope="module")
+def pg_url_module() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by the tests of one module."""
+    yield from _pg_database()
+
+
+def _pg_database() -> Iterator[str]:
     if _PG_PROBLEM:
         if os.environ.get("WATCHER_REQUIRE_POSTGRES"):
             pytest.fail(_PG_PROBLEM)
@@ -49,3 +59,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'watcher.db'}"
     return request.getfixturevalue("pg_url")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--screens``: the browser tests save a screenshot of every page under bench/screens/."""
+    parser.addoption(
+        "--screens",
+        action="store_true",
+        default=False,
+        help="save screenshots of the dashboard's pages under bench/screens/",
+    )

@@ -142,7 +142,7 @@ def make_server(config: Config, store: Store | None = None) -> DashboardServer:
             access_log=False,
             lifespan="off",
             server_header=False,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=2,
             limit_concurrency=200,
         )
     )
