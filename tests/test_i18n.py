@@ -8,31 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import watcher
+from scripts.update_catalog import extract
 from watcher.i18n import LANGUAGES, catalog_path, language
 
 ROOT = Path(watcher.__file__).parent
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-
-
-def _source_messages() -> dict[str, str | None]:
-    """Every msgid marked in the package (Python and templates) -> its plural, the way
-    `pybabel extract -F babel.cfg -k N_` finds them."""
-    method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
-    options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-    found: dict[str, str | None] = {}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options, keywords=keywords
-    ):
-        if isinstance(message, tuple):
-            found[message[0]] = message[1]
-        else:
-            found[message] = None
-    return found
 
 
 def _catalog(code: str) -> dict[str, object]:
@@ -41,11 +24,11 @@ def _catalog(code: str) -> dict[str, object]:
 
 
 def test_every_marked_string_is_translated_into_chinese() -> None:
-    source = _source_messages()
+    source = extract()
     assert len(source) > 100  # the extraction really found the templates
     catalog = _catalog("zh")
     missing = sorted(m for m in source if m not in catalog)
-    assert not missing, f"not in the zh catalog (run pybabel update): {missing}"
+    assert not missing, f"not in the zh catalog (run scripts/update_catalog.py): {missing}"
     untranslated = sorted(
         k
         for k, m in catalog.items()
@@ -54,6 +37,8 @@ def test_every_marked_string_is_translated_into_chinese() -> None:
     assert not untranslated
     stale = sorted(k for k in catalog if k not in source)
     assert not stale, f"in the zh catalog but no longer in the code: {stale}"
+    guessed = sorted(k for k, m in catalog.items() if "fuzzy" in m.flags)  # type: ignore[attr-defined]
+    assert not guessed, f"fuzzy (guessed) translations are not shown: {guessed}"
 
 
 def test_placeholders_survive_translation() -> None:

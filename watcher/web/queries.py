@@ -294,14 +294,13 @@ def price_stats(states: Sequence[State], end: datetime) -> PriceStats | None:
     lowest_days: int | None = None
     since_tracking = False
     if current is not None:
-        lower = [s for s in states if s.price is not None and s.price < current]
-        if lower:
-            last_lower = max(s.at for s in lower)
-            # it held until the next state began
-            nxt = [s.at for s in states if s.at > last_lower]
-            since = min(nxt) if nxt else end
-        else:
-            since, since_tracking = states[0].at, True
+        since, since_tracking = states[0].at, True
+        for i in range(len(states) - 1, -1, -1):
+            earlier = states[i].price
+            if earlier is not None and earlier < current:
+                # the last lower price held until the next state began
+                since, since_tracking = states[i + 1].at, False
+                break
         days = int((end - since).total_seconds() // 86400)
         lowest_days = days if days >= 1 else None
         since_tracking = since_tracking and lowest_days is not None
@@ -326,6 +325,18 @@ class ReviewLine:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """A listing and its states between ``start`` and ``end`` (the JSON API and the CSV
+    export show this; the page adds the rest)."""
+
+    listing: ListingRecord
+    states: list[State]
+    start: datetime
+    end: datetime
+    stats: PriceStats | None
+
+
+@dataclass(frozen=True, slots=True)
 class ListingPage:
     """Everything ``/listings/<id>`` shows."""
 
@@ -346,6 +357,34 @@ PERIODS = (30, 90, 365, 0)
 """The history periods the listing page offers, in days (0: everything)."""
 
 
+def listing_history(engine: Engine, listing_id: int, *, days: int, now: datetime) -> History | None:
+    """A listing's states over the last ``days`` (0: all) and their figures."""
+    item = history.listing(engine, listing_id)
+    if item is None:
+        return None
+    states = history.history(engine, listing_id, now - timedelta(days=days) if days else None)
+    end = item.removed_at or now
+    start = states[0].at if states else item.first_seen
+    return History(item, states, start, end, price_stats(states, end))
+
+
+def _changed_rows(
+    states: list[State], page: int, per_page: int
+) -> list[tuple[State, frozenset[str]]]:
+    rows: list[tuple[State, frozenset[str]]] = []
+    # newest first; only the shown page's rows are compared with their predecessor
+    last = len(states) - 1 - (page - 1) * per_page
+    for i in range(last, max(last - per_page, -1), -1):
+        s, prev = states[i], states[i - 1] if i else None
+        changed = frozenset(
+            f
+            for f in ("title", "price", "compare_at", "available", "image", "currency")
+            if prev is not None and getattr(prev, f) != getattr(s, f)
+        )
+        rows.append((s, changed))
+    return rows
+
+
 def listing_page(
     engine: Engine,
     config: Config,
@@ -358,25 +397,13 @@ def listing_page(
 ) -> ListingPage | None:
     """A listing's fields, its history over ``days`` (0: all), one page of its states,
     and, for own listings, its reviews."""
-    item = history.listing(engine, listing_id)
-    if item is None:
+    h = listing_history(engine, listing_id, days=days, now=now)
+    if h is None:
         return None
-    since = now - timedelta(days=days) if days else None
-    states = history.history(engine, listing_id, since)
-    end = item.removed_at or now
-    start = states[0].at if states else item.first_seen
-    rows: list[tuple[State, frozenset[str]]] = []
-    for i, s in enumerate(states):
-        prev = states[i - 1] if i else None
-        changed = frozenset(
-            f
-            for f in ("title", "price", "compare_at", "available", "image", "currency")
-            if prev is not None and getattr(prev, f) != getattr(s, f)
-        )
-        rows.append((s, changed))
-    rows.reverse()
-    pages = max(1, math.ceil(len(rows) / per_page))
+    item, states = h.listing, h.states
+    pages = max(1, math.ceil(len(states) / per_page))
     page = min(max(page, 1), pages)
+    rows = _changed_rows(states, page, per_page)
     reviews: list[ReviewLine] = []
     if item.role == "own":
         reviews = _review_lines(engine, config, item)
@@ -384,12 +411,12 @@ def listing_page(
     return ListingPage(
         listing=item,
         states=states,
-        start=start,
-        end=end,
-        stats=price_stats(states, end),
+        start=h.start,
+        end=h.end,
+        stats=h.stats,
         reviews=reviews,
         thumb=thumb,
-        rows=rows[(page - 1) * per_page : page * per_page],
+        rows=rows,
         page=page,
         pages=pages,
     )
@@ -443,10 +470,17 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+COPIES_READ = 500
+"""The copies page groups this many of the newest copy alerts (the rest: ``/alerts``)."""
+COPIES_SHOWN = 20
+"""Copies listed per own listing; the others are counted and linked."""
+
+
 def copies(engine: Engine) -> list[CopyGroup]:
-    """Every own listing with copies, the one with the newest copy first."""
+    """Every own listing with copies among the newest :data:`COPIES_READ` copy alerts,
+    the one with the newest copy first."""
     groups: dict[tuple[str, str], CopyGroup] = {}
-    for a in history.alerts(engine, kind="copied_listing", limit=5000):
+    for a in history.alerts(engine, kind="copied_listing", limit=COPIES_READ, deliveries=False):
         listing = a.payload.get("listing") if isinstance(a.payload.get("listing"), dict) else {}
         detail = a.payload.get("detail") if isinstance(a.payload.get("detail"), dict) else {}
         assert isinstance(listing, dict) and isinstance(detail, dict)
@@ -637,13 +671,37 @@ class SeasonLaunches:
         return lo - margin, hi + margin
 
 
+def _launch_items(detail: dict[str, Any]) -> list[LaunchItem]:
+    raw = detail.get("items")
+    return [
+        LaunchItem(
+            title=str(i.get("title") or ""),
+            url=str(i.get("url") or ""),
+            price=_num(i.get("price")),
+            currency=i.get("currency") if isinstance(i.get("currency"), str) else None,
+            at=_date_of(i.get("date")),
+        )
+        for i in (raw if isinstance(raw, list) else [])
+        if isinstance(i, dict)
+    ]
+
+
 def launches(engine: Engine, config: Config) -> list[SeasonLaunches]:
     """Per season and year (newest first), every competitor: when it started and its
     items, from the ``seasonal_launch`` alerts; competitors that have not started too."""
     tracked = [s.name for s in config.shops if not s.own]
-    by_season: dict[tuple[str, int], dict[str, CompetitorLaunch]] = defaultdict(dict)
-    first_dates: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
-    for a in reversed(history.alerts(engine, kind="seasonal_launch", limit=5000)):
+    # (season, year) -> shop -> items by (url, title); and the earliest start known
+    items: dict[tuple[str, int], dict[str, dict[tuple[str, str], LaunchItem]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    starts: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
+    alert_ids: dict[tuple[str, int, str], int] = {}
+
+    def started(key: tuple[str, int], shop: str, when: datetime | None) -> None:
+        if when is not None and (shop not in starts[key] or when < starts[key][shop]):
+            starts[key][shop] = when
+
+    for a in history.alerts(engine, kind="seasonal_launch", limit=5000, deliveries=False):
         d = a.payload.get("detail")
         if not isinstance(d, dict):
             continue
@@ -651,64 +709,38 @@ def launches(engine: Engine, config: Config) -> list[SeasonLaunches]:
         if not isinstance(season, str) or not isinstance(year, int):
             continue
         key = (season, year)
-        raw_items = d.get("items") if isinstance(d.get("items"), list) else []
-        assert isinstance(raw_items, list)
-        items = [
-            LaunchItem(
-                title=str(i.get("title") or ""),
-                url=str(i.get("url") or ""),
-                price=_num(i.get("price")),
-                currency=i.get("currency") if isinstance(i.get("currency"), str) else None,
-                at=_date_of(i.get("date")),
-            )
-            for i in raw_items
-            if isinstance(i, dict)
-        ]
-        dates = [i.at for i in items if i.at]
-        known = by_season[key].get(a.shop)
-        merged = {(i.url, i.title): i for i in (known.items if known else []) + items}
-        started = min(dates + ([known.started] if known and known.started else []), default=None)
-        by_season[key][a.shop] = CompetitorLaunch(
-            a.shop,
-            started,
-            sorted(merged.values(), key=lambda i: i.at or datetime.min.replace(tzinfo=UTC)),
-            a.id,
-        )
+        alert_ids.setdefault((season, year, a.shop), a.id)
+        for item in _launch_items(d):
+            items[key][a.shop].setdefault((item.url, item.title), item)
+            started(key, a.shop, item.at)
         for entry in d.get("launched") or []:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                when = _date_of(entry.get("first_date"))
-                if when is not None:
-                    prev = first_dates[key].get(entry["name"])
-                    first_dates[key][entry["name"]] = min(when, prev) if prev else when
+                started(key, entry["name"], _date_of(entry.get("first_date")))
     out = []
-    for (season, year), shops in by_season.items():
-        rows: dict[str, CompetitorLaunch] = {}
-        for name in [*tracked, *shops, *first_dates[(season, year)]]:
-            if name in rows:
-                continue
-            known = shops.get(name)
-            first = first_dates[(season, year)].get(name)
-            if known is not None:
-                started = (
-                    min(d for d in (known.started, first) if d)
-                    if (known.started or first)
-                    else None
-                )
-                rows[name] = CompetitorLaunch(name, started, known.items, known.alert_id)
-            else:
-                rows[name] = CompetitorLaunch(name, first, [], None)
-        ordered = sorted(
-            rows.values(),
-            key=lambda c: (
-                c.started is None,
-                c.started or datetime.max.replace(tzinfo=UTC),
-                c.shop,
-            ),
-        )
-        out.append(SeasonLaunches(season, year, ordered))
+    never = datetime.min.replace(tzinfo=UTC)
+    for key in set(items) | set(starts):
+        season, year = key
+        names = dict.fromkeys([*tracked, *items[key], *starts[key]])
+        rows = [
+            CompetitorLaunch(
+                name,
+                starts[key].get(name),
+                sorted(items[key][name].values(), key=lambda i: i.at or never),
+                alert_ids.get((season, year, name)),
+            )
+            for name in names
+        ]
+        rows.sort(key=lambda c: (c.started is None, c.started or never, c.shop))
+        out.append(SeasonLaunches(season, year, rows))
     order = {s: i for i, s in enumerate(SEASON_ORDER)}
     out.sort(key=lambda s: (s.year, order.get(s.season, 9)), reverse=True)
     return out
+
+
+SEASONS_SHOWN = 8
+"""The launches page shows the newest two years of seasons unless asked for all."""
+ITEMS_SHOWN = 12
+"""Items listed per competitor and season; the others are counted."""
 
 
 # --- health ------------------------------------------------------------------------------

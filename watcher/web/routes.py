@@ -169,9 +169,7 @@ def listing_csv(request: Request) -> Response:
     """``/listings/<id>.csv``: every state of the listing."""
     web = _web(request)
     lid = request.path_params["listing_id"]
-    data = queries.listing_page(
-        web.engine, web.config, lid, days=0, page=1, now=datetime.now(UTC), per_page=1
-    )
+    data = queries.listing_history(web.engine, lid, days=0, now=datetime.now(UTC))
     if data is None:
         return _not_found(request, "listing")
     out = io.StringIO()
@@ -203,7 +201,11 @@ def listing_csv(request: Request) -> Response:
 def copies(request: Request) -> Response:
     """``/copies``: per own listing, its copies."""
     web = _web(request)
-    return _render(request, "copies.html", {"groups": queries.copies(web.engine)})
+    return _render(
+        request,
+        "copies.html",
+        {"groups": queries.copies(web.engine), "shown": queries.COPIES_SHOWN},
+    )
 
 
 def evidence(request: Request) -> Response:
@@ -219,7 +221,10 @@ def launches(request: Request) -> Response:
     """``/launches``: per season, which competitors started when, with what."""
     web = _web(request)
     fmt, _ = web.fmt, web.lang.gettext
+    everything = request.query_params.get("all") == "1"
     seasons = queries.launches(web.engine, web.config)
+    older = 0 if everything else max(0, len(seasons) - queries.SEASONS_SHOWN)
+    seasons = seasons if everything else seasons[: queries.SEASONS_SHOWN]
     charts = []
     for s in seasons:
         start, end = s.span
@@ -235,7 +240,15 @@ def launches(request: Request) -> Response:
                 not_started=_("not started"),
             )
         )
-    return _render(request, "launches.html", {"seasons": list(zip(seasons, charts, strict=True))})
+    return _render(
+        request,
+        "launches.html",
+        {
+            "seasons": list(zip(seasons, charts, strict=True)),
+            "older": older,
+            "items_shown": queries.ITEMS_SHOWN,
+        },
+    )
 
 
 def thumbnail(request: Request) -> Response:
@@ -304,14 +317,8 @@ def api_alerts(request: Request) -> Response:
 def api_history(request: Request) -> Response:
     """``/api/listings/<id>/history``: the listing and its states over ``days``."""
     web = _web(request)
-    data = queries.listing_page(
-        web.engine,
-        web.config,
-        request.path_params["listing_id"],
-        days=_days(request),
-        page=1,
-        now=datetime.now(UTC),
-        per_page=1,
+    data = queries.listing_history(
+        web.engine, request.path_params["listing_id"], days=_days(request), now=datetime.now(UTC)
     )
     if data is None:
         return JSONResponse({"error": "no such listing"}, 404)
