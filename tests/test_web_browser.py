@@ -178,6 +178,21 @@ def _alert_count(database: str, **filters: str) -> int:
         engine.dispose()
 
 
+def test_the_guards_catch_a_violation(en: Page) -> None:
+    """The watch on console, CSP and outside requests really fails a page (then is reset)."""
+    en.go("/")
+    en.tab.evaluate(
+        "() => { const s = document.createElement('style'); s.textContent = 'body{}';"
+        " document.head.appendChild(s);"
+        " const i = document.createElement('img'); i.src = 'http://example.com/x.png';"
+        " document.body.appendChild(i); }"
+    )
+    en.tab.wait_for_timeout(300)
+    assert any("Content Security Policy" in p for p in en.problems), en.problems
+    assert any("outside the dashboard" in p or "example.com" in p for p in en.problems)
+    en.problems.clear()
+
+
 def test_overview_shows_every_shop_and_what_needs_a_person(en: Page) -> None:
     en.go("/")
     assert en.tab.locator("h1").inner_text() == "Overview"

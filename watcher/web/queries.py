@@ -426,7 +426,10 @@ def _review_lines(engine: Engine, config: Config, item: ListingRecord) -> list[R
     # The detector's verdicts are its alerts (dedup key "negative_review:shop:ref:review");
     # reviews from before watcher started were never judged, so their stars decide.
     prefix = f"negative_review:{item.shop}:{item.ref}:"
-    flagged = {k[len(prefix) :] for k in history.alert_keys(engine, "negative_review", prefix)}
+    flagged = {
+        k[len(prefix) :].split(":rated:")[0]
+        for k in history.alert_keys(engine, "negative_review", prefix)
+    }
     limit = config.detect.reviews.max_rating
     out = []
     for r in history.reviews(engine, item.id):
