@@ -689,9 +689,15 @@ def _launch_items(detail: dict[str, Any]) -> list[LaunchItem]:
     ]
 
 
-def launches(engine: Engine, config: Config) -> list[SeasonLaunches]:
+LAUNCHES_READ = 400
+"""Launch alerts read for the page: one per competitor and season, so decades of
+seasons for a handful of competitors (``everything`` reads up to 5,000)."""
+
+
+def launches(engine: Engine, config: Config, *, everything: bool = False) -> list[SeasonLaunches]:
     """Per season and year (newest first), every competitor: when it started and its
-    items, from the ``seasonal_launch`` alerts; competitors that have not started too."""
+    items, from the newest ``seasonal_launch`` alerts; competitors that have not started
+    too."""
     tracked = [s.name for s in config.shops if not s.own]
     # (season, year) -> shop -> items by (url, title); and the earliest start known
     items: dict[tuple[str, int], dict[str, dict[tuple[str, str], LaunchItem]]] = defaultdict(
@@ -704,7 +710,8 @@ def launches(engine: Engine, config: Config) -> list[SeasonLaunches]:
         if when is not None and (shop not in starts[key] or when < starts[key][shop]):
             starts[key][shop] = when
 
-    for a in history.alerts(engine, kind="seasonal_launch", limit=5000, deliveries=False):
+    limit = 5000 if everything else LAUNCHES_READ
+    for a in history.alerts(engine, kind="seasonal_launch", limit=limit, deliveries=False):
         d = a.payload.get("detail")
         if not isinstance(d, dict):
             continue

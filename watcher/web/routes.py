@@ -222,7 +222,7 @@ def launches(request: Request) -> Response:
     web = _web(request)
     fmt, _ = web.fmt, web.lang.gettext
     everything = request.query_params.get("all") == "1"
-    seasons = queries.launches(web.engine, web.config)
+    seasons = queries.launches(web.engine, web.config, everything=everything)
     older = 0 if everything else max(0, len(seasons) - queries.SEASONS_SHOWN)
     seasons = seasons if everything else seasons[: queries.SEASONS_SHOWN]
     charts = []
