@@ -598,7 +598,8 @@ def history(engine: Engine, listing_id: int, since: datetime | None = None) -> l
         raw = q.with_only_columns(*(type_coerce(col, _RAW) for col in _STATE_COLS)).order_by(
             SnapshotRow.id
         )
-        for at, title, price, currency, compare_at, available, image in c.execute(raw).all():
+        rows = cast(list[tuple[Any, ...]], c.execute(raw).all())
+        for at, title, price, currency, compare_at, available, image in rows:
             if isinstance(at, str):  # stored as UTC; parsing the offset beats .replace()
                 try:
                     at = datetime.fromisoformat(at + "+00:00")

@@ -58,6 +58,7 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to its response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -204,6 +205,7 @@ class LoopbackHostOnly:
         self.allowed = LOOPBACK_HOSTS | extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 421 to a request for another host name."""
         if scope["type"] == "http":
             host = ""
             for k, v in scope["headers"]:
@@ -229,6 +231,7 @@ class AuthGate:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let a logged-in session (or an open path) through; send the rest to log in."""
         if scope["type"] != "http" or not self.enabled:
             await self.app(scope, receive, send)
             return

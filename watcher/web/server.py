@@ -125,6 +125,7 @@ class DashboardServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
+        """Install nothing: SIGTERM belongs to the daemon (or to :func:`serve_forever`)."""
         yield
 
 
