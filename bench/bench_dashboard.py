@@ -33,7 +33,7 @@ import httpx
 from sqlalchemy import insert, update
 
 from watcher import logs
-from watcher.models import Finding, Listing, Severity
+from watcher.models import Finding, Listing, Severity, parse_detail
 from watcher.store import Store, thumbnails
 from watcher.store.tables import ListingRow, SnapshotRow
 from watcher.thumbnail import make_thumbnail
@@ -160,7 +160,7 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
                 shop=f"Shop {i % SHOPS:02d}",
                 listing=own,
                 summary=f"alert {i}: something about linen dress",
-                detail=detail,
+                detail=parse_detail(kind, detail),
                 dedup_key=f"bench:{i}",
                 detected_at=now,
             )

@@ -1,7 +1,7 @@
 """Bring the gettext catalogs in line with the strings marked in the code and templates.
 
 Extracts every ``_()`` / ``gettext`` / ``ngettext`` / ``N_`` string of ``watcher/`` (Python)
-and ``watcher/web/templates`` (Jinja), keeps the existing translations, adds the new
+and ``watcher/web/templates`` (Jinja) and every finding kind's name, keeps the existing translations, adds the new
 strings with an empty translation, drops the ones no longer used, and never guesses
 ("fuzzy" matches are how a wrong word ends up on a page). Then translate every empty
 ``msgstr``; ``tests/test_i18n.py`` fails until they are all there.
@@ -37,7 +37,9 @@ LOCALES = {"zh": "zh_Hans_CN"}
 
 
 def extract(root: Path = ROOT) -> dict[str, str | None]:
-    """Every marked msgid under ``root`` -> its plural form (None for a singular-only one)."""
+    """Every marked msgid under ``root`` -> its plural form (None for a singular-only one),
+    and the name of every finding kind (each kind's module names it; the pages translate
+    that name)."""
     method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
     options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
@@ -49,6 +51,10 @@ def extract(root: Path = ROOT) -> dict[str, str | None]:
             found[message[0]] = message[1]
         else:
             found.setdefault(message, None)
+    from watcher.detectors import kind_details
+
+    for cls in kind_details().values():
+        found.setdefault(cls.names.label, None)
     return found
 
 

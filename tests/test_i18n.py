@@ -63,6 +63,17 @@ def test_chinese_words_are_a_sellers_words(msgid: str, word: str) -> None:
     assert word in language("zh").gettext(msgid)
 
 
+def test_every_finding_kind_has_a_chinese_name() -> None:
+    from watcher.detectors import kind_details
+    from watcher.web.fmt import Formatter
+
+    fmt = Formatter(language("zh"), __import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    names = {str(k): fmt.kind(k) for k in kind_details()}
+    assert names["copied_listing"] == "同款/盗图"
+    assert names["negative_review"] == "中差评"
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in names.values()), names
+
+
 def test_plurals_and_times() -> None:
     zh, en = language("zh"), language("en")
     assert zh.ngettext("%(num)d try", "%(num)d tries", 3) % {"num": 3} == "已尝试 3 次"

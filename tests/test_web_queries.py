@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from watcher.config import Config, parse_config
 from watcher.demo import images
-from watcher.models import Finding, Listing, Severity
+from watcher.models import Finding, Listing, Severity, parse_detail
 from watcher.store import Store, history, thumbnails
 from watcher.thumbnail import make_thumbnail
 from watcher.web import queries
@@ -62,12 +62,15 @@ def _copy_alert(store: Store, copy_currency: str) -> int:
         shop="Mine",
         listing=mine.brief(),
         summary="copy",
-        detail={
-            "copy": {**theirs.brief(), "shop": "Rival", "seller": None},
-            "title_similarity": 0.93,
-            "image_distance": 2,
-            "stolen_photo": True,
-        },
+        detail=parse_detail(
+            "copied_listing",
+            {
+                "copy": {**theirs.brief(), "shop": "Rival", "seller": None},
+                "title_similarity": 0.93,
+                "image_distance": 2,
+                "stolen_photo": True,
+            },
+        ),
         dedup_key="copied_listing:Mine:1:Rival:9",
         detected_at=datetime.now(UTC),
     )
@@ -128,31 +131,37 @@ def test_launches_list_the_competitors_that_have_not_started(db_url: str) -> Non
             shop="Rival",
             listing=None,
             summary="Rival started spring 2027",
-            detail={
-                "season": "spring",
-                "year": 2027,
-                "items": [
-                    {
-                        "url": "u1",
-                        "title": "Spring coat",
-                        "price": 99,
-                        "currency": "CNY",
-                        "date": (now - timedelta(days=3)).date().isoformat(),
-                    },
-                    {
-                        "url": "u2",
-                        "title": "Spring dress",
-                        "price": 89,
-                        "currency": "CNY",
-                        "date": now.date().isoformat(),
-                    },
-                ],
-                "competitors_launched": 1,
-                "competitors_tracked": 2,
-                "launched": [
-                    {"name": "Rival", "first_date": (now - timedelta(days=3)).date().isoformat()}
-                ],
-            },
+            detail=parse_detail(
+                "seasonal_launch",
+                {
+                    "season": "spring",
+                    "year": 2027,
+                    "items": [
+                        {
+                            "url": "u1",
+                            "title": "Spring coat",
+                            "price": 99,
+                            "currency": "CNY",
+                            "date": (now - timedelta(days=3)).date().isoformat(),
+                        },
+                        {
+                            "url": "u2",
+                            "title": "Spring dress",
+                            "price": 89,
+                            "currency": "CNY",
+                            "date": now.date().isoformat(),
+                        },
+                    ],
+                    "competitors_launched": 1,
+                    "competitors_tracked": 2,
+                    "launched": [
+                        {
+                            "name": "Rival",
+                            "first_date": (now - timedelta(days=3)).date().isoformat(),
+                        }
+                    ],
+                },
+            ),
             dedup_key="seasonal_launch:Rival:spring:2027",
             detected_at=now,
         )
@@ -197,7 +206,7 @@ def test_reviews_flagged_by_the_detector_are_marked(db_url: str) -> None:
             shop="Mine",
             listing=mine.brief(),
             summary="complaint",
-            detail={"rating": 5, "reason": "text"},
+            detail=parse_detail("negative_review", {"rating": 5, "reason": "text"}),
             dedup_key="negative_review:Mine:1:id:2",
             detected_at=datetime.now(UTC),
         )

@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from watcher.config import Config
 from watcher.i18n import Language, language
-from watcher.notify.escape import clean, safe_url
+from watcher.readable import clean, safe_url
 from watcher.store import Store
 from watcher.web.auth import (
     SESSION_COOKIE,

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from watcher import money as _money
 from watcher.i18n import Language
-from watcher.notify.render import money as _money
+from watcher.models import kind_names
 from watcher.web import labels
 
 __all__ = ["Formatter"]
@@ -25,8 +26,8 @@ class Formatter:
         return self.lang.gettext(message)
 
     def money(self, amount: Any, currency: Any = None) -> str:
-        """``¥159.00``; ``?`` when unknown."""
-        return _money(amount, currency)
+        """``¥159.00``; ``?`` when unknown (:func:`watcher.money.money`)."""
+        return _money.money(amount, currency)
 
     def when(self, value: datetime | None, *, seconds: bool = False) -> str:
         """``2027-03-01 08:00`` in the configured zone."""
@@ -63,8 +64,8 @@ class Formatter:
         return local.strftime("%Y-%m")
 
     def kind(self, code: str) -> str:
-        """A finding kind's name."""
-        return self._(labels.KINDS[code]) if code in labels.KINDS else code
+        """A finding kind's name, as its module gives it, in this language."""
+        return self._(kind_names(code).label)
 
     def severity(self, code: str) -> str:
         """A severity's name."""

@@ -1,22 +1,11 @@
-"""The words for stored codes (finding kinds, severities, seasons, states) on the pages.
-Marked with :func:`~watcher.i18n.N_` so they are extracted into the catalogs and
-translated when shown."""
+"""The words for stored codes (severities, seasons, delivery and shop states, roles) on
+the pages. Marked with :func:`~watcher.i18n.N_` so they are extracted into the catalogs
+and translated when shown. Finding kinds are named by their own modules
+(:func:`watcher.models.kind_names`); the catalogs translate those names too."""
 
 from __future__ import annotations
 
 from watcher.i18n import N_
-
-KINDS: dict[str, str] = {
-    "copied_listing": N_("Copied listing"),
-    "negative_review": N_("Negative review"),
-    "seasonal_launch": N_("Seasonal launch"),
-    "price_change": N_("Price change"),
-    "stock_change": N_("Stock change"),
-    "listing_changed": N_("Own listing changed"),
-    "shop_unreachable": N_("Shop unreachable"),
-    "price_position": N_("Price position"),
-}
-"""Finding kind -> its name on the pages (unknown kinds show their code)."""
 
 SEVERITIES: dict[str, str] = {"high": N_("high"), "medium": N_("medium"), "low": N_("low")}
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from watcher import money
 from watcher.config import Config
+from watcher.detectors.copies import CopyDetail, CopyRef
+from watcher.detectors.launches import LaunchDetail
 from watcher.errors import StorageError
+from watcher.models import json_num, json_str, kind_names, parse_detail
 from watcher.store import history, thumbnails
 from watcher.store.history import AlertRecord, Backlog, ListingRecord, ReviewRecord, State
 from watcher.web.labels import SEASON_ORDER
@@ -131,9 +135,7 @@ def overview(engine: Engine, config: Config, now: datetime) -> Overview:
     monday = midnight - timedelta(days=midnight.weekday())
     today = history.alert_counts(engine, midnight)
     week = history.alert_counts(engine, monday)
-    from watcher.web.labels import KINDS
-
-    kinds = [k for k in KINDS if k in week] + sorted(k for k in week if k not in KINDS)
+    kinds = sorted(week, key=lambda k: (kind_names(k).order, k))
     return Overview(
         shops=lines,
         today=today,
@@ -452,7 +454,7 @@ class CopyLine:
     alert_id: int
     found_at: datetime
     severity: str
-    copy: dict[str, Any]
+    copy: CopyRef
     similarity: float | None
     distance: int | None
     stolen_photo: bool
@@ -469,8 +471,14 @@ class CopyGroup:
     copies: list[CopyLine]
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _copy_detail(a: AlertRecord) -> CopyDetail:
+    detail = parse_detail(a.kind, a.payload.get("detail"))
+    return detail if isinstance(detail, CopyDetail) else CopyDetail.from_json({})
+
+
+def _brief(a: AlertRecord) -> dict[str, Any]:
+    listing = a.payload.get("listing")
+    return listing if isinstance(listing, dict) else {}
 
 
 COPIES_READ = 500
@@ -484,26 +492,21 @@ def copies(engine: Engine) -> list[CopyGroup]:
     the one with the newest copy first."""
     groups: dict[tuple[str, str], CopyGroup] = {}
     for a in history.alerts(engine, kind="copied_listing", limit=COPIES_READ, deliveries=False):
-        listing = a.payload.get("listing") if isinstance(a.payload.get("listing"), dict) else {}
-        detail = a.payload.get("detail") if isinstance(a.payload.get("detail"), dict) else {}
-        assert isinstance(listing, dict) and isinstance(detail, dict)
-        copy = detail.get("copy") if isinstance(detail.get("copy"), dict) else {}
-        assert isinstance(copy, dict)
+        listing, detail = _brief(a), _copy_detail(a)
         key = (a.shop, str(listing.get("url") or ""))
         group = groups.get(key)
         if group is None:
             group = CopyGroup(a.shop, listing, None, None, [])
             groups[key] = group
-        distance = detail.get("image_distance")
         group.copies.append(
             CopyLine(
                 alert_id=a.id,
                 found_at=a.created_at,
                 severity=a.severity,
-                copy=copy,
-                similarity=_num(detail.get("title_similarity")),
-                distance=distance if isinstance(distance, int) else None,
-                stolen_photo=bool(detail.get("stolen_photo")) or a.severity == "high",
+                copy=detail.copy,
+                similarity=detail.title_similarity,
+                distance=detail.image_distance,
+                stolen_photo=detail.stolen_photo or a.severity == "high",
             )
         )
     ids = history.listing_ids(engine, list(groups))
@@ -556,9 +559,15 @@ class Evidence:
 
 
 def _side(
-    engine: Engine, shop: str, brief: dict[str, Any], when: datetime, seller: str | None = None
+    engine: Engine,
+    shop: str,
+    url: str | None,
+    title: str | None,
+    price: float | None,
+    currency: str | None,
+    when: datetime,
+    seller: str | None = None,
 ) -> Side:
-    url = str(brief.get("url") or "")
     rec = history.find_listing(engine, shop, url) if url else None
     image = None
     if rec is not None:
@@ -569,10 +578,10 @@ def _side(
     return Side(
         shop=shop,
         seller=seller,
-        title=str(brief.get("title") or (rec.title if rec else "")),
-        url=url,
-        price=_num(brief.get("price")),
-        currency=brief.get("currency") if isinstance(brief.get("currency"), str) else None,
+        title=title or (rec.title if rec else ""),
+        url=url or "",
+        price=price,
+        currency=currency,
         first_seen=rec.first_seen if rec else None,
         removed_at=rec.removed_at if rec else None,
         listing_id=rec.id if rec else None,
@@ -585,45 +594,43 @@ def evidence(engine: Engine, config: Config, alert_id: int) -> Evidence | None:
     a = history.alert(engine, alert_id)
     if a is None or a.kind != "copied_listing":
         return None
-    listing = a.payload.get("listing") if isinstance(a.payload.get("listing"), dict) else {}
-    detail = a.payload.get("detail") if isinstance(a.payload.get("detail"), dict) else {}
-    assert isinstance(listing, dict) and isinstance(detail, dict)
-    copy = detail.get("copy") if isinstance(detail.get("copy"), dict) else {}
-    assert isinstance(copy, dict)
-    own = _side(engine, a.shop, listing, a.created_at)
-    seller = copy.get("seller") if isinstance(copy.get("seller"), str) else None
-    theirs = _side(engine, str(copy.get("shop") or ""), copy, a.created_at, seller)
+    listing, detail = _brief(a), _copy_detail(a)
+    c = detail.copy
+    own = _side(
+        engine,
+        a.shop,
+        json_str(listing.get("url")),
+        json_str(listing.get("title")),
+        json_num(listing.get("price")),
+        json_str(listing.get("currency")),
+        a.created_at,
+    )
+    theirs = _side(
+        engine, c.shop or "", c.url, c.title, c.price, c.currency, a.created_at, c.seller
+    )
     left, right = title_diff(own.title, theirs.title)
-    own = Side(**{**_fields(own), "title_runs": left})
-    theirs = Side(**{**_fields(theirs), "title_runs": right})
-    same = (own.currency or theirs.currency) == (theirs.currency or own.currency)
-    cheaper = None
-    if same and own.price is not None and theirs.price is not None and theirs.price < own.price:
-        cheaper = own.price - theirs.price
-    distance = detail.get("image_distance")
+    own = replace(own, title_runs=left)
+    theirs = replace(theirs, title_runs=right)
+    cheaper = money.difference(own.price, own.currency, theirs.price, theirs.currency)
     return Evidence(
         alert=a,
         own=own,
         copy=theirs,
-        similarity=_num(detail.get("title_similarity")),
-        distance=distance if isinstance(distance, int) else None,
-        stolen_photo=bool(detail.get("stolen_photo")) or a.severity == "high",
+        similarity=detail.title_similarity,
+        distance=detail.image_distance,
+        stolen_photo=detail.stolen_photo or a.severity == "high",
         threshold=config.detect.copies.image_distance,
-        same_currency=same,
-        cheaper_by=cheaper,
+        same_currency=money.same_currency(own.currency, theirs.currency),
+        cheaper_by=cheaper if cheaper is not None and cheaper > 0 else None,
     )
-
-
-def _fields(side: Side) -> dict[str, Any]:
-    return {f: getattr(side, f) for f in side.__dataclass_fields__}
 
 
 # --- launches ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class LaunchItem:
-    """A new item of a season."""
+class NewItem:
+    """A new item of a season, dated."""
 
     title: str
     url: str
@@ -638,7 +645,7 @@ class CompetitorLaunch:
 
     shop: str
     started: datetime | None
-    items: list[LaunchItem]
+    items: list[NewItem]
     alert_id: int | None
 
 
@@ -674,18 +681,10 @@ class SeasonLaunches:
         return lo - margin, hi + margin
 
 
-def _launch_items(detail: dict[str, Any]) -> list[LaunchItem]:
-    raw = detail.get("items")
+def _new_items(detail: LaunchDetail) -> list[NewItem]:
     return [
-        LaunchItem(
-            title=str(i.get("title") or ""),
-            url=str(i.get("url") or ""),
-            price=_num(i.get("price")),
-            currency=i.get("currency") if isinstance(i.get("currency"), str) else None,
-            at=_date_of(i.get("date")),
-        )
-        for i in (raw if isinstance(raw, list) else [])
-        if isinstance(i, dict)
+        NewItem(i.title or "", i.url or "", i.price, i.currency, _date_of(i.date))
+        for i in detail.items
     ]
 
 
@@ -700,7 +699,7 @@ def launches(engine: Engine, config: Config, *, everything: bool = False) -> lis
     too."""
     tracked = [s.name for s in config.shops if not s.own]
     # (season, year) -> shop -> items by (url, title); and the earliest start known
-    items: dict[tuple[str, int], dict[str, dict[tuple[str, str], LaunchItem]]] = defaultdict(
+    items: dict[tuple[str, int], dict[str, dict[tuple[str, str], NewItem]]] = defaultdict(
         lambda: defaultdict(dict)
     )
     starts: dict[tuple[str, int], dict[str, datetime]] = defaultdict(dict)
@@ -712,20 +711,17 @@ def launches(engine: Engine, config: Config, *, everything: bool = False) -> lis
 
     limit = 5000 if everything else LAUNCHES_READ
     for a in history.alerts(engine, kind="seasonal_launch", limit=limit, deliveries=False):
-        d = a.payload.get("detail")
-        if not isinstance(d, dict):
+        d = parse_detail(a.kind, a.payload.get("detail"))
+        if not isinstance(d, LaunchDetail) or d.season is None or d.year is None:
             continue
-        season, year = d.get("season"), d.get("year")
-        if not isinstance(season, str) or not isinstance(year, int):
-            continue
-        key = (season, year)
-        alert_ids.setdefault((season, year, a.shop), a.id)
-        for item in _launch_items(d):
+        key = (d.season, d.year)
+        alert_ids.setdefault((d.season, d.year, a.shop), a.id)
+        for item in _new_items(d):
             items[key][a.shop].setdefault((item.url, item.title), item)
             started(key, a.shop, item.at)
-        for entry in d.get("launched") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                started(key, entry["name"], _date_of(entry.get("first_date")))
+        for entry in d.launched:
+            if entry.name:
+                started(key, entry.name, _date_of(entry.first_date))
     out = []
     never = datetime.min.replace(tzinfo=UTC)
     for key in set(items) | set(starts):
