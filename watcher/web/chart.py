@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from markupsafe import Markup, escape
 
@@ -34,15 +35,21 @@ class Series:
     points: tuple[tuple[datetime, float | None], ...]
 
 
+_PRICE: Callable[[State], float | None] = attrgetter("price")
+_COMPARE: Callable[[State], float | None] = attrgetter("compare_at")
+
+
 def change_points(
     states: Sequence[State], value: Callable[[State], float | None]
 ) -> list[tuple[datetime, float | None]]:
     """The moments where ``value`` changes (the first state always counts)."""
     out: list[tuple[datetime, float | None]] = []
+    last: object = object()
     for s in states:
         v = value(s)
-        if not out or v != out[-1][1]:
+        if v != last:
             out.append((s.at, v))
+            last = v
     return out
 
 
@@ -150,13 +157,14 @@ def price_chart(
     if end <= start:
         end = start + timedelta(hours=1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    span = (end - start).total_seconds()
+    t0 = start.timestamp()
+    scale = plot_w / (end.timestamp() - t0)
 
     def x(t: datetime) -> float:
-        return LEFT + max(0.0, min(1.0, (t - start).total_seconds() / span)) * plot_w
+        return LEFT + max(0.0, min(plot_w, (t.timestamp() - t0) * scale))
 
-    prices = change_points(states, lambda s: s.price)
-    compares = change_points(states, lambda s: s.compare_at)
+    prices = change_points(states, _PRICE)
+    compares = change_points(states, _COMPARE)
     known = [v for _, v in prices + compares if v is not None]
     lo, hi, step = _y_range(known) if known else (0.0, 1.0, 0.25)
 

@@ -275,11 +275,11 @@ class PriceStats:
 def price_stats(states: Sequence[State], end: datetime) -> PriceStats | None:
     """Min, max, time-weighted median and "lowest in N days" of a history."""
     spans: list[tuple[float, float]] = []  # (price, seconds held)
+    ts = [s.at.timestamp() for s in states]
+    ts.append(end.timestamp())
     for i, s in enumerate(states):
-        if s.price is None:
-            continue
-        until = states[i + 1].at if i + 1 < len(states) else end
-        spans.append((s.price, max((until - s.at).total_seconds(), 0.0)))
+        if s.price is not None:
+            spans.append((s.price, max(ts[i + 1] - ts[i], 0.0)))
     if not spans:
         return None
     prices = [p for p, _ in spans]
