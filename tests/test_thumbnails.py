@@ -1,5 +1,5 @@
 """Thumbnails of hashed photos: small, never raising on hostile bytes, stored and read
-back on SQLite and PostgreSQL, and added to an older database by its migration."""
+back on SQLite and PostgreSQL, and added to an older database by its migration (v5)."""
 
 from __future__ import annotations
 
@@ -98,16 +98,16 @@ def test_thumbnails_are_stored_and_replaced(db_url: str) -> None:
         store.close()
 
 
-def test_a_version_3_database_gains_the_thumbnail_table(db_url: str) -> None:
+def test_a_version_4_database_gains_the_thumbnail_table(db_url: str) -> None:
     store = Store(db_url)
     with store.engine.begin() as c:
         c.execute(text("DROP TABLE thumbnail"))
-        c.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+        c.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
     store.close()
     store = Store(db_url)
     try:
         with store.engine.connect() as c:
-            assert current_version(c) == SCHEMA_VERSION >= 4
+            assert current_version(c) == SCHEMA_VERSION >= 5
             assert inspect(c).has_table("thumbnail")
         t = make_thumbnail(images.render("p3"))
         assert t is not None
