@@ -33,10 +33,10 @@ import httpx
 from sqlalchemy import insert, update
 
 from watcher import logs
+from watcher.images import make_thumbnail
 from watcher.models import Finding, Listing, Severity, parse_detail
 from watcher.store import Store, thumbnails
 from watcher.store.tables import ListingRow, SnapshotRow
-from watcher.thumbnail import make_thumbnail
 
 SHOPS, PER_SHOP, HOURS, ALERTS = 10, 5_000, 24 * 365, 10_000
 KINDS = ("price_change", "stock_change", "seasonal_launch", "negative_review", "copied_listing")

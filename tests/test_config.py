@@ -23,6 +23,7 @@ from watcher.config import (
     ConfigError,
     DetectSettings,
     MarketplaceConfig,
+    ServeSettings,
     ShopConfig,
     WatcherSettings,
     parse_config,
@@ -267,7 +268,11 @@ def _uncommented(text: str) -> str:
 
 
 def _example_env() -> dict[str, str]:
-    return {"WATCHER_WEBHOOK_URL": "https://hooks.example/abc", "WATCHER_SMTP_PASSWORD": "pw"}
+    return {
+        "WATCHER_WEBHOOK_URL": "https://hooks.example/abc",
+        "WATCHER_SMTP_PASSWORD": "pw",
+        "WATCHER_DASHBOARD_PASSWORD": "a long dashboard password",
+    }
 
 
 def _schema_fields(cls: type) -> set[tuple[str, str]]:
@@ -308,6 +313,7 @@ SECTIONS: dict[str, type] = {
     "shops": ShopConfig,
     "marketplaces": MarketplaceConfig,
     "detect": DetectSettings,
+    "serve": ServeSettings,
 }
 
 

@@ -41,6 +41,8 @@ LAYERS: dict[str, int] = {
     "watcher.dates": 1,
     "watcher.when": 1,
     "watcher.images": 1,
+    "watcher.thumbnail": 1,
+    "watcher.i18n": 1,
     "watcher.text": 1,
     "watcher.demo": 1,  # the sample marketplace: a stand-alone server
     # 2: the parts a check is made of
@@ -62,6 +64,7 @@ LAYERS: dict[str, int] = {
     "watcher.cli": 5,
     "watcher.demo_run": 5,
     "watcher.serve": 5,
+    "watcher.web": 5,  # the dashboard
     "watcher.__main__": 5,
 }
 """Each module's layer, by its longest listed prefix. An import may point to the same layer

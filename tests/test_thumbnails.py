@@ -12,9 +12,10 @@ from PIL import Image
 from sqlalchemy import inspect, text
 
 from watcher.demo import images
+from watcher.images import make_thumbnail
 from watcher.store import Store, thumbnails
 from watcher.store.db import SCHEMA_VERSION, current_version
-from watcher.thumbnail import SIDE, make_thumbnail
+from watcher.thumbnail import SIDE
 
 
 def _png_header(width: int, height: int) -> bytes:

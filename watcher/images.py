@@ -28,10 +28,10 @@ from loguru import logger
 from PIL import Image
 
 from watcher.errors import FetchError
+from watcher.thumbnail import QUALITY, SIDE, Thumbnail
 
 if TYPE_CHECKING:
     from watcher.http import Http
-    from watcher.store.thumbnails import Thumbnail
 
 __all__ = [
     "DECODE_SLOTS",
@@ -44,6 +44,7 @@ __all__ = [
     "hash_bytes",
     "image_distance",
     "image_hash",
+    "make_thumbnail",
 ]
 
 MAX_PIXELS = 24_000_000
@@ -153,6 +154,44 @@ def _decode(data: bytes) -> Image.Image | None:
         return None
 
 
+def make_thumbnail(data: bytes) -> Thumbnail | None:
+    """A WebP copy of a photo at most :data:`~watcher.thumbnail.SIDE` px, upright and
+    flattened on white, or None for anything unusable. The same limits as the hash
+    (formats, declared pixels, decode memory, one decode at a time); a JPEG is decoded at
+    1/2-1/8 scale near the thumbnail's size. Never raises."""
+    if not data or len(data) > MAX_BYTES:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im: Image.Image = Image.open(io.BytesIO(data), formats=_formats())
+            w, h = im.size
+            if w < MIN_SIDE or h < MIN_SIDE or w * h > MAX_PIXELS:
+                return None
+            im.draft("RGB", (SIDE, SIDE))
+            if _cost(im, w * h) > MAX_DECODE_BYTES:
+                return None
+            with _DECODING:
+                im.load()
+                turn = _UPRIGHT.get(im.getexif().get(_ORIENTATION, 1))
+                if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+                    im.mode == "P" and "transparency" in im.info
+                ):
+                    rgba = im.convert("RGBA")
+                    im = Image.new("RGB", rgba.size, (255, 255, 255))
+                    im.paste(rgba, mask=rgba.getchannel("A"))
+                else:
+                    im = im.convert("RGB")
+                im.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            if turn is not None:
+                im = im.transpose(turn)
+            out = io.BytesIO()
+            im.save(out, "WEBP", quality=QUALITY, method=4)
+            return Thumbnail("image/webp", out.getvalue(), im.width, im.height)
+    except Exception:
+        return None
+
+
 _EXECUTOR: ThreadPoolExecutor | None = None
 
 
@@ -183,8 +222,8 @@ async def fetch_hashes(
     image (worth remembering). URLs that could not be fetched, or were not done when the
     budget ran out, are left out: unknown this time, tried again next check. URLs in
     ``allow_private`` come from shops with ``allow_private = true``. With ``thumbnails``,
-    each photo that hashed also leaves its small copy there (:mod:`watcher.thumbnail`,
-    made on the same decoding thread, for the dashboard's evidence). Never raises a
+    each photo that hashed also leaves its small copy there (:func:`make_thumbnail`, on
+    the same decoding thread, for the dashboard's evidence). Never raises a
     FetchError; a cancelled call cancels its requests cleanly.
     """
     out: dict[str, str | None] = {}
@@ -203,8 +242,6 @@ async def fetch_hashes(
                 return
             out[url] = await hash_bytes(resp.content)
             if thumbnails is not None and out[url]:
-                from watcher.thumbnail import make_thumbnail
-
                 loop = asyncio.get_running_loop()
                 small = await loop.run_in_executor(_executor(), make_thumbnail, resp.content)
                 if small is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,21 +13,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from watcher.errors import StorageError
 from watcher.store.db import utcnow
 from watcher.store.tables import SQLModel
+from watcher.thumbnail import Thumbnail
 
 THUMBNAIL = SQLModel.metadata.tables["thumbnail"]
 ThumbnailRow = THUMBNAIL.c
 
 __all__ = ["Thumbnail", "get", "keys_for", "save", "url_key"]
-
-
-@dataclass(frozen=True, slots=True)
-class Thumbnail:
-    """A small image: its bytes, their media type and its size in pixels."""
-
-    content_type: str
-    data: bytes
-    width: int
-    height: int
 
 
 def url_key(url: str) -> str:

@@ -4,7 +4,6 @@ templates and the security layers around the routes of :mod:`watcher.web.routes`
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -30,26 +29,9 @@ from watcher.web.auth import (
     host_of,
 )
 from watcher.web.fmt import Formatter
+from watcher.web.state import WebState
 
-__all__ = ["WebState", "create_app", "templates_env"]
-
-
-@dataclass(slots=True)
-class WebState:
-    """What every request handler reads (``request.app.state.web``)."""
-
-    config: Config
-    store: Store
-    lang: Language
-    fmt: Formatter
-    templates: Jinja2Templates
-    limiter: LoginLimiter
-    password: str
-
-    @property
-    def engine(self) -> Any:
-        """The store's engine, for the read functions."""
-        return self.store.engine
+__all__ = ["create_app", "templates_env"]
 
 
 def _finalize(value: Any) -> Any:

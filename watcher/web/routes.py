@@ -21,7 +21,6 @@ from starlette.staticfiles import StaticFiles
 from watcher.errors import StorageError
 from watcher.store import thumbnails
 from watcher.web import queries
-from watcher.web.app import WebState
 from watcher.web.auth import (
     FormError,
     check_csrf,
@@ -31,6 +30,7 @@ from watcher.web.auth import (
     safe_next,
 )
 from watcher.web.chart import price_chart, timeline
+from watcher.web.state import WebState
 
 __all__ = ["exception_handlers", "routes"]
 
