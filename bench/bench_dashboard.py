@@ -1,7 +1,7 @@
 """Dashboard page times on a big database: 50,000 listings in 10 shops, a year of hourly
 price changes (8,760 snapshots) for the listing shown, 10,000 alerts with two channels.
 
-Builds the database through the store (``apply_listings``, ``add_findings``; snapshots and
+Builds the database through the store (``catalog.apply``, ``outbox.add_findings``; snapshots and
 the year-old first-seen times are written with SQLAlchemy Core, since a check can only
 write "now"), starts a real ``watcher serve`` on it, and times every page over HTTP on
 loopback: ``--requests`` timed requests per route after two warm-up ones, and the server
@@ -35,7 +35,7 @@ from sqlalchemy import insert, update
 from watcher import logs
 from watcher.images import make_thumbnail
 from watcher.models import Finding, Listing, Severity, parse_detail
-from watcher.store import Store, thumbnails
+from watcher.store import Store
 from watcher.store.tables import ListingRow, SnapshotRow
 
 SHOPS, PER_SHOP, HOURS, ALERTS = 10, 5_000, 24 * 365, 10_000
@@ -67,7 +67,9 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
     shop_ids = []
     for s in range(SHOPS):
         role = "own" if s == 0 else "competitor"
-        shop = store.ensure_shop(f"Shop {s:02d}", "shopify", role, f"https://shop{s}.example/")
+        shop = store.registry.ensure_shop(
+            f"Shop {s:02d}", "shopify", role, f"https://shop{s}.example/"
+        )
         assert shop.id is not None
         shop_ids.append(shop.id)
         items = [
@@ -82,10 +84,11 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
             )
             for i in range(PER_SHOP)
         ]
-        store.apply_listings(shop.id, items, complete=True)
-        store.record_success(shop.id, baseline=True)
-        run = store.begin_run(shop.id)
-        store.finish_run(run, shop.id, "ok", None, len(items))
+        store.catalog.apply(shop.id, items, complete=True)
+        _, run = store.registry.start_check(shop.name, "shopify", role, shop.url)
+        store.registry.finish_check(
+            shop.id, run, status="ok", error=None, listings=len(items), baseline=True
+        )
     with store.engine.begin() as c:
         c.execute(update(ListingRow).values(first_seen=year_ago))
     # the listing shown: a price change every hour for a year, stock-outs, a sale
@@ -166,12 +169,11 @@ def build(url: str, seed: int = 7) -> dict[str, int]:
             )
         )
     for i in range(0, ALERTS, 1000):
-        store.add_findings(
+        store.outbox.add_findings(
             findings[i : i + 1000],
             {"team": lambda f: True, "ops": lambda f: f.severity == Severity.HIGH},
         )
-    thumbnails.save(
-        store.engine,
+    store.thumbnails.save(
         [("https://shop0.example/cdn/7.jpg", thumb), ("https://shop1.example/cdn/0.jpg", thumb)],
     )
     copy_alert = next(a.id for a, _ in store.alerts(limit=50) if a.kind == "copied_listing")

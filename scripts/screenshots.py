@@ -83,10 +83,12 @@ def year_database(url: str) -> int:
     """One listing with a year of hourly price changes, a sale and stock-outs."""
     rng = random.Random(3)
     store = Store(url)
-    shop = store.ensure_shop("风尚女装 Fengshang", "shopify", "competitor", "https://fs.example/")
+    shop = store.registry.ensure_shop(
+        "风尚女装 Fengshang", "shopify", "competitor", "https://fs.example/"
+    )
     assert shop.id is not None
     item = Listing("1", "https://fs.example/products/1", "醋酸缎面半身裙 垂感鱼尾裙", 199.0, "CNY")
-    store.apply_listings(shop.id, [item], complete=True)
+    store.catalog.apply(shop.id, [item], complete=True)
     lid = store.listings(shop.id)[0].ListingRow.id
     now = datetime.now(UTC)
     start = now - timedelta(days=365)

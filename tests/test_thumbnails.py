@@ -1,5 +1,5 @@
 """Thumbnails of hashed photos: small, never raising on hostile bytes, stored and read
-back on SQLite and PostgreSQL, and added to an older database by its migration (v5)."""
+back on SQLite and PostgreSQL, and added to an older database by its migration (v6)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from sqlalchemy import inspect, text
 
 from watcher.demo import images
 from watcher.images import make_thumbnail
-from watcher.store import Store, thumbnails
+from watcher.store import Store
 from watcher.store.db import SCHEMA_VERSION, current_version
+from watcher.store.images import url_key
 from watcher.thumbnail import SIDE
 
 
@@ -86,32 +87,31 @@ def test_thumbnails_are_stored_and_replaced(db_url: str) -> None:
         second = make_thumbnail(images.render("p2"))
         assert first is not None and second is not None
         url = "https://rival.example/cdn/p1.jpg"
-        thumbnails.save(store.engine, [(url, first)])
-        key = thumbnails.url_key(url)
-        assert key == store.url_key(url)  # the same key as the image-hash table
-        assert thumbnails.get(store.engine, key) == first
-        thumbnails.save(store.engine, [(url, second)])
-        assert thumbnails.get(store.engine, key) == second
-        assert thumbnails.get(store.engine, "0" * 40) is None
-        found = thumbnails.keys_for(store.engine, [url, "https://other.example/x.jpg", ""])
+        store.thumbnails.save([(url, first)])
+        key = url_key(url)
+        assert store.thumbnails.get(key) == first
+        store.thumbnails.save([(url, second)])
+        assert store.thumbnails.get(key) == second
+        assert store.thumbnails.get("0" * 40) is None
+        found = store.thumbnails.keys_for([url, "https://other.example/x.jpg", ""])
         assert found == {url: key}
     finally:
         store.close()
 
 
-def test_a_version_4_database_gains_the_thumbnail_table(db_url: str) -> None:
+def test_a_version_5_database_gains_the_thumbnail_table(db_url: str) -> None:
     store = Store(db_url)
     with store.engine.begin() as c:
         c.execute(text("DROP TABLE thumbnail"))
-        c.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
+        c.execute(text("UPDATE meta SET value = '5' WHERE key = 'schema_version'"))
     store.close()
     store = Store(db_url)
     try:
         with store.engine.connect() as c:
-            assert current_version(c) == SCHEMA_VERSION >= 5
+            assert current_version(c) == SCHEMA_VERSION >= 6
             assert inspect(c).has_table("thumbnail")
         t = make_thumbnail(images.render("p3"))
         assert t is not None
-        thumbnails.save(store.engine, [("https://x.example/p3.jpg", t)])
+        store.thumbnails.save([("https://x.example/p3.jpg", t)])
     finally:
         store.close()

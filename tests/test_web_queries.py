@@ -12,7 +12,8 @@ from watcher.config import Config, parse_config
 from watcher.demo import images
 from watcher.images import make_thumbnail
 from watcher.models import Finding, Listing, Severity, parse_detail
-from watcher.store import Store, history, thumbnails
+from watcher.store import Store, history
+from watcher.store.images import url_key
 from watcher.web import queries
 
 OWN_IMG, NEW_IMG, COPY_IMG = (
@@ -37,8 +38,8 @@ def _config() -> Config:
 
 
 def _copy_alert(store: Store, copy_currency: str) -> int:
-    own = store.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
-    rival = store.ensure_shop("Rival", "shopify", "competitor", "https://rival.example/")
+    own = store.registry.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
+    rival = store.registry.ensure_shop("Rival", "shopify", "competitor", "https://rival.example/")
     assert own.id and rival.id
     mine = Listing(
         "1", "https://mine.example/p/1", "Linen Dress 亚麻连衣裙", 100.0, "CNY", images=[OWN_IMG]
@@ -51,11 +52,11 @@ def _copy_alert(store: Store, copy_currency: str) -> int:
         copy_currency,
         images=[COPY_IMG],
     )
-    store.apply_listings(own.id, [mine], complete=None, source="top", own_top=True)
-    store.apply_listings(rival.id, [theirs], complete=True)
+    store.catalog.apply(own.id, [mine], complete=None, source="top", own_top=True)
+    store.catalog.apply(rival.id, [theirs], complete=True)
     photo = make_thumbnail(images.render("p5"))
     assert photo is not None
-    thumbnails.save(store.engine, [(OWN_IMG, photo), (NEW_IMG, photo)])
+    store.thumbnails.save([(OWN_IMG, photo), (NEW_IMG, photo)])
     finding = Finding(
         kind="copied_listing",
         severity=Severity.HIGH,
@@ -74,7 +75,7 @@ def _copy_alert(store: Store, copy_currency: str) -> int:
         dedup_key="copied_listing:Mine:1:Rival:9",
         detected_at=datetime.now(UTC),
     )
-    ((alert_id, _),) = store.add_findings([finding], {})
+    ((alert_id, _),) = store.outbox.add_findings([finding], {})
     return alert_id
 
 
@@ -85,7 +86,7 @@ def test_the_evidence_shows_the_photo_as_it_was_and_says_when_currencies_differ(
     try:
         alert_id = _copy_alert(store, "USD")
         # later the seller changes the photo: the evidence keeps the one that was copied
-        own = store.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
+        own = store.registry.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
         assert own.id
         changed = Listing(
             "1",
@@ -95,19 +96,17 @@ def test_the_evidence_shows_the_photo_as_it_was_and_says_when_currencies_differ(
             "CNY",
             images=[NEW_IMG],
         )
-        store.apply_listings(own.id, [changed], complete=None, source="top", own_top=True)
-        e = queries.evidence(store.engine, _config(), alert_id)
+        store.catalog.apply(own.id, [changed], complete=None, source="top", own_top=True)
+        e = queries.evidence(store, _config(), alert_id)
         assert e is not None
-        assert e.own.thumb == thumbnails.url_key(OWN_IMG) != thumbnails.url_key(NEW_IMG)
+        assert e.own.thumb == url_key(OWN_IMG) != url_key(NEW_IMG)
         assert e.copy.thumb is None  # never hashed, so never kept: no hotlinking either
         assert (e.same_currency, e.cheaper_by) == (False, None)
         assert [t for t, changed in e.copy.title_runs if changed] == ["【包邮】"]
         assert e.own.first_seen is not None and e.copy.first_seen is not None
-        assert queries.evidence(store.engine, _config(), alert_id + 1) is None
-        groups = queries.copies(store.engine)
-        assert [(g.shop, len(g.copies), g.thumb) for g in groups] == [
-            ("Mine", 1, thumbnails.url_key(NEW_IMG))
-        ]
+        assert queries.evidence(store, _config(), alert_id + 1) is None
+        groups = queries.copies(store)
+        assert [(g.shop, len(g.copies), g.thumb) for g in groups] == [("Mine", 1, url_key(NEW_IMG))]
     finally:
         store.close()
 
@@ -115,7 +114,7 @@ def test_the_evidence_shows_the_photo_as_it_was_and_says_when_currencies_differ(
 def test_the_evidence_compares_prices_in_one_currency(tmp_path: object) -> None:
     store = Store(f"sqlite:///{tmp_path}/w.db")
     try:
-        e = queries.evidence(store.engine, _config(), _copy_alert(store, "CNY"))
+        e = queries.evidence(store, _config(), _copy_alert(store, "CNY"))
         assert e is not None and e.same_currency and e.cheaper_by == 80.0
     finally:
         store.close()
@@ -165,8 +164,8 @@ def test_launches_list_the_competitors_that_have_not_started(db_url: str) -> Non
             dedup_key="seasonal_launch:Rival:spring:2027",
             detected_at=now,
         )
-        store.add_findings([finding], {})
-        (season,) = queries.launches(store.engine, _config())
+        store.outbox.add_findings([finding], {})
+        (season,) = queries.launches(store, _config())
         assert (season.season, season.year, season.started, season.tracked) == (
             "spring",
             2027,
@@ -184,15 +183,15 @@ def test_launches_list_the_competitors_that_have_not_started(db_url: str) -> Non
 def test_reviews_flagged_by_the_detector_are_marked(db_url: str) -> None:
     store = Store(db_url)
     try:
-        own = store.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
+        own = store.registry.ensure_shop("Mine", "shopify", "own", "https://mine.example/")
         assert own.id
         mine = Listing("1", "https://mine.example/p/1", "Linen Dress", 100.0, "CNY")
-        changes = store.apply_listings(own.id, [mine], complete=None, source="top", own_top=True)
+        changes = store.catalog.apply(own.id, [mine], complete=None, source="top", own_top=True)
         lid = changes.new[0][0]
         from watcher.models import Review
 
-        store.apply_reviews(lid, [Review(id="1", rating=5, text="old")])  # the baseline
-        store.apply_reviews(
+        store.reviews.apply(lid, [Review(id="1", rating=5, text="old")])  # the baseline
+        store.reviews.apply(
             lid,
             [
                 Review(id="2", rating=5, text="五星是给快递的，衣服起球严重"),
@@ -210,10 +209,8 @@ def test_reviews_flagged_by_the_detector_are_marked(db_url: str) -> None:
             dedup_key="negative_review:Mine:1:id:2",
             detected_at=datetime.now(UTC),
         )
-        store.add_findings([finding], {})
-        page = queries.listing_page(
-            store.engine, _config(), lid, days=0, page=1, now=datetime.now(UTC)
-        )
+        store.outbox.add_findings([finding], {})
+        page = queries.listing_page(store, _config(), lid, days=0, page=1, now=datetime.now(UTC))
         assert page is not None
         marks = {line.review.key: line.negative for line in page.reviews}
         assert marks == {"id:1": None, "id:2": "text", "id:3": "mixed", "id:4": None}

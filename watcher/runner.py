@@ -87,7 +87,7 @@ class Runner:
             if detectors is not None
             else [cls(config) for cls in detector_kinds().values()]
         )
-        self.images = ImageHashes(store.images, http)
+        self.images = ImageHashes(store.images, http, store.thumbnails)
         self._locks: dict[str, asyncio.Lock] = {}
         self._sources = source_kinds()
 

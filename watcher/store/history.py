@@ -9,19 +9,17 @@ per snapshot: snapshots are written only on change, so each state lasts until th
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine, func, select, text, type_coerce
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.types import NullType
 
-from watcher.errors import StorageError
 from watcher.store.db import from_db, to_db
+from watcher.store.guard import guarded
 from watcher.store.tables import SQLModel
 
 # The Core tables: typed columns, and rows read as plain tuples (no ORM identity map).
@@ -62,21 +60,7 @@ __all__ = [
     "state_at",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
 TRACKED = ("title", "price", "currency", "compare_at", "available", "image")
-
-
-def _read(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except OperationalError as e:
-            raise StorageError(f"database error: {e.orig}") from None
-        except SQLAlchemyError as e:
-            raise StorageError(f"database error: {e}") from None
-
-    return cast(F, wrapper)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -104,7 +88,7 @@ class ShopState:
     last_run_status: str | None
 
 
-@_read
+@guarded
 def shop_states(engine: Engine) -> list[ShopState]:
     """Every stored shop with its active listing count and its newest finished check."""
     counts = (
@@ -165,14 +149,14 @@ def shop_states(engine: Engine) -> list[ShopState]:
     return out
 
 
-@_read
+@guarded
 def last_check_at(engine: Engine) -> datetime | None:
     """When the newest check of any shop finished."""
     with engine.connect() as c:
         return _aware(c.execute(select(func.max(CheckRunRow.finished_at))).scalar())
 
 
-@_read
+@guarded
 def ping(engine: Engine) -> None:
     """Raise StorageError unless the database answers."""
     with engine.connect() as c:
@@ -248,7 +232,7 @@ def _alert_records(
     return out
 
 
-@_read
+@guarded
 def alerts(
     engine: Engine,
     *,
@@ -281,7 +265,7 @@ def alerts(
         return _alert_records(c, rows, deliveries)
 
 
-@_read
+@guarded
 def alert(engine: Engine, alert_id: int) -> AlertRecord | None:
     """One alert by id."""
     with engine.connect() as c:
@@ -290,7 +274,7 @@ def alert(engine: Engine, alert_id: int) -> AlertRecord | None:
     return found[0] if found else None
 
 
-@_read
+@guarded
 def alert_facets(engine: Engine) -> tuple[list[str], list[str]]:
     """The kinds and the shops that have alerts (for filter menus)."""
     with engine.connect() as c:
@@ -299,7 +283,7 @@ def alert_facets(engine: Engine) -> tuple[list[str], list[str]]:
     return kinds, shops
 
 
-@_read
+@guarded
 def alert_counts(engine: Engine, since: datetime) -> dict[str, int]:
     """Alerts per kind created since ``since``."""
     with engine.connect() as c:
@@ -313,7 +297,7 @@ def alert_counts(engine: Engine, since: datetime) -> dict[str, int]:
         }
 
 
-@_read
+@guarded
 def alert_keys(engine: Engine, kind: str, prefix: str) -> set[str]:
     """Dedup keys of a kind's alerts that start with ``prefix``."""
     with engine.connect() as c:
@@ -336,7 +320,7 @@ class Backlog:
     retrying: int
 
 
-@_read
+@guarded
 def delivery_backlog(engine: Engine) -> Backlog:
     """How many deliveries failed for good and how many wait for a retry."""
     with engine.connect() as c:
@@ -440,7 +424,7 @@ def _listing(r: Any) -> ListingRecord:
     )
 
 
-@_read
+@guarded
 def listings(
     engine: Engine,
     *,
@@ -469,7 +453,7 @@ def listings(
     return [_listing(r) for r in rows], total
 
 
-@_read
+@guarded
 def listing(engine: Engine, listing_id: int) -> ListingRecord | None:
     """One listing by id."""
     with engine.connect() as c:
@@ -481,7 +465,7 @@ def listing(engine: Engine, listing_id: int) -> ListingRecord | None:
     return _listing(row) if row is not None else None
 
 
-@_read
+@guarded
 def find_listing(engine: Engine, shop: str, url: str) -> ListingRecord | None:
     """The listing of the named shop at ``url`` (also a removed one)."""
     with engine.connect() as c:
@@ -494,7 +478,7 @@ def find_listing(engine: Engine, shop: str, url: str) -> ListingRecord | None:
     return _listing(row) if row is not None else None
 
 
-@_read
+@guarded
 def listing_ids(engine: Engine, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The ids of the listings at these (shop name, url) pairs that are stored."""
     by_shop: dict[str, set[str]] = {}
@@ -571,7 +555,7 @@ def _first_state(c: Connection, listing_id: int) -> State | None:
     return _state(at, values)
 
 
-@_read
+@guarded
 def history(engine: Engine, listing_id: int, since: datetime | None = None) -> list[State]:
     """The listing's states in time order; with ``since``, the state at that moment (its
     ``at`` moved to ``since``) and every later one. Empty for an unknown listing."""
@@ -623,7 +607,7 @@ def _fields(s: State) -> tuple[Any, ...]:
     return (s.title, s.price, s.currency, s.compare_at, s.available, s.image)
 
 
-@_read
+@guarded
 def state_at(engine: Engine, listing_id: int, when: datetime) -> State | None:
     """The listing's tracked fields as they were at ``when`` (its first state when it
     was first seen later)."""
@@ -659,7 +643,7 @@ class ReviewRecord:
     first_seen: datetime
 
 
-@_read
+@guarded
 def reviews(engine: Engine, listing_id: int, limit: int = 200) -> list[ReviewRecord]:
     """The listing's reviews, newest first."""
     with engine.connect() as c:

@@ -1,16 +1,17 @@
 """The store: one engine and the parts that work on it, one part per job.
 
-============  ===============================  =======================================
-attribute     class (module)                   job
-============  ===============================  =======================================
-``registry``  ShopRegistry (``shops``)         shop rows, check runs, failures in a row
-``catalog``   ListingStore (``listings``)      listings and snapshots, diffed on write
-``reviews``   ReviewStore (``reviews``)        reviews: baseline, new, edited
-``events``    EventStore (``events``)          changes and reviews awaiting findings
-``images``    ImageStore (``images``)          perceptual hashes of image URLs
-``outbox``    OutboxStore (``outbox``)         alerts and their deliveries per channel
-``reads``     StoreReads (``reads``)           what detectors read (``DetectReads``)
-============  ===============================  =======================================
+==============  =================================  =========================================
+attribute       class (module)                     job
+==============  =================================  =========================================
+``registry``    ShopRegistry (``shops``)           shop rows, check runs, failures in a row
+``catalog``     ListingStore (``listings``)        listings and snapshots, diffed on write
+``reviews``     ReviewStore (``reviews``)          reviews: baseline, new, edited
+``events``      EventStore (``events``)            changes and reviews awaiting findings
+``images``      ImageStore (``images``)            perceptual hashes of image URLs
+``outbox``      OutboxStore (``outbox``)           alerts and their deliveries per channel
+``reads``       StoreReads (``reads``)             what detectors read (``DetectReads``)
+``thumbnails``  ThumbnailStore (``thumbnails``)    small copies of hashed photos (dashboard)
+==============  =================================  =========================================
 
 Every public method of a part is one short transaction and raises
 :class:`~watcher.errors.StorageError` for database failures. The few reads the commands
@@ -42,6 +43,7 @@ from watcher.store.tables import (
     ShopRow,
     SnapshotRow,
 )
+from watcher.store.thumbnails import ThumbnailStore
 
 TABLES = (ShopRow, ListingRow, SnapshotRow, ReviewRow, AlertRow, DeliveryRow, CheckRunRow, ImageRow)
 
@@ -60,6 +62,7 @@ class Store:
         self.images = ImageStore(self.engine)
         self.outbox = OutboxStore(self.engine)
         self.reads = StoreReads(self.engine)
+        self.thumbnails = ThumbnailStore(self.engine)
 
     def close(self) -> None:
         """Dispose of the connection pool."""

@@ -11,15 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
 from watcher import money
 from watcher.config import Config
 from watcher.detectors.copies import CopyDetail, CopyRef
 from watcher.detectors.launches import LaunchDetail
 from watcher.errors import StorageError
 from watcher.models import json_num, json_str, kind_names, parse_detail
-from watcher.store import history, thumbnails
+from watcher.store import Store, history
 from watcher.store.history import AlertRecord, Backlog, ListingRecord, ReviewRecord, State
 from watcher.web.labels import SEASON_ORDER
 from watcher.web.titlediff import Segment, title_diff
@@ -100,10 +98,10 @@ def _shop_configs(config: Config) -> list[tuple[str, str, str, timedelta]]:
     return out
 
 
-def overview(engine: Engine, config: Config, now: datetime) -> Overview:
+def overview(store: Store, config: Config, now: datetime) -> Overview:
     """Every configured shop's status, today's and this week's alerts by kind, and what
     needs a person (failing shops, undelivered alerts)."""
-    stored = {s.name: s for s in history.shop_states(engine)}
+    stored = {s.name: s for s in history.shop_states(store.engine)}
     lines: list[ShopLine] = []
     for name, role, kind, interval in _shop_configs(config):
         st = stored.get(name)
@@ -133,16 +131,16 @@ def overview(engine: Engine, config: Config, now: datetime) -> Overview:
         )
     midnight = _local_midnight(now, config)
     monday = midnight - timedelta(days=midnight.weekday())
-    today = history.alert_counts(engine, midnight)
-    week = history.alert_counts(engine, monday)
+    today = history.alert_counts(store.engine, midnight)
+    week = history.alert_counts(store.engine, monday)
     kinds = sorted(week, key=lambda k: (kind_names(k).order, k))
     return Overview(
         shops=lines,
         today=today,
         week=week,
         kinds=kinds,
-        backlog=history.delivery_backlog(engine),
-        last_check_at=history.last_check_at(engine),
+        backlog=history.delivery_backlog(store.engine),
+        last_check_at=history.last_check_at(store.engine),
     )
 
 
@@ -182,11 +180,11 @@ class AlertList:
 
 
 def alert_list(
-    engine: Engine, filters: AlertFilters, before: int | None, limit: int = PER_PAGE
+    store: Store, filters: AlertFilters, before: int | None, limit: int = PER_PAGE
 ) -> AlertList:
     """Alerts newest first with the filters applied, and the values the filters offer."""
     rows = history.alerts(
-        engine,
+        store.engine,
         kind=filters.kind or None,
         shop=filters.shop or None,
         severity=filters.severity or None,
@@ -196,23 +194,23 @@ def alert_list(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    kinds, shops = history.alert_facets(engine)
+    kinds, shops = history.alert_facets(store.engine)
     return AlertList(
         alerts=rows,
         kinds=kinds,
         shops=shops,
         next_before=rows[-1].id if more and rows else None,
-        listing_ids=_alert_listings(engine, rows),
+        listing_ids=_alert_listings(store, rows),
     )
 
 
-def _alert_listings(engine: Engine, rows: Sequence[AlertRecord]) -> dict[int, int]:
+def _alert_listings(store: Store, rows: Sequence[AlertRecord]) -> dict[int, int]:
     pairs: dict[tuple[str, str], list[int]] = defaultdict(list)
     for a in rows:
         listing = a.payload.get("listing")
         if isinstance(listing, dict) and isinstance(listing.get("url"), str):
             pairs[(a.shop, listing["url"])].append(a.id)
-    found = history.listing_ids(engine, list(pairs))
+    found = history.listing_ids(store.engine, list(pairs))
     return {aid: found[p] for p, aids in pairs.items() if p in found for aid in aids}
 
 
@@ -233,12 +231,12 @@ class ListingList:
 
 
 def listing_list(
-    engine: Engine, config: Config, shop: str, query: str, page: int, per_page: int = PER_PAGE
+    store: Store, config: Config, shop: str, query: str, page: int, per_page: int = PER_PAGE
 ) -> ListingList:
     """One page of stored listings, newest first, of one shop and/or matching a title."""
     page = max(page, 1)
     rows, total = history.listings(
-        engine,
+        store.engine,
         shop=shop or None,
         query=query.strip() or None,
         offset=(page - 1) * per_page,
@@ -252,7 +250,7 @@ def listing_list(
         page=page,
         pages=pages,
         shops=names,
-        thumbs=thumbnails.keys_for(engine, [r.image for r in rows if r.image]),
+        thumbs=store.thumbnails.keys_for([r.image for r in rows if r.image]),
     )
 
 
@@ -359,12 +357,12 @@ PERIODS = (30, 90, 365, 0)
 """The history periods the listing page offers, in days (0: everything)."""
 
 
-def listing_history(engine: Engine, listing_id: int, *, days: int, now: datetime) -> History | None:
+def listing_history(store: Store, listing_id: int, *, days: int, now: datetime) -> History | None:
     """A listing's states over the last ``days`` (0: all) and their figures."""
-    item = history.listing(engine, listing_id)
+    item = history.listing(store.engine, listing_id)
     if item is None:
         return None
-    states = history.history(engine, listing_id, now - timedelta(days=days) if days else None)
+    states = history.history(store.engine, listing_id, now - timedelta(days=days) if days else None)
     end = item.removed_at or now
     start = states[0].at if states else item.first_seen
     return History(item, states, start, end, price_stats(states, end))
@@ -388,7 +386,7 @@ def _changed_rows(
 
 
 def listing_page(
-    engine: Engine,
+    store: Store,
     config: Config,
     listing_id: int,
     *,
@@ -399,7 +397,7 @@ def listing_page(
 ) -> ListingPage | None:
     """A listing's fields, its history over ``days`` (0: all), one page of its states,
     and, for own listings, its reviews."""
-    h = listing_history(engine, listing_id, days=days, now=now)
+    h = listing_history(store, listing_id, days=days, now=now)
     if h is None:
         return None
     item, states = h.listing, h.states
@@ -408,8 +406,8 @@ def listing_page(
     rows = _changed_rows(states, page, per_page)
     reviews: list[ReviewLine] = []
     if item.role == "own":
-        reviews = _review_lines(engine, config, item)
-    thumb = thumbnails.keys_for(engine, [item.image] if item.image else []).get(item.image or "")
+        reviews = _review_lines(store, config, item)
+    thumb = store.thumbnails.keys_for([item.image] if item.image else []).get(item.image or "")
     return ListingPage(
         listing=item,
         states=states,
@@ -424,17 +422,17 @@ def listing_page(
     )
 
 
-def _review_lines(engine: Engine, config: Config, item: ListingRecord) -> list[ReviewLine]:
+def _review_lines(store: Store, config: Config, item: ListingRecord) -> list[ReviewLine]:
     # The detector's verdicts are its alerts (dedup key "negative_review:shop:ref:review");
     # reviews from before watcher started were never judged, so their stars decide.
     prefix = f"negative_review:{item.shop}:{item.ref}:"
     flagged = {
         k[len(prefix) :].split(":rated:")[0]
-        for k in history.alert_keys(engine, "negative_review", prefix)
+        for k in history.alert_keys(store.engine, "negative_review", prefix)
     }
     limit = config.detect.reviews.max_rating
     out = []
-    for r in history.reviews(engine, item.id):
+    for r in history.reviews(store.engine, item.id):
         negative = None
         if r.rating is not None and r.rating <= limit:
             negative = "bad" if r.rating <= 2 else "mixed"
@@ -487,11 +485,13 @@ COPIES_SHOWN = 20
 """Copies listed per own listing; the others are counted and linked."""
 
 
-def copies(engine: Engine) -> list[CopyGroup]:
+def copies(store: Store) -> list[CopyGroup]:
     """Every own listing with copies among the newest :data:`COPIES_READ` copy alerts,
     the one with the newest copy first."""
     groups: dict[tuple[str, str], CopyGroup] = {}
-    for a in history.alerts(engine, kind="copied_listing", limit=COPIES_READ, deliveries=False):
+    for a in history.alerts(
+        store.engine, kind="copied_listing", limit=COPIES_READ, deliveries=False
+    ):
         listing, detail = _brief(a), _copy_detail(a)
         key = (a.shop, str(listing.get("url") or ""))
         group = groups.get(key)
@@ -509,15 +509,15 @@ def copies(engine: Engine) -> list[CopyGroup]:
                 stolen_photo=detail.stolen_photo or a.severity == "high",
             )
         )
-    ids = history.listing_ids(engine, list(groups))
+    ids = history.listing_ids(store.engine, list(groups))
     out = []
     images: dict[tuple[str, str], str] = {}
     for key in groups:
         if key in ids:
-            rec = history.listing(engine, ids[key])
+            rec = history.listing(store.engine, ids[key])
             if rec is not None and rec.image:
                 images[key] = rec.image
-    thumbs = thumbnails.keys_for(engine, images.values())
+    thumbs = store.thumbnails.keys_for(images.values())
     for key, g in groups.items():
         out.append(
             CopyGroup(g.shop, g.listing, ids.get(key), thumbs.get(images.get(key, "")), g.copies)
@@ -559,7 +559,7 @@ class Evidence:
 
 
 def _side(
-    engine: Engine,
+    store: Store,
     shop: str,
     url: str | None,
     title: str | None,
@@ -568,13 +568,13 @@ def _side(
     when: datetime,
     seller: str | None = None,
 ) -> Side:
-    rec = history.find_listing(engine, shop, url) if url else None
+    rec = history.find_listing(store.engine, shop, url) if url else None
     image = None
     if rec is not None:
         # the photo as it was when the copy was found, not as it is today
-        state = history.state_at(engine, rec.id, when)
+        state = history.state_at(store.engine, rec.id, when)
         image = state.image if state is not None else rec.image
-    thumb = thumbnails.keys_for(engine, [image] if image else []).get(image or "")
+    thumb = store.thumbnails.keys_for([image] if image else []).get(image or "")
     return Side(
         shop=shop,
         seller=seller,
@@ -589,15 +589,15 @@ def _side(
     )
 
 
-def evidence(engine: Engine, config: Config, alert_id: int) -> Evidence | None:
+def evidence(store: Store, config: Config, alert_id: int) -> Evidence | None:
     """The evidence of one ``copied_listing`` alert (None for any other alert)."""
-    a = history.alert(engine, alert_id)
+    a = history.alert(store.engine, alert_id)
     if a is None or a.kind != "copied_listing":
         return None
     listing, detail = _brief(a), _copy_detail(a)
     c = detail.copy
     own = _side(
-        engine,
+        store,
         a.shop,
         json_str(listing.get("url")),
         json_str(listing.get("title")),
@@ -605,9 +605,7 @@ def evidence(engine: Engine, config: Config, alert_id: int) -> Evidence | None:
         json_str(listing.get("currency")),
         a.created_at,
     )
-    theirs = _side(
-        engine, c.shop or "", c.url, c.title, c.price, c.currency, a.created_at, c.seller
-    )
+    theirs = _side(store, c.shop or "", c.url, c.title, c.price, c.currency, a.created_at, c.seller)
     left, right = title_diff(own.title, theirs.title)
     own = replace(own, title_runs=left)
     theirs = replace(theirs, title_runs=right)
@@ -693,7 +691,7 @@ LAUNCHES_READ = 400
 seasons for a handful of competitors (``everything`` reads up to 5,000)."""
 
 
-def launches(engine: Engine, config: Config, *, everything: bool = False) -> list[SeasonLaunches]:
+def launches(store: Store, config: Config, *, everything: bool = False) -> list[SeasonLaunches]:
     """Per season and year (newest first), every competitor: when it started and its
     items, from the newest ``seasonal_launch`` alerts; competitors that have not started
     too."""
@@ -710,7 +708,7 @@ def launches(engine: Engine, config: Config, *, everything: bool = False) -> lis
             starts[key][shop] = when
 
     limit = 5000 if everything else LAUNCHES_READ
-    for a in history.alerts(engine, kind="seasonal_launch", limit=limit, deliveries=False):
+    for a in history.alerts(store.engine, kind="seasonal_launch", limit=limit, deliveries=False):
         d = parse_detail(a.kind, a.payload.get("detail"))
         if not isinstance(d, LaunchDetail) or d.season is None or d.year is None:
             continue
@@ -769,13 +767,13 @@ class Health:
         }
 
 
-def health(engine: Engine, config: Config, now: datetime) -> Health:
+def health(store: Store, config: Config, now: datetime) -> Health:
     """``ok`` when the database answers and the newest check is recent: within twice
     the longest check interval plus the jitter (a daemon that stopped checking, or cron
     that stopped running, turns ``degraded``)."""
     try:
-        history.ping(engine)
-        last = history.last_check_at(engine)
+        history.ping(store.engine)
+        last = history.last_check_at(store.engine)
     except StorageError:
         return Health("degraded", "error", None)
     intervals = [i for *_, i in _shop_configs(config)] or [config.watcher.interval]

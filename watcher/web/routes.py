@@ -19,7 +19,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from watcher.errors import StorageError
-from watcher.store import thumbnails
 from watcher.web import queries
 from watcher.web.auth import (
     FormError,
@@ -74,7 +73,7 @@ def _not_found(request: Request, what: str) -> Response:
 def overview(request: Request) -> Response:
     """``/``: the shops, today's and this week's alerts, what needs a person."""
     web = _web(request)
-    data = queries.overview(web.engine, web.config, datetime.now(UTC))
+    data = queries.overview(web.store, web.config, datetime.now(UTC))
     return _render(request, "overview.html", {"o": data})
 
 
@@ -93,7 +92,7 @@ def alerts(request: Request) -> Response:
     web = _web(request)
     filters = _filters(request)
     before = request.query_params.get("before")
-    data = queries.alert_list(web.engine, filters, _int(before, 0, 1) if before else None)
+    data = queries.alert_list(web.store, filters, _int(before, 0, 1) if before else None)
     retried = request.query_params.get("retried")
     return _render(
         request,
@@ -126,7 +125,7 @@ def listings(request: Request) -> Response:
     shop = request.query_params.get("shop", "")
     q = request.query_params.get("q", "")
     page = _int(request.query_params.get("page"), 1, 1, 10**6)
-    data = queries.listing_list(web.engine, web.config, shop, q, page)
+    data = queries.listing_list(web.store, web.config, shop, q, page)
     return _render(request, "listings.html", {"l": data, "shop": shop, "q": q})
 
 
@@ -142,7 +141,7 @@ def listing(request: Request) -> Response:
     page = _int(request.query_params.get("page"), 1, 1, 10**6)
     now = datetime.now(UTC)
     data = queries.listing_page(
-        web.engine, web.config, request.path_params["listing_id"], days=days, page=page, now=now
+        web.store, web.config, request.path_params["listing_id"], days=days, page=page, now=now
     )
     if data is None:
         return _not_found(request, "listing")
@@ -169,7 +168,7 @@ def listing_csv(request: Request) -> Response:
     """``/listings/<id>.csv``: every state of the listing."""
     web = _web(request)
     lid = request.path_params["listing_id"]
-    data = queries.listing_history(web.engine, lid, days=0, now=datetime.now(UTC))
+    data = queries.listing_history(web.store, lid, days=0, now=datetime.now(UTC))
     if data is None:
         return _not_found(request, "listing")
     out = io.StringIO()
@@ -204,14 +203,14 @@ def copies(request: Request) -> Response:
     return _render(
         request,
         "copies.html",
-        {"groups": queries.copies(web.engine), "shown": queries.COPIES_SHOWN},
+        {"groups": queries.copies(web.store), "shown": queries.COPIES_SHOWN},
     )
 
 
 def evidence(request: Request) -> Response:
     """``/copies/<alert id>``: the printable evidence of one copy."""
     web = _web(request)
-    data = queries.evidence(web.engine, web.config, request.path_params["alert_id"])
+    data = queries.evidence(web.store, web.config, request.path_params["alert_id"])
     if data is None:
         return _not_found(request, "copy")
     return _render(request, "evidence.html", {"e": data})
@@ -222,7 +221,7 @@ def launches(request: Request) -> Response:
     web = _web(request)
     fmt, _ = web.fmt, web.lang.gettext
     everything = request.query_params.get("all") == "1"
-    seasons = queries.launches(web.engine, web.config, everything=everything)
+    seasons = queries.launches(web.store, web.config, everything=everything)
     older = 0 if everything else max(0, len(seasons) - queries.SEASONS_SHOWN)
     seasons = seasons if everything else seasons[: queries.SEASONS_SHOWN]
     charts = []
@@ -256,7 +255,7 @@ def thumbnail(request: Request) -> Response:
     key = request.path_params["key"]
     if not _KEY.fullmatch(key):
         return PlainTextResponse("not found", 404)
-    t = thumbnails.get(_web(request).engine, key)
+    t = _web(request).store.thumbnails.get(key)
     if t is None:
         return PlainTextResponse("not found", 404)
     return Response(
@@ -267,7 +266,7 @@ def thumbnail(request: Request) -> Response:
 def healthz(request: Request) -> Response:
     """``/healthz``: 200 when the database answers and checks are recent, else 503."""
     web = _web(request)
-    h = queries.health(web.engine, web.config, datetime.now(UTC))
+    h = queries.health(web.store, web.config, datetime.now(UTC))
     return JSONResponse(h.to_json(), 200 if h.status == "ok" else 503)
 
 
@@ -294,7 +293,7 @@ def api_alerts(request: Request) -> Response:
     before = request.query_params.get("before")
     limit = _int(request.query_params.get("limit"), 50, 1, 500)
     data = queries.alert_list(
-        web.engine, _filters(request), _int(before, 0, 1) if before else None, limit
+        web.store, _filters(request), _int(before, 0, 1) if before else None, limit
     )
     return JSONResponse(
         {
@@ -318,7 +317,7 @@ def api_history(request: Request) -> Response:
     """``/api/listings/<id>/history``: the listing and its states over ``days``."""
     web = _web(request)
     data = queries.listing_history(
-        web.engine, request.path_params["listing_id"], days=_days(request), now=datetime.now(UTC)
+        web.store, request.path_params["listing_id"], days=_days(request), now=datetime.now(UTC)
     )
     if data is None:
         return JSONResponse({"error": "no such listing"}, 404)

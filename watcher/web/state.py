@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.templating import Jinja2Templates
 
@@ -27,8 +26,3 @@ class WebState:
     templates: Jinja2Templates
     limiter: LoginLimiter
     password: str
-
-    @property
-    def engine(self) -> Any:
-        """The store's engine, for the read functions."""
-        return self.store.engine
