@@ -28,8 +28,8 @@ from tests.dashboard import (
     serve,
     with_password,
 )
-from watcher.store import history
 from watcher.store.db import make_engine
+from watcher.store.history import DashboardReads
 from watcher.web.chart import change_points
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -77,7 +77,7 @@ class Site:
 def _ids(database: str) -> dict[str, int]:
     engine = make_engine(database)
     try:
-        rows, _ = history.listings(engine, limit=500)
+        rows, _ = DashboardReads(engine).listings(limit=500)
         by_title = {r.title: r.id for r in rows}
         return {
             "skirt": by_title[SKIRT],
@@ -173,7 +173,7 @@ def zh(browser: Any, site: Site, request: pytest.FixtureRequest) -> Iterator[Pag
 def _alert_count(database: str, **filters: str) -> int:
     engine = make_engine(database)
     try:
-        return len(history.alerts(engine, limit=1000, **filters))  # type: ignore[arg-type]
+        return len(DashboardReads(engine).alerts(limit=1000, **filters))  # type: ignore[arg-type]
     finally:
         engine.dispose()
 
@@ -234,7 +234,7 @@ def test_listings_search_and_shop_filter(en: Page, site: Site) -> None:
     en.go("/listings")
     engine = make_engine(site.filled.database)
     try:
-        _, total = history.listings(engine)
+        _, total = DashboardReads(engine).listings()
     finally:
         engine.dispose()
     assert en.tab.locator("p.count").inner_text() == f"1–50 of {total}"
@@ -269,10 +269,10 @@ def test_the_price_chart_has_a_point_per_price(en: Page, site: Site) -> None:
     # every listing that changed: as many dots as the stored history has prices
     engine = make_engine(site.filled.database)
     try:
-        rows, _ = history.listings(engine, limit=500)
-        changed = [r for r in rows if len(history.history(engine, r.id)) > 1]
+        rows, _ = DashboardReads(engine).listings(limit=500)
+        changed = [r for r in rows if len(DashboardReads(engine).history(r.id)) > 1]
         expected = {
-            r.id: len(change_points(history.history(engine, r.id), lambda s: s.price))
+            r.id: len(change_points(DashboardReads(engine).history(r.id), lambda s: s.price))
             for r in changed
         }
     finally:

@@ -12,7 +12,7 @@ from watcher.config import Config, parse_config
 from watcher.demo import images
 from watcher.images import make_thumbnail
 from watcher.models import Finding, Listing, Severity, parse_detail
-from watcher.store import Store, history
+from watcher.store import Store
 from watcher.store.images import url_key
 from watcher.web import queries
 
@@ -214,7 +214,7 @@ def test_reviews_flagged_by_the_detector_are_marked(db_url: str) -> None:
         assert page is not None
         marks = {line.review.key: line.negative for line in page.reviews}
         assert marks == {"id:1": None, "id:2": "text", "id:3": "mixed", "id:4": None}
-        assert history.listing(store.engine, lid) is not None
+        assert store.history.listing(lid) is not None
     finally:
         store.close()
 

@@ -32,8 +32,8 @@ from tests.dashboard import (
 from tests.e2e import env, write_config
 from watcher.config import parse_config
 from watcher.demo import Marketplace
-from watcher.store import history
 from watcher.store.db import make_engine
+from watcher.store.history import DashboardReads
 from watcher.web import queries
 from watcher.web.auth import CSP
 
@@ -56,8 +56,8 @@ def server(filled: Filled, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _ids(filled: Filled) -> dict[str, int]:
     engine = make_engine(filled.database)
     try:
-        rows, _ = history.listings(engine, limit=500)
-        copies = history.alerts(engine, kind="copied_listing")
+        rows, _ = DashboardReads(engine).listings(limit=500)
+        copies = DashboardReads(engine).alerts(kind="copied_listing")
         return {
             "listing": next(r.id for r in rows if r.title == "醋酸缎面半身裙 垂感鱼尾裙"),
             "formula": next(r.id for r in rows if r.title == FORMULA_TITLE),
@@ -134,7 +134,7 @@ def test_posts_need_the_csrf_token(filled: Filled, tmp_path: Path) -> None:
         )
         assert r.status_code == 303 and r.headers["location"] == "/alerts?retried=5"
         engine = make_engine(copy.database)
-        backlog = history.delivery_backlog(engine)
+        backlog = DashboardReads(engine).delivery_backlog()
         engine.dispose()
         assert (backlog.failed, backlog.retrying) == (0, 5)
         shown = s.get("/alerts?retried=5", headers={"Cookie": cookie}).text
@@ -288,11 +288,12 @@ def test_health_turns_degraded(tmp_path: Path) -> None:
     from watcher.store.db import migrate
 
     migrate(engine)
-    h = queries.health(engine, config, datetime.now(UTC))
+    h = queries.health(DashboardReads(engine), config, datetime.now(UTC))
     assert h.to_json() == {"status": "degraded", "last_check_at": None, "database": "ok"}
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    h = queries.health(make_engine(f"sqlite:///{garbage}"), config, datetime.now(UTC))
+    broken = DashboardReads(make_engine(f"sqlite:///{garbage}"))
+    h = queries.health(broken, config, datetime.now(UTC))
     assert (h.status, h.database) == ("degraded", "error")
 
 

@@ -11,6 +11,7 @@ attribute       class (module)                     job
 ``outbox``      OutboxStore (``outbox``)           alerts and their deliveries per channel
 ``reads``       StoreReads (``reads``)             what detectors read (``DetectReads``)
 ``thumbnails``  ThumbnailStore (``thumbnails``)    small copies of hashed photos (dashboard)
+``history``     DashboardReads (``history``)       what the dashboard reads
 ==============  =================================  =========================================
 
 Every public method of a part is one short transaction and raises
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, func, select
 from watcher.store.db import make_engine, migrate
 from watcher.store.events import EventStore
 from watcher.store.guard import guarded
+from watcher.store.history import DashboardReads
 from watcher.store.images import ImageStore
 from watcher.store.listings import ListingStore, ShopListing, row_listing
 from watcher.store.outbox import OutboxStore
@@ -63,6 +65,7 @@ class Store:
         self.outbox = OutboxStore(self.engine)
         self.reads = StoreReads(self.engine)
         self.thumbnails = ThumbnailStore(self.engine)
+        self.history = DashboardReads(self.engine)
 
     def close(self) -> None:
         """Dispose of the connection pool."""

@@ -17,8 +17,15 @@ from watcher.detectors.copies import CopyDetail, CopyRef
 from watcher.detectors.launches import LaunchDetail
 from watcher.errors import StorageError
 from watcher.models import json_num, json_str, kind_names, parse_detail
-from watcher.store import Store, history
-from watcher.store.history import AlertRecord, Backlog, ListingRecord, ReviewRecord, State
+from watcher.store import Store
+from watcher.store.history import (
+    AlertRecord,
+    Backlog,
+    DashboardReads,
+    ListingRecord,
+    ReviewRecord,
+    State,
+)
 from watcher.web.labels import SEASON_ORDER
 from watcher.web.titlediff import Segment, title_diff
 
@@ -101,7 +108,7 @@ def _shop_configs(config: Config) -> list[tuple[str, str, str, timedelta]]:
 def overview(store: Store, config: Config, now: datetime) -> Overview:
     """Every configured shop's status, today's and this week's alerts by kind, and what
     needs a person (failing shops, undelivered alerts)."""
-    stored = {s.name: s for s in history.shop_states(store.engine)}
+    stored = {s.name: s for s in store.history.shop_states()}
     lines: list[ShopLine] = []
     for name, role, kind, interval in _shop_configs(config):
         st = stored.get(name)
@@ -131,16 +138,16 @@ def overview(store: Store, config: Config, now: datetime) -> Overview:
         )
     midnight = _local_midnight(now, config)
     monday = midnight - timedelta(days=midnight.weekday())
-    today = history.alert_counts(store.engine, midnight)
-    week = history.alert_counts(store.engine, monday)
+    today = store.history.alert_counts(midnight)
+    week = store.history.alert_counts(monday)
     kinds = sorted(week, key=lambda k: (kind_names(k).order, k))
     return Overview(
         shops=lines,
         today=today,
         week=week,
         kinds=kinds,
-        backlog=history.delivery_backlog(store.engine),
-        last_check_at=history.last_check_at(store.engine),
+        backlog=store.history.delivery_backlog(),
+        last_check_at=store.history.last_check_at(),
     )
 
 
@@ -183,8 +190,7 @@ def alert_list(
     store: Store, filters: AlertFilters, before: int | None, limit: int = PER_PAGE
 ) -> AlertList:
     """Alerts newest first with the filters applied, and the values the filters offer."""
-    rows = history.alerts(
-        store.engine,
+    rows = store.history.alerts(
         kind=filters.kind or None,
         shop=filters.shop or None,
         severity=filters.severity or None,
@@ -194,7 +200,7 @@ def alert_list(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    kinds, shops = history.alert_facets(store.engine)
+    kinds, shops = store.history.alert_facets()
     return AlertList(
         alerts=rows,
         kinds=kinds,
@@ -210,7 +216,7 @@ def _alert_listings(store: Store, rows: Sequence[AlertRecord]) -> dict[int, int]
         listing = a.payload.get("listing")
         if isinstance(listing, dict) and isinstance(listing.get("url"), str):
             pairs[(a.shop, listing["url"])].append(a.id)
-    found = history.listing_ids(store.engine, list(pairs))
+    found = store.history.listing_ids(list(pairs))
     return {aid: found[p] for p, aids in pairs.items() if p in found for aid in aids}
 
 
@@ -235,8 +241,7 @@ def listing_list(
 ) -> ListingList:
     """One page of stored listings, newest first, of one shop and/or matching a title."""
     page = max(page, 1)
-    rows, total = history.listings(
-        store.engine,
+    rows, total = store.history.listings(
         shop=shop or None,
         query=query.strip() or None,
         offset=(page - 1) * per_page,
@@ -359,10 +364,10 @@ PERIODS = (30, 90, 365, 0)
 
 def listing_history(store: Store, listing_id: int, *, days: int, now: datetime) -> History | None:
     """A listing's states over the last ``days`` (0: all) and their figures."""
-    item = history.listing(store.engine, listing_id)
+    item = store.history.listing(listing_id)
     if item is None:
         return None
-    states = history.history(store.engine, listing_id, now - timedelta(days=days) if days else None)
+    states = store.history.history(listing_id, now - timedelta(days=days) if days else None)
     end = item.removed_at or now
     start = states[0].at if states else item.first_seen
     return History(item, states, start, end, price_stats(states, end))
@@ -428,11 +433,11 @@ def _review_lines(store: Store, config: Config, item: ListingRecord) -> list[Rev
     prefix = f"negative_review:{item.shop}:{item.ref}:"
     flagged = {
         k[len(prefix) :].split(":rated:")[0]
-        for k in history.alert_keys(store.engine, "negative_review", prefix)
+        for k in store.history.alert_keys("negative_review", prefix)
     }
     limit = config.detect.reviews.max_rating
     out = []
-    for r in history.reviews(store.engine, item.id):
+    for r in store.history.reviews(item.id):
         negative = None
         if r.rating is not None and r.rating <= limit:
             negative = "bad" if r.rating <= 2 else "mixed"
@@ -489,9 +494,7 @@ def copies(store: Store) -> list[CopyGroup]:
     """Every own listing with copies among the newest :data:`COPIES_READ` copy alerts,
     the one with the newest copy first."""
     groups: dict[tuple[str, str], CopyGroup] = {}
-    for a in history.alerts(
-        store.engine, kind="copied_listing", limit=COPIES_READ, deliveries=False
-    ):
+    for a in store.history.alerts(kind="copied_listing", limit=COPIES_READ, deliveries=False):
         listing, detail = _brief(a), _copy_detail(a)
         key = (a.shop, str(listing.get("url") or ""))
         group = groups.get(key)
@@ -509,12 +512,12 @@ def copies(store: Store) -> list[CopyGroup]:
                 stolen_photo=detail.stolen_photo or a.severity == "high",
             )
         )
-    ids = history.listing_ids(store.engine, list(groups))
+    ids = store.history.listing_ids(list(groups))
     out = []
     images: dict[tuple[str, str], str] = {}
     for key in groups:
         if key in ids:
-            rec = history.listing(store.engine, ids[key])
+            rec = store.history.listing(ids[key])
             if rec is not None and rec.image:
                 images[key] = rec.image
     thumbs = store.thumbnails.keys_for(images.values())
@@ -568,11 +571,11 @@ def _side(
     when: datetime,
     seller: str | None = None,
 ) -> Side:
-    rec = history.find_listing(store.engine, shop, url) if url else None
+    rec = store.history.find_listing(shop, url) if url else None
     image = None
     if rec is not None:
         # the photo as it was when the copy was found, not as it is today
-        state = history.state_at(store.engine, rec.id, when)
+        state = store.history.state_at(rec.id, when)
         image = state.image if state is not None else rec.image
     thumb = store.thumbnails.keys_for([image] if image else []).get(image or "")
     return Side(
@@ -591,7 +594,7 @@ def _side(
 
 def evidence(store: Store, config: Config, alert_id: int) -> Evidence | None:
     """The evidence of one ``copied_listing`` alert (None for any other alert)."""
-    a = history.alert(store.engine, alert_id)
+    a = store.history.alert(alert_id)
     if a is None or a.kind != "copied_listing":
         return None
     listing, detail = _brief(a), _copy_detail(a)
@@ -708,7 +711,7 @@ def launches(store: Store, config: Config, *, everything: bool = False) -> list[
             starts[key][shop] = when
 
     limit = 5000 if everything else LAUNCHES_READ
-    for a in history.alerts(store.engine, kind="seasonal_launch", limit=limit, deliveries=False):
+    for a in store.history.alerts(kind="seasonal_launch", limit=limit, deliveries=False):
         d = parse_detail(a.kind, a.payload.get("detail"))
         if not isinstance(d, LaunchDetail) or d.season is None or d.year is None:
             continue
@@ -767,13 +770,13 @@ class Health:
         }
 
 
-def health(store: Store, config: Config, now: datetime) -> Health:
+def health(reads: DashboardReads, config: Config, now: datetime) -> Health:
     """``ok`` when the database answers and the newest check is recent: within twice
     the longest check interval plus the jitter (a daemon that stopped checking, or cron
     that stopped running, turns ``degraded``)."""
     try:
-        history.ping(store.engine)
-        last = history.last_check_at(store.engine)
+        reads.ping()
+        last = reads.last_check_at()
     except StorageError:
         return Health("degraded", "error", None)
     intervals = [i for *_, i in _shop_configs(config)] or [config.watcher.interval]

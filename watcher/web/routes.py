@@ -266,7 +266,7 @@ def thumbnail(request: Request) -> Response:
 def healthz(request: Request) -> Response:
     """``/healthz``: 200 when the database answers and checks are recent, else 503."""
     web = _web(request)
-    h = queries.health(web.store, web.config, datetime.now(UTC))
+    h = queries.health(web.store.history, web.config, datetime.now(UTC))
     return JSONResponse(h.to_json(), 200 if h.status == "ok" else 503)
 
 
