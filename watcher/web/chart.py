@@ -108,6 +108,25 @@ def _f(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+def _time_ticks(
+    start: datetime,
+    end: datetime,
+    x: Callable[[datetime], float],
+    y: float,
+    tick_label: Callable[[datetime, timedelta], str],
+) -> list[str]:
+    """Five time-axis labels from ``start`` to ``end`` at height ``y``."""
+    total, out = end - start, []
+    for i in range(5):
+        t = start + total * (i / 4)
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
+        out.append(
+            f'<text class="axis" x="{_f(x(t))}" y="{_f(y)}" text-anchor="{anchor}">'
+            f"{escape(tick_label(t, total))}</text>"
+        )
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Chart:
     """A rendered chart: the SVG, how many price changes it marks with a dot, and whether
@@ -204,15 +223,7 @@ def price_chart(
             f"{escape(money(v))}</text>"
         )
         v += step
-    # time axis: five ticks
-    total = end - start
-    for i in range(5):
-        t = start + total * (i / 4)
-        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
-        out.append(
-            f'<text class="axis" x="{_f(x(t))}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
-            f"{escape(tick_label(t, total))}</text>"
-        )
+    out += _time_ticks(start, end, x, HEIGHT - 8, tick_label)
     out.append(
         f'<line class="axis-line" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
     )
@@ -293,13 +304,6 @@ def timeline(
             f'<circle class="start" cx="{_f(x(started))}" cy="{_f(cy)}" r="6">'
             f"<title>{escape(name)}: {escape(when(started))}</title></circle>"
         )
-    total = end - start
-    for i in range(5):
-        t = start + total * (i / 4)
-        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
-        out.append(
-            f'<text class="axis" x="{_f(x(t))}" y="{height - 8}" text-anchor="{anchor}">'
-            f"{escape(tick_label(t, total))}</text>"
-        )
+    out += _time_ticks(start, end, x, height - 8, tick_label)
     out.append("</svg>")
     return Markup("".join(out))
