@@ -33,10 +33,11 @@ VOLUME ["/data"]
 # checks in flight are cancelled and stay due, nothing stored is lost.
 STOPSIGNAL SIGTERM
 
-# Healthy while this container's daemon heartbeats in the database (python:3.11-slim has no
-# curl). The daemon writes its heartbeat every third of `lease` (default 1m).
-HEALTHCHECK --interval=60s --timeout=20s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import json, socket, subprocess, sys; out = subprocess.run(['watcher', 'status', '--json', '--config', '/config/watcher.toml'], capture_output=True, timeout=15).stdout; sys.exit(0 if any(i['alive'] and i['host'] == socket.gethostname() for i in json.loads(out or b'{}').get('instances', [])) else 1)"]
+# The dashboard listens on the container's loopback only (publishing it needs a password, see
+# the README); its /healthz is 200 while the database answers and checks are recent
+# (python:3.11-slim has no curl).
+HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8787/healthz', timeout=4)"]
 
 ENTRYPOINT ["watcher"]
-CMD ["run", "--config", "/config/watcher.toml"]
+CMD ["run", "--config", "/config/watcher.toml", "--serve", "127.0.0.1:8787"]
