@@ -2,7 +2,7 @@
 faults): `watcher check` as a subprocess, each test failing without its fix.
 
 - tracking parameters that change on every visit never make a listing new, never repeat
-  a copy alert, never grow the listing table, never keep a shop "partial";
+  a copy alert nor a negative review, never grow the listing table, never keep a shop "partial";
 - an over-long product id, an id with a NUL byte, a twelve-letter currency code never
   fail a shop (PostgreSQL refused them) nor raise a false ``shop_unreachable``;
 - dates in the year 9999 or 1 never fail a shop nor invent a launch;
@@ -19,7 +19,7 @@ import pytest
 from tests.e2e import brief, check, write_config
 from tests.test_e2e import EXPECTED
 from watcher.demo import Marketplace
-from watcher.demo.catalog import FAWN, FENGSHANG, MARKET, URBAN
+from watcher.demo.catalog import FAWN, FENGSHANG, MARKET, OWN, URBAN
 from watcher.store import Store
 
 SETTINGS = "retries = 0\nunreachable_after = 2"
@@ -44,6 +44,7 @@ def test_tracking_parameters_never_make_a_listing_new(market: Marketplace, tmp_p
     config = write_config(market, tmp_path / "w.toml", db, watcher=SETTINGS)
     market.set_fault(FAWN, "tracking")  # catalog links: ?_pos=…&_sid=<random>&qid=…
     market.set_fault(MARKET, "tracking")  # search results: the same
+    market.set_fault(OWN, "tracking")  # own pages: review ids are the page's link + #review-N
     for step in (0, 1):
         if step:
             market.advance()
@@ -53,7 +54,7 @@ def test_tracking_parameters_never_make_a_listing_new(market: Marketplace, tmp_p
         rows, refs = _rows(db)
         again = check(config)
         assert again.code == 0, again.stderr
-        assert again.findings == [], "no copy, no launch raised again by a new link"
+        assert again.findings == [], "no copy, no launch, no review raised again by a new link"
         assert f"{FAWN}: ok" in again.stderr, "never 'partial' (catalog shrank...)"
         assert _rows(db)[0] == rows, "the listing table does not grow"
     assert not [r for r in refs if "_sid=" in r or "qid=" in r], "identities hold no tracking"

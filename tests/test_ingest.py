@@ -36,6 +36,17 @@ def test_identity_drops_tracking_parameters_only() -> None:
     )
 
 
+def test_a_review_id_that_is_a_link_keeps_its_fragment_and_loses_its_tracking() -> None:
+    page = "https://s.example/products/tee"
+    for link in (page, f"{page}?_pos=3&_sid=9f1c2a7b1&qid=1796059689705603638"):
+        review = clean_review(Review(id=f"{link}#review-32001", rating=1), NOW)
+        assert review.id == f"{page}#review-32001"
+        assert review.key == f"id:{page}#review-32001"
+    other = clean_review(Review(id=f"{page}?variant=2#review-7"), NOW)
+    assert other.id == f"{page}?variant=2#review-7", "other parameters stay"
+    assert clean_review(Review(id="r-32001"), NOW).id == "r-32001"
+
+
 def test_dates_outside_a_sane_range_are_none() -> None:
     for text in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-06-01Z"):
         assert clean_date(parse_time(text), NOW) is None, text

@@ -105,10 +105,12 @@ def _tracking(key: str) -> bool:
     return k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES)
 
 
-def identity_url(url: str) -> str:
+def identity_url(url: str, *, keep_fragment: bool = False) -> str:
     """``url`` without its fragment and tracking parameters (``?_pos=1&_sid=…``,
     ``utm_*``, ``spm``, ``fbclid``…): the same listing reached from a search, a feed or an
-    ad has the same identity. Other parameters (``?id=123``) stay, in their order."""
+    ad has the same identity. Other parameters (``?id=123``) stay, in their order.
+    ``keep_fragment`` keeps ``#…``: a review's id is often its page's URL plus
+    ``#review-123``, and there the fragment is what tells two reviews apart."""
     if "?" not in url and "#" not in url:
         return url
     try:
@@ -119,7 +121,8 @@ def identity_url(url: str) -> str:
         return url
     # Kept parameters stay exactly as written (no re-encoding).
     kept = [p for p in parts.query.split("&") if p and not _tracking(unquote_plus(p.split("=")[0]))]
-    return urlunsplit(parts._replace(query="&".join(kept), fragment=""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit(parts._replace(query="&".join(kept), fragment=fragment))
 
 
 def clean_currency(value: object) -> str | None:
@@ -148,6 +151,10 @@ def clean_count(value: object) -> int | None:
 def clean_review(review: Review, now: datetime | None = None) -> Review:
     """``review`` made fit to store (in place); returned for convenience."""
     review.id = clean_ref(review.id, REVIEW_ID_CHARS) if review.id is not None else None
+    if review.id is not None and review.id.startswith(("https://", "http://")):
+        # A structured-data ``@id`` is the page's URL, tracking parameters and all: the same
+        # review read through a new link must keep its identity.
+        review.id = clean_ref(identity_url(review.id, keep_fragment=True), REVIEW_ID_CHARS)
     review.rating = clean_amount(review.rating, high=5)
     review.text = clean_str(review.text, REVIEW_CHARS) or ""
     review.author = clean_str(review.author, TEXT_CHARS)
