@@ -447,8 +447,9 @@ def test_hostile_faults(market: Marketplace, client: httpx.Client):
         assert dates <= set(faults.ABSURD_DATES) and len(dates) > 1
         market.set_fault(URBAN, "long_fields")
         reply = client.get(url)
-        assert len(str(reply.json()["products"][0]["id"])) == 600
-        assert "\\u0000" in reply.text
+        ids = [str(p["id"]) for p in reply.json()["products"]]
+        assert any(len(i) == 600 for i in ids) and "\\u0000" in reply.text
+        assert [str(p["id"]) for p in client.get(url).json()["products"]] == ids, "stable"
         market.set_fault(FENGSHANG, "long_fields")
         woo = client.get(market.shop(FENGSHANG).base + "wp-json/wc/store/v1/products").json()
         assert {p["prices"]["currency_code"] for p in woo} == {faults.LONG_CURRENCY}
@@ -458,7 +459,7 @@ def test_hostile_faults(market: Marketplace, client: httpx.Client):
         again = re.findall(r'href="(/item/[^"]+)"', client.get(fawn.url).text)
         assert again != links  # new random parameters on every visit
         market.set_fault(FAWN, "long_fields")
-        assert re.search(r'href="/item/9{600}\.html"', client.get(fawn.url).text)
+        assert re.search(r'href="/item/\d{600}\.html"', client.get(fawn.url).text)
         market.set_fault(URBAN, "drip")
         with client.stream("GET", url) as r:
             start = time.monotonic()

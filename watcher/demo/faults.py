@@ -274,9 +274,15 @@ _DATE_FIELD = re.compile(
 )
 _ID_FIELD = re.compile(rb'("(?:id|productID|sku)":\s*)("[^"]*"|\d+)')
 _CURRENCY_FIELD = re.compile(rb'("(?:currency_code|priceCurrency|currency)":\s*)"[^"]*"')
-_CARD_ID = re.compile(rb'(href="/item/)\d+(\.html")')
+_CARD_ID = re.compile(rb'(href="/item/)(\d+)(\.html")')
 _OWN_PHOTO = re.compile(rb"(https?://)(127\.0\.0\.1:\d+)(/cdn/)")
 _NEXT_LINK = re.compile(rb'(class="(?:next|pagination__item--next)" href=")[^"]*(")')
+
+
+def _oddity(value: bytes) -> int:
+    """0, 1 or 2, the same for a given id in every answer: which ``long_fields`` change it
+    gets (a real shop's odd id is odd every time it is served, never on one page only)."""
+    return zlib.crc32(value) % 3
 
 
 def rewrite(mode: str, body: bytes, seq: int, target: str = "127.0.0.1:9") -> bytes:
@@ -285,9 +291,11 @@ def rewrite(mode: str, body: bytes, seq: int, target: str = "127.0.0.1:9") -> by
 
     ``tracking``: every product link gains ``?_pos=…&_sid=<random>&qid=<timestamp>`` (its
     own query kept). ``absurd_dates``: every date field becomes one of
-    :data:`ABSURD_DATES`. ``long_fields``: the first product id becomes 600 characters, the
-    second gets a NUL byte, every currency code becomes :data:`LONG_CURRENCY`, and the
-    first card link of an HTML page a 600-digit id. ``ssrf``: photo URLs point to
+    :data:`ABSURD_DATES`. ``long_fields``: about a third of the ids (chosen by the
+    id itself, so a product keeps its odd id in every answer that names it) grow to 600
+    characters, another third gain a NUL byte, every currency code becomes
+    :data:`LONG_CURRENCY`, and card links of an HTML page chosen the same way a 600-digit
+    id. ``ssrf``: photo URLs point to
     ``target`` (``host:port``, an internal service) spelled each of the
     :data:`SSRF_SPELLINGS` ways in turn, and the next-page link goes there too."""
     if mode == "tracking":
@@ -310,21 +318,32 @@ def rewrite(mode: str, body: bytes, seq: int, target: str = "127.0.0.1:9") -> by
 
         return _DATE_FIELD.sub(absurd, body)
     if mode == "long_fields":
-        count = iter(range(1 << 30))
 
         def long_id(m: re.Match[bytes]) -> bytes:
-            i = next(count)
-            if i == 0:
-                return m.group(1) + b'"' + b"7" * LONG_ID_CHARS + b'"'
-            if i == 1:
-                return m.group(1) + b'"' + m.group(2).strip(b'"') + b'\\u0000x"'
+            value = m.group(2).strip(b'"')
+            odd = _oddity(value)
+            if odd == 0:
+                return m.group(1) + b'"' + value.ljust(LONG_ID_CHARS, b"7") + b'"'
+            if odd == 1:
+                return m.group(1) + b'"' + value + b'\\u0000x"'
             return m.group(0)
 
         body = _ID_FIELD.sub(long_id, body)
         body = _CURRENCY_FIELD.sub(
             lambda m: m.group(1) + b'"' + LONG_CURRENCY.encode() + b'"', body
         )
-        return _CARD_ID.sub(lambda m: m.group(1) + b"9" * LONG_ID_CHARS + m.group(2), body, 1)
+        return _CARD_ID.sub(
+            lambda m: (
+                m.group(1)
+                + (
+                    m.group(2).ljust(LONG_ID_CHARS, b"9")
+                    if _oddity(m.group(2)) == 0
+                    else m.group(2)
+                )
+                + m.group(3)
+            ),
+            body,
+        )
     if mode == "ssrf":
         host, _, port = target.rpartition(":")
         turn = iter(range(seq, seq + (1 << 30)))
