@@ -38,11 +38,11 @@ LOCALES = {"zh": "zh_Hans_CN"}
 
 def extract(root: Path = ROOT) -> dict[str, str | None]:
     """Every marked msgid under ``root`` -> its plural form (None for a singular-only one),
-    and the name of every finding kind (each kind's module names it; the pages translate
-    that name)."""
+    and the names of every finding kind (each kind's module names it, and counts of it:
+    the pages and the alerts translate those names)."""
     method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
     options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "n_": (1, 2), "N_": None}
     found: dict[str, str | None] = {}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(root), method_map, options, keywords=keywords
@@ -55,6 +55,7 @@ def extract(root: Path = ROOT) -> dict[str, str | None]:
 
     for cls in kind_details().values():
         found.setdefault(cls.names.label, None)
+        found.setdefault(cls.names.one, cls.names.many)
     return found
 
 

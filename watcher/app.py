@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from watcher.config import Config
 from watcher.http import HostSlots, Http, HttpSettings, alert_client
+from watcher.i18n import audience
+from watcher.notify.evidence import EvidenceReads
 from watcher.notify.outbox import Outbox
 from watcher.registry import check_plugins
 from watcher.runner import Runner
@@ -69,7 +71,14 @@ async def open_app(
         settings.cache_bytes = 0
     http = Http(settings, trusted=config_urls(config), host_slots=host_slots)
     try:
-        outbox = Outbox(store.outbox, config.alerts, alerts, retry_first=config.watcher.alert_retry)
+        outbox = Outbox(
+            store.outbox,
+            config.alerts,
+            alerts,
+            retry_first=config.watcher.alert_retry,
+            audience=audience(config.watcher.language, config.watcher.timezone),
+            evidence=EvidenceReads(store, config.serve.public_url).gather,
+        )
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:
         await http.aclose()

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from watcher.cli.output import findings_table, print_json, shops_table
 from watcher.config import Config, parse_config
+from watcher.i18n import audience
 from watcher.runner import CheckReport
 
 STEPS = 3
@@ -31,7 +32,8 @@ def run_demo(
     language: str = "en",
 ) -> int:
     """Run the demo timeline; returns the exit code (0). With ``serve`` (a listening
-    socket) the dashboard stays up on the demo's data until Ctrl-C; ``language`` is its."""
+    socket) the dashboard stays up on the demo's data until Ctrl-C. ``language`` sets the
+    words of the printed findings, of the alerts and of the dashboard."""
     from watcher.app import open_app
     from watcher.demo import Marketplace
 
@@ -41,6 +43,7 @@ def run_demo(
         db = f"sqlite:///{Path(tmp) / 'demo.db'}"
         config = parse_config(tomllib.loads(market.config_toml(db)), env={})
         config.watcher.language = "zh" if language == "zh" else "en"
+        a = audience(config.watcher.language, config.watcher.timezone)
 
         async def timeline() -> list[CheckReport]:
             reports = []
@@ -59,7 +62,8 @@ def run_demo(
                             print_json({"step": step, **f.to_json()})
                     else:
                         console.print(shops_table(report))
-                        console.print(findings_table(report.findings, f"Findings at step {step}"))
+                        title = a._("Findings at step %(step)s") % {"step": step}
+                        console.print(findings_table(report.findings, title, a))
             return reports
 
         reports = asyncio.run(timeline())

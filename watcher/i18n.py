@@ -31,7 +31,17 @@ from importlib import resources
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "Language", "catalog_path", "language"]
+__all__ = [
+    "DOMAIN",
+    "ENGLISH",
+    "LANGUAGES",
+    "N_",
+    "Audience",
+    "Language",
+    "audience",
+    "catalog_path",
+    "language",
+]
 
 DOMAIN = "watcher"
 LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -130,3 +140,69 @@ def language(code: str) -> Language:
     if code not in LANGUAGES:
         raise ValueError(f"unsupported language {code!r} (one of: {', '.join(LANGUAGES)})")
     return Language(code, _load(code))
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who reads an alert: its words (``[watcher] language``) and the zone its moments
+    are written in (``[watcher] timezone``). Every output of a finding (chat, email,
+    terminal) is rendered for one audience."""
+
+    lang: Language
+    tz: ZoneInfo
+
+    @property
+    def code(self) -> str:
+        """The language code (``en``, ``zh``)."""
+        return self.lang.code
+
+    def _(self, message: str) -> str:
+        """``message`` in the audience's language."""
+        return self.lang.gettext(message)
+
+    def n_(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """The singular or plural form for ``n``, with ``%(num)d`` and ``values`` filled in."""
+        return self.lang.ngettext(singular, plural, n) % {"num": n, **values}
+
+    @property
+    def comma(self) -> str:
+        """What separates the items of a list: ``, `` / ``，``."""
+        return "，" if self.code == "zh" else ", "
+
+    @property
+    def colon(self) -> str:
+        """What follows a label: ``: `` / ``：``."""
+        return "：" if self.code == "zh" else ": "
+
+    def when(self, value: dt.datetime | None) -> str:
+        """A moment in the audience's zone: ``2027-03-01 08:00``."""
+        return self.lang.datetime(value, self.tz)
+
+    def day(self, value: object) -> str:
+        """The local date of an ISO 8601 moment (``2027-02-28``); a date without a time
+        stays as it is, and other text is returned as it is."""
+        if not value:
+            return ""
+        text = str(value).strip()
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if len(text) <= 10:
+            return moment.date().isoformat()
+        return self.lang.date(moment, self.tz)
+
+    @property
+    def zone(self) -> str:
+        """The zone's name (``Asia/Shanghai``)."""
+        return self.tz.key
+
+
+@cache
+def audience(code: str = "en", tz: str = "UTC") -> Audience:
+    """The audience of language ``code`` in zone ``tz`` (both checked by the config)."""
+    return Audience(language(code), ZoneInfo(tz))
+
+
+ENGLISH = Audience(Language("en", _gettext.NullTranslations()), ZoneInfo("UTC"))
+"""English in UTC: the default audience of a rendering that names none."""

@@ -44,6 +44,7 @@ __all__ = [
     "hash_bytes",
     "image_distance",
     "image_hash",
+    "mail_thumbnail",
     "make_thumbnail",
 ]
 
@@ -188,6 +189,25 @@ def make_thumbnail(data: bytes) -> Thumbnail | None:
             out = io.BytesIO()
             im.save(out, "WEBP", quality=QUALITY, method=4)
             return Thumbnail("image/webp", out.getvalue(), im.width, im.height)
+    except Exception:
+        return None
+
+
+def mail_thumbnail(thumb: Thumbnail) -> Thumbnail | None:
+    """A stored thumbnail as a JPEG, which every mail client shows (several desktop
+    clients show no WebP); None when it cannot be read. Never raises."""
+    if thumb.content_type == "image/jpeg":
+        return thumb
+    if thumb.width > SIDE or thumb.height > SIDE or len(thumb.data) > MAX_BYTES:
+        return None
+    try:
+        with Image.open(io.BytesIO(thumb.data), formats=["WEBP", "PNG", "JPEG"]) as im:
+            if im.width > SIDE or im.height > SIDE:
+                return None
+            rgb = im.convert("RGB")
+            out = io.BytesIO()
+            rgb.save(out, "JPEG", quality=85)
+            return Thumbnail("image/jpeg", out.getvalue(), rgb.width, rgb.height)
     except Exception:
         return None
 

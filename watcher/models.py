@@ -10,7 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self, assert_never
 
+from watcher.i18n import ENGLISH, Audience
 from watcher.readable import Line, Span, clean, line, listing_link
+from watcher.thumbnail import Thumbnail
 
 
 class Severity(StrEnum):
@@ -168,8 +170,9 @@ class Detail(ABC):
         """The contract JSON of the detail."""
 
     @abstractmethod
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """How the finding reads: a heading line and detail lines."""
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """How the finding reads for audience ``a`` (its words, its time zone): a heading
+        line and detail lines."""
 
 
 _KINDS: dict[str, type[KindDetail]] = {}
@@ -255,7 +258,7 @@ class RawDetail(Detail):
         """The JSON it was read from, unchanged."""
         return dict(self.data)
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """The listing (or the summary) as heading, then one line per key."""
         heading = (
             line(listing_link(finding.listing, bold=True))
@@ -368,12 +371,38 @@ class Finding:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A product photo shown as evidence: where it is on its site (``url``, None when
+    unknown) and the small copy watcher kept of it when it was compared."""
+
+    url: str | None
+    thumbnail: Thumbnail | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an alert can show beyond its finding: its page on the dashboard (``page``,
+    when ``[serve] public_url`` is set) and, for a copy, both photos."""
+
+    page: str | None = None
+    own_photo: Photo | None = None
+    copy_photo: Photo | None = None
+
+
 @dataclass(slots=True)
 class AlertBatch:
-    """The new alerts of one check for one channel, most important first."""
+    """The new alerts of one check for one channel, most important first, rendered for
+    ``audience`` (language and time zone); ``evidence`` by ``dedup_key``."""
 
     findings: list[Finding]
     title: str = "watcher"
+    audience: Audience = ENGLISH
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+
+    def evidence_of(self, finding: Finding) -> Evidence:
+        """The evidence gathered for ``finding`` (empty when none was)."""
+        return self.evidence.get(finding.dedup_key) or Evidence()
 
     def sorted(self) -> list[Finding]:
         """Findings ordered by severity (high first), then kind, then shop and summary."""

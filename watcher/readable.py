@@ -118,6 +118,29 @@ def line(*parts: Span | str, quote: bool = False) -> Line:
     return Line(tuple(p if isinstance(p, Span) else Span(p) for p in parts if p), quote)
 
 
+_FIELD = re.compile(r"%\((\w+)\)[sd]")
+
+
+def fill(template: str, **values: Span | str | int | float) -> list[Span | str]:
+    """A (translated) template whose ``%(name)s`` fields become the given spans (links,
+    bold text) or plain text, in the template's own word order; ``%%`` is a percent sign.
+    Plain values must already be clean."""
+    out: list[Span | str] = []
+    pos = 0
+    for m in _FIELD.finditer(template):
+        out.append(template[pos : m.start()].replace("%%", "%"))
+        value = values[m.group(1)]
+        out.append(value if isinstance(value, Span) else str(value))
+        pos = m.end()
+    out.append(template[pos:].replace("%%", "%"))
+    return [p for p in out if p]
+
+
+def plain_text(x: Line) -> str:
+    """A line's text without its links and emphasis."""
+    return "".join(s.text for s in x.spans)
+
+
 def link(
     title: object, url: object, *, fallback: str = "(untitled listing)", bold: bool = False
 ) -> Span:
@@ -125,10 +148,12 @@ def link(
     return Span(clean(title) or fallback, safe_url(url), bold)
 
 
-def listing_link(brief: Mapping[str, Any] | None, *, bold: bool = False) -> Span:
+def listing_link(
+    brief: Mapping[str, Any] | None, *, bold: bool = False, fallback: str = "(untitled listing)"
+) -> Span:
     """A listing brief (``title``, ``url``, as in a finding's ``listing``) as a link."""
     brief = brief if isinstance(brief, Mapping) else {}
-    return link(brief.get("title"), brief.get("url"), bold=bold)
+    return link(brief.get("title"), brief.get("url"), fallback=fallback, bold=bold)
 
 
 def day(value: object) -> str:

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from watcher.models import AlertBatch, Finding
+from watcher.i18n import ENGLISH, Audience
+from watcher.models import AlertBatch, Finding, Severity, kind_names
 
 if TYPE_CHECKING:
     from watcher.runner import CheckReport
@@ -57,16 +58,47 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     return out
 
 
-def findings_table(findings: list[Finding], title: str = "New findings") -> Table:
-    """A table of findings, most important first."""
+def findings_table(findings: list[Finding], title: str = "", a: Audience = ENGLISH) -> Table:
+    """A table of findings, most important first, in ``a``'s words (``title`` defaults
+    to "New findings")."""
+    title = title or a._("New findings")
     return table(
         f"{title} ({len(findings)})",
-        ("severity", "kind", "shop", "summary"),
+        (a._("severity"), a._("kind"), a._("shop"), a._("summary")),
         (
-            (cell(f.severity, SEVERITY_STYLE[str(f.severity)]), f.kind, f.shop, f.summary)
+            (
+                cell(severity_word(a, f.severity), SEVERITY_STYLE[str(f.severity)]),
+                kind_label(a, f.kind),
+                f.shop,
+                summary(f, a),
+            )
             for f in AlertBatch(findings).sorted()
         ),
     )
+
+
+def kind_label(a: Audience, kind: str) -> str:
+    """A finding kind as the audience reads it: its code in English (what ``kinds = [...]``
+    takes), its name otherwise."""
+    return kind if a.code == "en" else a._(kind_names(kind).label)
+
+
+def summary(f: Finding, a: Audience) -> str:
+    """A finding's one line: its ``summary`` in English, its rendered heading and first
+    line in any other language."""
+    from watcher.notify.render import one_line
+
+    return f.summary if a.code == "en" else one_line(f, a)
+
+
+def severity_word(a: Audience, severity: str) -> str:
+    """A severity in ``a``'s words."""
+    from watcher.notify.mail import severity_word as word
+
+    try:
+        return word(a, Severity(severity))
+    except ValueError:
+        return severity
 
 
 def shops_table(report: CheckReport, redact: Callable[[str], str] = str) -> Table:

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from watcher import money
 from watcher.config import Config, ShopConfig
+from watcher.i18n import Audience
 from watcher.models import Finding, FindingKind, Listing, Review
 from watcher.store import DetectReads, ListingChanges
 
@@ -88,3 +90,17 @@ def change_key(kind: str, shop: str, ref: str, prev_snapshot: int | None, new: o
     Two processes that see the same change compute the same key; a later flip-flop gets
     a new one."""
     return f"{kind}:{shop}:{ref}:{prev_snapshot or 'first'}:{new}"
+
+
+def price(a: Audience, amount: object, currency: object = None) -> str:
+    """:func:`watcher.money.money` with its "currency unknown" note in ``a``'s words."""
+    return _unknown(a, money.money(amount, currency))
+
+
+def price_move(a: Audience, old: object, new: object, currency: object = None) -> str:
+    """:func:`watcher.money.change` with its "currency unknown" note in ``a``'s words."""
+    return _unknown(a, money.change(old, new, currency))
+
+
+def _unknown(a: Audience, text: str) -> str:
+    return text.replace(money.UNKNOWN, a._("currency unknown"))

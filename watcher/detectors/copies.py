@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from watcher import money
-from watcher.detectors.base import DetectContext, Detector
+from watcher.detectors.base import DetectContext, Detector, price
+from watcher.i18n import Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -22,7 +23,7 @@ from watcher.models import (
     json_obj,
     json_str,
 )
-from watcher.readable import Line, Span, clean, line, link, listing_link
+from watcher.readable import Line, Span, clean, fill, line, link, listing_link
 
 IMAGES_PER_LISTING = 30
 
@@ -76,41 +77,56 @@ class CopyDetail(KindDetail):
         """A stolen photo is high; a copied title alone medium."""
         return Severity.HIGH if self.stolen_photo else Severity.MEDIUM
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """Your listing; the copy with its price and how much cheaper (only when both
         prices are in one currency); similarity and whether the photo is yours."""
+        _ = a._
         own: Mapping[str, Any] = finding.listing or {}
         c = self.copy
-        copy_line: list[Span | str] = [
-            "Copy: ",
-            link(c.title, c.url),
-            f" — {money.money(c.price, c.currency)}",
-        ]
+        copy_link = link(c.title, c.url, fallback=_("(untitled listing)"))
+        copy_price = price(a, c.price, c.currency)
         if c.shop:
-            copy_line.append(f" at {clean(c.shop)}")
+            copy_line = fill(
+                _("Copy: %(listing)s — %(price)s at %(shop)s"),
+                listing=copy_link,
+                price=copy_price,
+                shop=clean(c.shop),
+            )
+        else:
+            copy_line = fill(
+                _("Copy: %(listing)s — %(price)s"), listing=copy_link, price=copy_price
+            )
         diff = money.difference(own.get("price"), own.get("currency"), c.price, c.currency)
         if diff is not None and abs(diff) < 0.005:
-            copy_line.append(" (same price)")
+            copy_line.append(_(" (same price)"))
         elif diff is not None:
-            word = "cheaper" if diff > 0 else "dearer"
             amount = money.money(abs(diff), c.currency)
-            copy_line += [" (", Span(f"{amount} {word}", bold=True), ")"]
+            word = _("%(amount)s cheaper") if diff > 0 else _("%(amount)s dearer")
+            copy_line += [" (", Span(word % {"amount": amount}, bold=True), ")"]
         facts: list[Span | str] = [
-            f"Your price: {money.money(own.get('price'), own.get('currency'))}"
+            _("Your price: %(price)s") % {"price": price(a, own.get("price"), own.get("currency"))}
         ]
         if self.title_similarity is not None:
-            facts.append(f" · title similarity {self.title_similarity * 100:.0f}%")
+            facts.append(
+                " · "
+                + _("title similarity %(pct)s%%") % {"pct": f"{self.title_similarity * 100:.0f}"}
+            )
         if self.image_distance is None:
-            facts.append(" · photo not compared")
+            facts.append(" · " + _("photo not compared"))
         elif finding.severity is Severity.HIGH:
             facts += [
                 " · ",
-                Span("PHOTO STOLEN", bold=True),
-                f" (image distance {self.image_distance})",
+                Span(_("PHOTO STOLEN"), bold=True),
+                _(" (image distance %(distance)s)") % {"distance": self.image_distance},
             ]
         else:
-            facts.append(f" · photo differs (image distance {self.image_distance})")
-        return line(listing_link(own, bold=True)), [line(*copy_line), line(*facts)]
+            facts.append(
+                " · "
+                + _("photo differs (image distance %(distance)s)")
+                % {"distance": self.image_distance}
+            )
+        own_link = listing_link(own, bold=True, fallback=_("(untitled listing)"))
+        return line(own_link), [line(*copy_line), line(*facts)]
 
 
 @dataclass(slots=True)

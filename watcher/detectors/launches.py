@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
-from watcher import money
-from watcher.detectors.base import DetectContext, Detector
+from watcher.detectors.base import DetectContext, Detector, price
+from watcher.i18n import N_, Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -25,12 +25,19 @@ from watcher.models import (
     json_obj,
     json_str,
 )
-from watcher.readable import Line, Span, clean, day, line, link
+from watcher.readable import Line, Span, clean, line, link
 
 LOOKBACK = timedelta(days=300)
 """How far back a competitor's earlier launch of the same season still counts as 'launched'."""
 MAX_ITEMS = 8
 """Items of a launch listed by name in an alert; the rest are counted."""
+SEASONS: dict[str, str] = {
+    "spring": N_("spring"),
+    "summer": N_("summer"),
+    "autumn": N_("autumn"),
+    "winter": N_("winter"),
+}
+"""The seasons' names, translated when shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +108,47 @@ class LaunchDetail(KindDetail):
         """A launch is medium."""
         return Severity.MEDIUM
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """Who started which season, how many competitors have, and the first items."""
-        when = f"{clean(self.season)} {clean(self.year)}".strip()
-        heading = line(Span(f"{clean(finding.shop)} has started {when}", bold=True))
+        _ = a._
+        season = clean(self.season)
+        word = _(SEASONS[season]) if season in SEASONS else season
+        when = (_("%(season)s %(year)s") % {"season": word, "year": clean(self.year)}).strip()
+        heading = line(
+            Span(
+                _("%(shop)s has started %(season)s")
+                % {"shop": clean(finding.shop), "season": when},
+                bold=True,
+            )
+        )
         lines: list[Line] = []
         done, tracked = self.competitors_launched, self.competitors_tracked
         if done is not None and tracked is not None:
-            verb = "has" if done == 1 else "have"
-            lines.append(line(f"{done} of {tracked} competitors {verb} started {when}."))
+            text = a.n_(
+                "%(num)d of %(total)s competitors has started %(season)s.",
+                "%(num)d of %(total)s competitors have started %(season)s.",
+                done,
+                total=tracked,
+                season=when,
+            )
+            lines.append(line(text))
         names = []
         for entry in self.launched:
-            first = day(entry.first_date)
-            names.append(clean(entry.name) + (f" (since {first})" if first else ""))
+            first = a.day(entry.first_date)
+            name = clean(entry.name)
+            names.append(
+                _("%(name)s (since %(date)s)") % {"name": name, "date": first} if first else name
+            )
         if names:
-            lines.append(line("Started: " + ", ".join(names)))
+            lines.append(line(_("Started: %(names)s") % {"names": a.comma.join(names)}))
         for item in self.items[:MAX_ITEMS]:
-            price = money.money(item.price, item.currency)
-            lines.append(line("• ", link(item.title, item.url), f" — {price}"))
+            shown = link(item.title, item.url, fallback=_("(untitled listing)"))
+            lines.append(line("• ", shown, f" — {price(a, item.price, item.currency)}"))
         if len(self.items) > MAX_ITEMS:
-            lines.append(line(f"…and {len(self.items) - MAX_ITEMS} more new items"))
+            more = len(self.items) - MAX_ITEMS
+            lines.append(
+                line(a.n_("…and %(num)d more new item", "…and %(num)d more new items", more))
+            )
         return heading, lines
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self, assert_never, get_args
 
 from watcher import money
-from watcher.detectors.base import DetectContext, Detector, change_key
+from watcher.detectors.base import DetectContext, Detector, change_key, price_move
+from watcher.i18n import N_, Audience
 from watcher.models import Finding, FindingKind, KindDetail, KindNames, Severity, json_obj
-from watcher.readable import Line, Span, clean, line, listing_link, safe_url
+from watcher.readable import Line, Span, clean, fill, line, listing_link, safe_url
 
 Field = Literal["title", "price", "image", "available"]
 FIELDS: tuple[Field, ...] = get_args(Field)
@@ -58,53 +59,81 @@ class ListingChangedDetail(KindDetail):
         """An unexpected change to an own listing is medium."""
         return Severity.MEDIUM
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """One line per changed field (the summary when there is none)."""
         currency = (finding.listing or {}).get("currency")
         lines = []
         for name, change in self.changes.items():
             known = next((f for f in FIELDS if f == name), None)
             if known is not None:
-                lines.append(_field_line(known, change, currency))
+                lines.append(_field_line(a, known, change, currency))
             else:
-                lines.append(_other_line(name, change))
-        return line(listing_link(finding.listing, bold=True)), lines or [
-            line(clean(finding.summary))
-        ]
+                lines.append(_other_line(a, name, change))
+        heading = listing_link(finding.listing, bold=True, fallback=a._("(untitled listing)"))
+        return line(heading), lines or [line(clean(finding.summary))]
 
 
-def _label(name: str) -> str:
+FIELD_NAMES: dict[str, str] = {
+    "title": N_("Title"),
+    "price": N_("Price"),
+    "image": N_("Image"),
+    "available": N_("Stock"),
+}
+"""The tracked fields' names, translated when shown."""
+
+
+def _label(a: Audience, name: str) -> str:
+    if name in FIELD_NAMES:
+        return a._(FIELD_NAMES[name])
     return clean(name).replace("_", " ").capitalize()
 
 
-def _field_line(name: Field, change: FieldChange, currency: object) -> Line:
+def _field_line(a: Audience, name: Field, change: FieldChange, currency: object) -> Line:
     match name:
         case "price":
             pct = money.percent_change(change.old, change.new)
-            text = f"{_label(name)}: {money.change(change.old, change.new, currency)}"
-            return line(text + (f" ({pct})" if pct else ""))
+            values = {
+                "move": price_move(a, change.old, change.new, currency),
+                "pct": f" ({pct})" if pct else "",
+            }
+            old, new = change.old, change.new
+            if money.is_amount(old) and money.is_amount(new) and new < old:
+                return line(a._("▼ Price: %(move)s%(pct)s") % values)
+            if money.is_amount(old) and money.is_amount(new) and new > old:
+                return line(a._("▲ Price: %(move)s%(pct)s") % values)
+            return line(a._("Price: %(move)s%(pct)s") % values)
         case "image":
-            return _image_line(name, change)
-        case "title" | "available":
-            return _other_line(name, change)
+            return _image_line(a, name, change)
+        case "available":
+            if isinstance(change.new, bool):
+                text = a._("now in stock") if change.new else a._("now out of stock")
+                return line(f"{_label(a, name)}{a.colon}{text}")
+            return _other_line(a, name, change)
+        case "title":
+            return _other_line(a, name, change)
         case _:
             assert_never(name)
 
 
-def _image_line(name: str, change: FieldChange) -> Line:
+def _image_line(a: Audience, name: str, change: FieldChange) -> Line:
+    template = a._("%(field)s: %(new)s (was %(old)s)")
     return line(
-        f"{_label(name)}: ",
-        Span("new", safe_url(change.new)),
-        " (was ",
-        Span("old", safe_url(change.old)),
-        ")",
+        *fill(
+            template,
+            field=_label(a, name),
+            new=Span(a._("new"), safe_url(change.new)),
+            old=Span(a._("old"), safe_url(change.old)),
+        )
     )
 
 
-def _other_line(name: str, change: FieldChange) -> Line:
+def _other_line(a: Audience, name: str, change: FieldChange) -> Line:
     if name == "images" or (isinstance(change.new, str) and safe_url(change.new)):
-        return _image_line(name, change)
-    return line(f"{_label(name)}: “{clean(change.old)}” → “{clean(change.new)}”")
+        return _image_line(a, name, change)
+    return line(
+        a._("%(field)s: “%(old)s” → “%(new)s”")
+        % {"field": _label(a, name), "old": clean(change.old), "new": clean(change.new)}
+    )
 
 
 class ListingChanged(Detector):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from watcher import money
-from watcher.detectors.base import DetectContext, Detector, change_key
+from watcher.detectors.base import DetectContext, Detector, change_key, price_move
+from watcher.i18n import Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -46,14 +47,23 @@ class PriceDetail(KindDetail):
         """Competitors' price moves are low."""
         return Severity.LOW
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """``¥99.00 → ¥79.00 (−20.2%)`` under the listing."""
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """``▼ ¥99.00 → ¥79.00 (−20.2%)`` (降价) under the listing."""
         currency = self.currency or (finding.listing or {}).get("currency")
-        text = money.change(self.old, self.new, currency)
-        pct = money.percent_change(self.old, self.new)
-        return line(listing_link(finding.listing, bold=True)), [
-            line(text + (f" ({pct})" if pct else ""))
+        return line(listing_link(finding.listing, bold=True, fallback=a._("(untitled listing)"))), [
+            line(move_text(a, self.old, self.new, currency))
         ]
+
+
+def move_text(a: Audience, old: object, new: object, currency: object) -> str:
+    """A price move with its direction: ``▼ ¥99.00 → ¥79.00 (−20.2%)`` / ``降价 …``."""
+    pct = money.percent_change(old, new)
+    values = {"move": price_move(a, old, new, currency), "pct": f" ({pct})" if pct else ""}
+    if money.is_amount(old) and money.is_amount(new) and new < old:
+        return a._("▼ %(move)s%(pct)s") % values
+    if money.is_amount(old) and money.is_amount(new) and new > old:
+        return a._("▲ %(move)s%(pct)s") % values
+    return "{move}{pct}".format(**values)
 
 
 class PriceChange(Detector):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
 from watcher.detectors.base import DetectContext, Detector
+from watcher.i18n import Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -24,7 +25,7 @@ from watcher.models import (
     json_num,
     json_str,
 )
-from watcher.readable import Line, Span, clean, day, line, listing_link
+from watcher.readable import Line, Span, clean, fill, line, listing_link
 
 Reason = Literal["rating", "text"]
 
@@ -83,16 +84,26 @@ class ReviewDetail(KindDetail):
         """1–2 stars is high; any other negative review medium."""
         return Severity.HIGH if self.rating is not None and self.rating <= 2 else Severity.MEDIUM
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """Stars and listing, the full text as a quote, author and date."""
-        heading = line(Span(stars(self.rating)), " on ", listing_link(finding.listing, bold=True))
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """Stars and listing (a 3-star review is a mixed one: 中评), the full text as a
+        quote, author and date."""
+        _ = a._
+        rated = Span(stars(self.rating) if self.rating is not None else _("no rating"))
+        listing = listing_link(finding.listing, bold=True, fallback=_("(untitled listing)"))
+        if self.rating is not None and self.rating <= 2:
+            template = _("%(stars)s on %(listing)s")
+        elif self.rating is not None and self.rating <= 3:
+            template = _("%(stars)s, a mixed review, on %(listing)s")
+        else:
+            template = _("%(stars)s, a complaint, on %(listing)s")
+        heading = line(*fill(template, stars=rated, listing=listing))
         text = clean(self.text, multiline=True)
-        lines = [line(text, quote=True) if text else line("(no text)")]
-        who = clean(self.author) or "anonymous"
-        when = day(self.published_at)
-        lines.append(line(f"— {who}" + (f", {when}" if when else "")))
+        lines = [line(text, quote=True) if text else line(_("(no text)"))]
+        who = clean(self.author) or _("anonymous")
+        when = a.day(self.published_at)
+        lines.append(line(f"— {who}" + (a.comma + when if when else "")))
         if self.reason == "text":
-            lines.append(line("Flagged by its wording."))
+            lines.append(line(_("Flagged by its wording.")))
         return heading, lines
 
 

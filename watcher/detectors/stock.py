@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from watcher.detectors.base import DetectContext, Detector, change_key
+from watcher.i18n import Audience
 from watcher.models import Finding, FindingKind, KindDetail, KindNames, Severity
 from watcher.readable import Line, line, listing_link
 
@@ -23,8 +24,10 @@ def _available(value: object) -> bool | None:
     return {IN_STOCK: True, OUT_OF_STOCK: False}.get(value) if isinstance(value, str) else None
 
 
-def _shown(available: bool | None) -> str:
-    return "unknown" if available is None else "in stock" if available else "sold out"
+def _shown(a: Audience, available: bool | None) -> str:
+    if available is None:
+        return a._("unknown")
+    return a._("in stock") if available else a._("sold out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +54,18 @@ class StockDetail(KindDetail):
         """Competitors' stock moves are low."""
         return Severity.LOW
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """``in stock → sold out`` under the listing."""
-        text = f"{_shown(self.old)} → {_shown(self.new)}"
-        return line(listing_link(finding.listing, bold=True)), [line(text)]
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """``in stock → sold out`` (缺货) or back in stock (补货) under the listing."""
+        _ = a._
+        old = _shown(a, self.old)
+        if self.new is None:
+            text = _("%(old)s → unknown") % {"old": old}
+        elif self.new:
+            text = _("%(old)s → in stock") % {"old": old}
+        else:
+            text = _("%(old)s → sold out") % {"old": old}
+        link = listing_link(finding.listing, bold=True, fallback=_("(untitled listing)"))
+        return line(link), [line(text)]
 
 
 class StockChange(Detector):

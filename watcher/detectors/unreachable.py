@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
+from watcher.dates import parse_iso
 from watcher.detectors.base import DetectContext, Detector
+from watcher.i18n import Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -43,15 +45,22 @@ class UnreachableDetail(KindDetail):
         """An unreachable shop is medium."""
         return Severity.MEDIUM
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """How many checks failed and the last error."""
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """How many checks failed, since when, and the last error."""
+        _ = a._
         lines = []
         if self.failures is not None:
             n = self.failures
-            lines.append(line(f"Failed {n} check{'' if n == 1 else 's'} in a row."))
+            lines.append(
+                line(a.n_("Failed %(num)d check in a row.", "Failed %(num)d checks in a row.", n))
+            )
+        since = parse_iso(self.since)
+        if since is not None:
+            lines.append(line(_("Failing since %(when)s.") % {"when": a.when(since)}))
         if self.error:
-            lines.append(line("Last error: " + clean(self.error)))
-        return line(Span(f"{clean(finding.shop)} could not be read", bold=True)), lines
+            lines.append(line(_("Last error: %(error)s") % {"error": clean(self.error)}))
+        heading = _("%(shop)s could not be read") % {"shop": clean(finding.shop)}
+        return line(Span(heading, bold=True)), lines
 
 
 class ShopUnreachable(Detector):

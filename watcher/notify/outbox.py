@@ -19,7 +19,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -28,7 +28,8 @@ from loguru import logger
 
 from watcher.config import AlertConfig
 from watcher.errors import DeliveryError, StorageError
-from watcher.models import AlertBatch, Finding, Severity
+from watcher.i18n import ENGLISH, Audience
+from watcher.models import AlertBatch, Evidence, Finding, Severity
 from watcher.notify.channels import Channel, channel_kinds
 from watcher.store.db import utcnow
 from watcher.store.outbox import OutboxStore
@@ -95,9 +96,15 @@ class Outbox:
         client: httpx.AsyncClient,
         *,
         retry_first: timedelta = BACKOFF_BASE,
+        audience: Audience = ENGLISH,
+        evidence: Callable[[Sequence[Finding]], Mapping[str, Evidence]] | None = None,
     ) -> None:
         self.store = store
         self.retry_first = retry_first
+        self.audience = audience
+        """Language and time zone every message is written in."""
+        self.evidence = evidence
+        """Reads what alerts show beyond their findings (dashboard pages, photos)."""
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Paces the sends of one flush to a channel; tests replace it."""
         self._sending: set[asyncio.Future[None]] = set()
@@ -150,6 +157,7 @@ class Outbox:
         """Send the claimed deliveries as one batch; a batch refused for good is sent
         again in halves (see the module docstring)."""
         parts = [claimed]
+        evidence = self._evidence([f for _, f in claimed])
         budget, sends = probe_budget(len(claimed)), 0
         deadline = time.monotonic() + LEASE.total_seconds() / 2
         refused: DeliveryError | None = None
@@ -169,7 +177,8 @@ class Outbox:
                 await self.sleep(channel.pause)
             sends += 1
             try:
-                await channel.send(AlertBatch([f for _, f in part]))
+                batch = AlertBatch([f for _, f in part], audience=self.audience, evidence=evidence)
+                await channel.send(batch)
             except DeliveryError as e:
                 self._sent(name, [d for d, f in part if f.dedup_key in e.delivered], report)
                 rest = [(d, f) for d, f in part if f.dedup_key not in e.delivered]
@@ -194,6 +203,16 @@ class Outbox:
                 return
             else:
                 self._sent(name, [d for d, _ in part], report)
+
+    def _evidence(self, findings: Sequence[Finding]) -> Mapping[str, Evidence]:
+        """The findings' evidence; an alert goes without it rather than not at all."""
+        if self.evidence is None:
+            return {}
+        try:
+            return self.evidence(findings)
+        except StorageError as e:
+            logger.warning("outbox: alerts go without their photos and links: {}", e)
+            return {}
 
     def _sent(self, name: str, ids: Sequence[int], report: FlushReport) -> None:
         if not ids:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 
 import watcher.detectors  # noqa: F401 - registers every kind's detail and names
-from watcher.models import AlertBatch, Finding, Severity, kind_names, typed
-from watcher.readable import Line, Span, clean, line
+from watcher.i18n import ENGLISH, Audience
+from watcher.models import AlertBatch, Evidence, Finding, Severity, kind_names, typed
+from watcher.readable import Line, Span, clean, line, plain_text, safe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,14 @@ def severity_style(severity: Severity) -> SeverityStyle:
 @dataclass(frozen=True, slots=True)
 class Block:
     """One finding, ready for any format: ``label`` ("Copied listing"), ``shop``, a
-    ``heading`` line and detail ``lines``."""
+    ``heading`` line and detail ``lines``, and its ``evidence`` (dashboard page, photos)."""
 
     finding: Finding
     label: str
     shop: str
     heading: Line
     lines: tuple[Line, ...] = field(default=())
+    evidence: Evidence = field(default_factory=Evidence)
 
     @property
     def severity(self) -> Severity:
@@ -88,10 +90,10 @@ def _cap_span(span: Span, chars: int) -> Span:
     return replace(span, text=span.text[: max(chars - 1, 0)].rstrip() + "…")
 
 
-def plural(n: int, kind: str) -> str:
-    """``"1 copied listing"``, ``"2 copied listings"``."""
+def plural(n: int, kind: str, a: Audience = ENGLISH) -> str:
+    """``"1 copied listing"``, ``"2 copied listings"`` (``"2 个同款"``)."""
     names = kind_names(kind)
-    return f"{n} {names.one if n == 1 else names.many}"
+    return f"{n} {a.lang.ngettext(names.one, names.many, n)}"
 
 
 def _by_kind(findings: Iterable[Finding]) -> tuple[Counter[str], list[str]]:
@@ -100,10 +102,10 @@ def _by_kind(findings: Iterable[Finding]) -> tuple[Counter[str], list[str]]:
     return counts, sorted(counts, key=lambda k: (kind_names(k).order, k))
 
 
-def counts_text(findings: Iterable[Finding]) -> str:
+def counts_text(findings: Iterable[Finding], a: Audience = ENGLISH) -> str:
     """Counts by kind, most important kind first: ``"2 negative reviews, 1 copied listing"``."""
     counts, kinds = _by_kind(findings)
-    return ", ".join(plural(counts[k], k) for k in kinds)
+    return a.comma.join(plural(counts[k], k, a) for k in kinds)
 
 
 def _importance(findings: Sequence[Finding]) -> list[str]:
@@ -120,52 +122,100 @@ def _clip(text: str, chars: int) -> str:
 
 
 def subject_line(batch: AlertBatch) -> str:
-    """One line for an email subject or a chat header.
+    """One line for an email subject or a chat header, in the batch's language.
 
     ``"My Shop: 2 negative reviews, 1 copied listing"``. With several shops the most
     important come first (``"My Shop, Rival A and 2 more shops: …"``); past three kinds
     the rest are summed (``"… and 4 other alerts"``).
     """
+    a = batch.audience
     findings = batch.findings
     if not findings:
-        return "no new alerts"
+        return a._("no new alerts")
     shops = _importance(findings)
     if len(shops) == 1:
         who = _clip(shops[0], 80)
     else:
-        who = ", ".join(_clip(s, 40) for s in shops[:2])
+        who = a.comma.join(_clip(s, 40) for s in shops[:2])
         if len(shops) > 2:
-            who += f" and {len(shops) - 2} more shop{'s' if len(shops) > 3 else ''}"
+            who = a.n_(
+                "%(shops)s and %(num)d more shop",
+                "%(shops)s and %(num)d more shops",
+                len(shops) - 2,
+                shops=who,
+            )
     counts, kinds = _by_kind(findings)
-    what = ", ".join(plural(counts[k], k) for k in kinds[:3])
+    what = a.comma.join(plural(counts[k], k, a) for k in kinds[:3])
     rest = sum(counts[k] for k in kinds[3:])
     if rest:
-        what += f" and {rest} other alert{'s' if rest > 1 else ''}"
-    return clean(f"{who}: {what}")
+        what = a.n_(
+            "%(alerts)s and %(num)d other alert",
+            "%(alerts)s and %(num)d other alerts",
+            rest,
+            alerts=what,
+        )
+    return clean(f"{who}{a.colon}{what}")
 
 
-def more_note(left_out: Sequence[Finding]) -> str:
+def more_note(left_out: Sequence[Finding], a: Audience = ENGLISH) -> str:
     """The note that replaces findings a message had no room for:
     ``"…and 37 more alerts not shown here: 30 price changes, 7 stock changes."``"""
-    n = len(left_out)
-    word = "alert" if n == 1 else "alerts"
-    return f"…and {n} more {word} not shown here: {counts_text(left_out)}."
+    return a.n_(
+        "…and %(num)d more alert not shown here: %(counts)s.",
+        "…and %(num)d more alerts not shown here: %(counts)s.",
+        len(left_out),
+        counts=counts_text(left_out, a),
+    )
 
 
-def block(finding: Finding) -> Block:
-    """The readable form of one finding, as its kind's module writes it."""
-    heading, lines = typed(finding).lines(finding)
-    label = kind_names(finding.kind).label
-    return Block(finding, label, clean(finding.shop), heading, tuple(lines))
+def block(finding: Finding, a: Audience = ENGLISH, evidence: Evidence | None = None) -> Block:
+    """The readable form of one finding for audience ``a``, as its kind's module writes it."""
+    heading, lines = typed(finding).lines(finding, a)
+    label = a._(kind_names(finding.kind).label)
+    ev = evidence or Evidence()
+    return Block(finding, label, clean(finding.shop), heading, (*lines, *evidence_lines(ev, a)), ev)
+
+
+def evidence_lines(ev: Evidence, a: Audience) -> list[Line]:
+    """Links to both photos of a copy (yours | the copy's) and to the alert's page on the
+    dashboard, when they are known."""
+    out = []
+    own = safe_url(ev.own_photo.url) if ev.own_photo else None
+    theirs = safe_url(ev.copy_photo.url) if ev.copy_photo else None
+    if own or theirs:
+        parts: list[Span | str] = [a._("Photos:"), " "]
+        if own:
+            parts.append(Span(a._("yours"), own))
+        if own and theirs:
+            parts.append(" | ")
+        if theirs:
+            parts.append(Span(a._("the copy's"), theirs))
+        out.append(line(*parts))
+    page = safe_url(ev.page)
+    if page:
+        out.append(line(Span(a._("Open in the dashboard"), page)))
+    return out
 
 
 def blocks(batch: AlertBatch) -> list[Block]:
     """Every finding of ``batch`` as a block, most important first."""
-    return [block(f) for f in batch.sorted()]
+    return [block(f, batch.audience, batch.evidence_of(f)) for f in batch.sorted()]
+
+
+def one_line(finding: Finding, a: Audience = ENGLISH, chars: int = 200) -> str:
+    """A finding as one line of plain text (a terminal's summary column): its heading and
+    its first detail line."""
+    b = block(finding, a)
+    parts = [plain_text(b.heading), *(plain_text(x) for x in b.lines[:1] if not x.quote)]
+    return _clip(" · ".join(p for p in parts if p), chars)
 
 
 def fit(
-    b: Block, render: Callable[[Block], str], limit: int, measure: Callable[[str], int] = len
+    b: Block,
+    render: Callable[[Block], str],
+    limit: int,
+    measure: Callable[[str], int] = len,
+    shortened: str = "(shortened)",
 ) -> str:
     """``render(b)`` made to fit ``limit`` (as counted by ``measure``).
 
@@ -188,7 +238,7 @@ def fit(
         return best
     small = b.capped(20)
     for n in range(len(small.lines) - 1, -1, -1):
-        lines = (*small.lines[:n], line("(shortened)"))
+        lines = (*small.lines[:n], line(shortened))
         candidate = render(replace(small, lines=lines))
         if measure(candidate) <= limit:
             return candidate

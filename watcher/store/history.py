@@ -436,6 +436,21 @@ class DashboardReads:
         return found[0] if found else None
 
     @guarded
+    def alert_ids(self, dedup_keys: Sequence[str]) -> dict[str, int]:
+        """The ids of the stored alerts with these dedup keys."""
+        out: dict[str, int] = {}
+        keys = sorted(set(dedup_keys))
+        with self.engine.connect() as c:
+            for i in range(0, len(keys), 500):
+                for key, alert_id in c.execute(
+                    select(AlertRow.dedup_key, AlertRow.id).where(
+                        AlertRow.dedup_key.in_(keys[i : i + 500])
+                    )
+                ):
+                    out[key] = alert_id
+        return out
+
+    @guarded
     def alert_facets(self) -> tuple[list[str], list[str]]:
         """The kinds and the shops that have alerts (for filter menus)."""
         with self.engine.connect() as c:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from watcher.cli import output
 from watcher.cli.command import Command, Exit
+from watcher.i18n import Audience, audience
+from watcher.models import Finding
 
 if TYPE_CHECKING:
     from watcher.config import Config
@@ -44,6 +46,17 @@ def _delivery_state(deliveries: list[Any]) -> str:
         )
         or "no channel"
     )
+
+
+def _summary(summary: str, payload: str, a: Audience) -> str:
+    """The stored summary, or the alert rendered in ``a``'s language."""
+    if a.code == "en":
+        return summary
+    try:
+        finding = Finding.from_json(json.loads(payload))
+    except (ValueError, KeyError, TypeError):
+        return summary
+    return output.summary(finding, a)
 
 
 class Alerts(Command):
@@ -90,16 +103,23 @@ class Alerts(Command):
                         }
                     )
             else:
+                a = audience(config.watcher.language, config.watcher.timezone)
                 output.console().print(
                     output.table(
-                        f"Alerts ({len(rows)} newest)",
-                        ("when (UTC)", "severity", "kind", "summary", "deliveries"),
+                        a._("Alerts (%(num)s newest)") % {"num": len(rows)},
+                        (
+                            a._("when (%(zone)s)") % {"zone": a.zone},
+                            a._("severity"),
+                            a._("kind"),
+                            a._("summary"),
+                            a._("deliveries"),
+                        ),
                         (
                             (
-                                f"{alert.created_at:%Y-%m-%d %H:%M}",
-                                alert.severity,
-                                alert.kind,
-                                alert.summary,
+                                a.when(alert.created_at),
+                                output.severity_word(a, alert.severity),
+                                output.kind_label(a, alert.kind),
+                                _summary(alert.summary, alert.payload, a),
                                 _delivery_state(deliveries),
                             )
                             for alert, deliveries in rows

@@ -14,6 +14,7 @@ from watcher.cli import output
 from watcher.cli.command import Command, Exit
 from watcher.cli.names import pick
 from watcher.config import Config, ShopConfig
+from watcher.i18n import audience
 from watcher.models import AlertBatch
 
 if TYPE_CHECKING:
@@ -88,5 +89,6 @@ class Check(Command):
         else:
             console = output.console()
             console.print(output.shops_table(report, config.secrets.redact))
-            console.print(output.findings_table(report.findings))
+            a = audience(config.watcher.language, config.watcher.timezone)
+            console.print(output.findings_table(report.findings, a=a))
         return Exit.FAILED if report.failed else Exit.OK

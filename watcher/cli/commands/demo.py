@@ -30,7 +30,10 @@ class Demo(Command):
             help="then leave the dashboard up on the demo's data (127.0.0.1:8787 by default)",
         )
         parser.add_argument(
-            "--language", choices=["en", "zh"], default="en", help="the dashboard's words"
+            "--language",
+            choices=["en", "zh"],
+            default="en",
+            help="the words of the findings, the alerts and the dashboard",
         )
 
     def run(self, args: argparse.Namespace, config: Config | None) -> int:

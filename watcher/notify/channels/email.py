@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -25,7 +25,7 @@ import httpx
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
-from watcher.notify.mail import render_html, render_text
+from watcher.notify.mail import inline_photos, render_html, render_text
 from watcher.notify.render import subject_line
 from watcher.readable import clean
 
@@ -93,17 +93,30 @@ class EmailOptions:
 
 
 def build_message(batch: AlertBatch, sender: str, to: list[str]) -> EmailMessage:
-    """The email for ``batch``: subject ``[watcher] <subject line>``, Date, Message-ID,
-    a text part and an HTML part."""
+    """The email for ``batch``: subject ``[watcher] <subject line>`` in the batch's
+    language, Date in its time zone, Message-ID, a text part and an HTML part; the photos
+    of a copy ride inline with the HTML (multipart/related, one Content-ID each)."""
     msg = EmailMessage()
     msg["Subject"] = "[watcher] " + clean(subject_line(batch))
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["Date"] = formatdate(localtime=True)
+    msg["Date"] = format_datetime(datetime.now(batch.audience.tz))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(render_text(batch))
     msg.add_alternative(render_html(batch), subtype="html")
+    html_part = msg.get_body(preferencelist=("html",))
+    if isinstance(html_part, EmailMessage):
+        for cid, photo in inline_photos(batch):
+            _, _, subtype = photo.content_type.partition("/")
+            html_part.add_related(
+                photo.data,
+                maintype="image",
+                subtype=subtype,
+                cid=f"<{cid}>",
+                disposition="inline",
+                filename=f"{cid.partition('@')[0]}.{'jpg' if subtype == 'jpeg' else subtype}",
+            )
     return msg
 
 

@@ -189,13 +189,15 @@ def plan(
     into pages within ``page_budget``/``per_page``; findings past ``max_pages`` are
     counted in the last page's ``note``. Nothing is dropped silently."""
     bs = blocks(batch)
+    a = batch.audience
+    shortened = a._("(shortened)")
     pages: list[Page] = []
     page: list[int] = []
     rendered: dict[int, str] = {}
     used, left = 0, 0
     for i, b in enumerate(bs):
         # Rendered lazily: a rate-limited format shows only the first few of a big batch.
-        text = fit(b, render, min(block_limit, page_budget), measure)
+        text = fit(b, render, min(block_limit, page_budget), measure, shortened)
         size = measure(text)
         extra = size + (separator if page else 0)
         if page and (len(page) >= per_page or used + extra > page_budget):
@@ -215,7 +217,7 @@ def plan(
     if left:
         left_out = [b.finding for b in bs[len(bs) - left :]]
         pages[-1].left_out = left_out
-        pages[-1].note = more_note(left_out)
+        pages[-1].note = more_note(left_out, a)
     return pages
 
 

@@ -54,6 +54,10 @@ def _embed(b: Block, description: str) -> dict[str, Any]:
     url = safe_url((b.finding.listing or {}).get("url"))
     if url:
         embed["url"] = url
+    photo = b.evidence.copy_photo
+    image = safe_url(photo.url) if photo is not None else None
+    if image:
+        embed["image"] = {"url": image}
     return embed
 
 

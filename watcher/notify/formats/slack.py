@@ -14,10 +14,12 @@ from watcher.errors import DeliveryError
 from watcher.notify.formats.base import ChatFormat, Limits, Page, classify, reason
 from watcher.notify.markup import ZWSP, Markup, inert_links
 from watcher.notify.render import Block
-from watcher.readable import clean
+from watcher.readable import clean, safe_url
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
+IMAGE_URL_CHARS = 3000
+ALT_CHARS = 2000
 MESSAGE_CHARS = 30_000
 """Total section text per message: well under the 40,000 characters Slack keeps of
 ``text``, so a message is never cut."""
@@ -49,6 +51,17 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
+def _section(b: Block, rendered: str) -> dict[str, Any]:
+    """One finding's section; a copy's photo (as its site serves it) beside the text."""
+    section: dict[str, Any] = {"type": "section", "text": _mrkdwn(rendered)}
+    photo = b.evidence.copy_photo
+    url = safe_url(photo.url) if photo is not None else None
+    if url and len(url) <= IMAGE_URL_CHARS:
+        alt = clean(b.label)[:ALT_CHARS]
+        section["accessory"] = {"type": "image", "image_url": url, "alt_text": alt}
+    return section
+
+
 class SlackFormat(ChatFormat):
     """Block Kit sections, one per finding; reply ``200 ok``."""
 
@@ -65,7 +78,7 @@ class SlackFormat(ChatFormat):
         """A header section, one section per finding, and any note as context."""
         head = escape(title + page.suffix)
         sections: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(f"*{head}*")}]
-        sections += [{"type": "section", "text": _mrkdwn(r)} for r in page.rendered]
+        sections += [_section(b, r) for b, r in zip(page.blocks, page.rendered, strict=True)]
         if page.note:
             sections.append({"type": "context", "elements": [_mrkdwn(escape(page.note))]})
         return {"text": head, "blocks": sections}
