@@ -128,7 +128,8 @@ class WatcherSettings:
     without a heartbeat: a dead instance's shops are taken over after this."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     language: Literal["en", "zh"] = "en"
-    """The words of the dashboard (and of alerts, as their texts move to the catalogs)."""
+    """The words of alerts (chat, email), of the findings the commands print and of the
+    dashboard; ``timezone`` is the zone their dates are written in."""
 
     def validate(self, path: str) -> None:
         """Check the timezone names a real zone."""

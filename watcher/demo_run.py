@@ -61,7 +61,7 @@ def run_demo(
                         for f in report.findings:
                             print_json({"step": step, **f.to_json()})
                     else:
-                        console.print(shops_table(report))
+                        console.print(shops_table(report, a=a))
                         title = a._("Findings at step %(step)s") % {"step": step}
                         console.print(findings_table(report.findings, title, a))
             return reports
@@ -69,9 +69,15 @@ def run_demo(
         reports = asyncio.run(timeline())
         if not json_output:
             total = sum(len(r.findings) for r in reports)
-            console.print(
-                f"\n[bold]{total} finding(s) over {steps + 1} checks in {time.monotonic() - started:.1f}s.[/]"
+            took = f"{time.monotonic() - started:.1f}"
+            done = a.n_(
+                "%(num)d finding over %(checks)d checks in %(seconds)ss.",
+                "%(num)d findings over %(checks)d checks in %(seconds)ss.",
+                total,
+                checks=steps + 1,
+                seconds=took,
             )
+            console.print(Text("\n" + done, style="bold"))
             console.print(
                 "Point watcher at your own shops: `watcher init watcher.toml`, edit it, then"
                 " `watcher check --config watcher.toml`.",

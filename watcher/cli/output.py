@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from watcher.i18n import ENGLISH, Audience
+from watcher.i18n import ENGLISH, N_, Audience
 from watcher.models import AlertBatch, Finding, Severity, kind_names
 
 if TYPE_CHECKING:
@@ -101,15 +101,24 @@ def severity_word(a: Audience, severity: str) -> str:
         return severity
 
 
-def shops_table(report: CheckReport, redact: Callable[[str], str] = str) -> Table:
+def shops_table(
+    report: CheckReport, redact: Callable[[str], str] = str, a: Audience = ENGLISH
+) -> Table:
     """Per-shop status of a check; ``redact`` masks secrets in the error notes."""
     return table(
-        "Shops",
-        ("shop", "status", "listings", "new", "changed", "note"),
+        a._("Shops"),
+        (
+            a._("shop"),
+            a._("status"),
+            a._("listings"),
+            a._("new listings"),
+            a._("changed listings"),
+            a._("note"),
+        ),
         (
             (
                 r.shop.name,
-                cell(r.status, STATUS_STYLE[r.status]),
+                cell(a._(STATUS_WORDS[r.status]), STATUS_STYLE[r.status]),
                 len(r.changes.seen),
                 len(r.changes.new),
                 len(r.changes.changed),
@@ -118,3 +127,6 @@ def shops_table(report: CheckReport, redact: Callable[[str], str] = str) -> Tabl
             for r in report.results
         ),
     )
+
+
+STATUS_WORDS = {"ok": N_("ok"), "partial": N_("partial"), "failed": N_("could not be read")}

@@ -88,7 +88,7 @@ class Check(Command):
                 output.print_json(f.to_json())
         else:
             console = output.console()
-            console.print(output.shops_table(report, config.secrets.redact))
             a = audience(config.watcher.language, config.watcher.timezone)
+            console.print(output.shops_table(report, config.secrets.redact, a))
             console.print(output.findings_table(report.findings, a=a))
         return Exit.FAILED if report.failed else Exit.OK

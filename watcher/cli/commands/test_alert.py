@@ -48,14 +48,16 @@ async def _send_all(config: Config) -> int:
     import httpx
 
     from watcher.errors import DeliveryError
+    from watcher.i18n import audience
     from watcher.notify.channels import channel_kinds
 
     failed = 0
+    words = audience(config.watcher.language, config.watcher.timezone)
     async with httpx.AsyncClient(timeout=config.watcher.timeout.total_seconds()) as client:
         for a in config.alerts:
             channel = channel_kinds()[a.kind](a.options, client)
             try:
-                await channel.send(AlertBatch([sample_finding()]))
+                await channel.send(AlertBatch([sample_finding()], audience=words))
                 print(f"{a.name}: sent", file=sys.stderr)
             except DeliveryError as e:
                 failed += 1
