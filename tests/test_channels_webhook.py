@@ -18,7 +18,7 @@ from tests.findings import stored
 from tests.receiver import Receiver
 from watcher.config import build
 from watcher.errors import ConfigError, DeliveryError
-from watcher.models import AlertBatch, Finding, Severity
+from watcher.models import AlertBatch, Evidence, Finding, Photo, Severity
 from watcher.notify.channels import channel_kinds
 from watcher.notify.channels.webhook import WebhookChannel, WebhookOptions
 from watcher.notify.formats import formats
@@ -724,3 +724,25 @@ async def test_urls_in_fetched_text_are_not_clickable(
         for b in data["blocks"]:
             objects = [b["text"]] if b["type"] == "section" else b["elements"]
             assert all(o["verbatim"] is True for o in objects)
+
+
+async def test_slack_refusing_a_photo_gets_the_message_without_it(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    channel, _ = make(rx, client, "slack")
+    copy = sample()[1]
+    photo = Photo("https://market.example/img/9.jpg")
+    batch = AlertBatch([copy], evidence={copy.dedup_key: Evidence(copy_photo=photo)})
+    rx.queue(400, b"invalid_blocks")
+    await channel.send(batch)
+    first, second = (r.json() for r in rx.requests)
+    shown = [b for b in first["blocks"] if "accessory" in b]
+    assert shown and shown[0]["accessory"]["image_url"] == "https://market.example/img/9.jpg"
+    assert not any("accessory" in b for b in second["blocks"])
+    assert second["text"] == first["text"] and len(second["blocks"]) == len(first["blocks"])
+    rx.clear()
+    rx.queue(400, b"invalid_blocks")
+    rx.queue(400, b"invalid_blocks")
+    with pytest.raises(DeliveryError) as refused:
+        await channel.send(batch)
+    assert not refused.value.retryable and len(rx.requests) == 2

@@ -20,6 +20,7 @@ from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
+from loguru import logger
 
 from watcher.config import Url
 from watcher.errors import ConfigError, DeliveryError
@@ -129,24 +130,31 @@ class WebhookChannel(Channel):
             where = f"{name} webhook" + (f" message {i + 1} of {len(messages)}" if i else "")
             done = f" ({i} of {len(messages)} messages were delivered)" if i else ""
             headers = {**self.options.headers, **message.headers}
-            try:
-                response = await self.client.post(
-                    _with_params(self.options.url, message.params),
-                    content=message.body,
-                    headers=headers,
-                    timeout=timeout,
-                    follow_redirects=False,
+            url = _with_params(self.options.url, message.params)
+            bodies = (
+                [message.body] if message.fallback is None else [message.body, message.fallback]
+            )
+            for n, body in enumerate(bodies):
+                try:
+                    response = await self.client.post(
+                        url, content=body, headers=headers, timeout=timeout, follow_redirects=False
+                    )
+                except httpx.TransportError as e:  # timeouts included: both are worth a retry
+                    why = (
+                        f"timed out after {timeout:g}s ({type(e).__name__})"
+                        if isinstance(e, httpx.TimeoutException)
+                        else f"{type(e).__name__}: {self._redact(str(e))}"
+                    )
+                    raise DeliveryError(
+                        f"{where}: {why}{done}", retryable=True, delivered=delivered
+                    ) from None
+                error = self.format.check(response)
+                if error is None or error.retryable or n == len(bodies) - 1:
+                    break
+                # refused for good with its photos: the same message once more without them
+                logger.warning(
+                    "{}: refused with photos, sending without: {}", where, self._redact(str(error))
                 )
-            except httpx.TransportError as e:  # timeouts included: both are worth a retry
-                why = (
-                    f"timed out after {timeout:g}s ({type(e).__name__})"
-                    if isinstance(e, httpx.TimeoutException)
-                    else f"{type(e).__name__}: {self._redact(str(e))}"
-                )
-                raise DeliveryError(
-                    f"{where}: {why}{done}", retryable=True, delivered=delivered
-                ) from None
-            error = self.format.check(response)
             if error is not None:
                 raise DeliveryError(
                     f"{where}: {self._redact(str(error))}{done}",

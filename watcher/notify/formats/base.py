@@ -47,6 +47,9 @@ class Message:
     params: dict[str, str] = field(default_factory=dict)
     shown: list[Finding] = field(default_factory=list)
     noted: list[Finding] = field(default_factory=list)
+    fallback: bytes | None = None
+    """The same message without its photos, sent once when the platform refuses the one
+    with photos for good (Slack refuses a whole message when it cannot fetch one image)."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -283,6 +286,11 @@ class ChatFormat(WebhookFormat):
         """Extra URL query parameters of each request (a signature)."""
         return {}
 
+    def without_photos(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """``body`` without the photos the platform loads itself, when it has any and the
+        platform refuses a message whose photo it cannot fetch; None otherwise."""
+        return None
+
     def messages(self, batch: AlertBatch) -> list[Message]:
         """Every page of the batch as one request."""
         limits = self.limits
@@ -297,16 +305,21 @@ class ChatFormat(WebhookFormat):
             separator=limits.separator,
         )
         title = self.title(batch)
-        return [
-            Message(
-                dumps(self.body(page, title)),
-                {"Content-Type": "application/json"},
-                self.params(),
-                shown=[b.finding for b in page.blocks],
-                noted=page.left_out,
+        out = []
+        for page in pages:
+            body = self.body(page, title)
+            plain = self.without_photos(body)
+            out.append(
+                Message(
+                    dumps(body),
+                    {"Content-Type": "application/json"},
+                    self.params(),
+                    shown=[b.finding for b in page.blocks],
+                    noted=page.left_out,
+                    fallback=dumps(plain) if plain is not None else None,
+                )
             )
-            for page in pages
-        ]
+        return out
 
 
 def dumps(data: Any) -> bytes:

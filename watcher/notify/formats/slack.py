@@ -83,6 +83,15 @@ class SlackFormat(ChatFormat):
             sections.append({"type": "context", "elements": [_mrkdwn(escape(page.note))]})
         return {"text": head, "blocks": sections}
 
+    def without_photos(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The sections without their photo: Slack refuses the whole message
+        (``invalid_blocks``) when it cannot download one image."""
+        blocks = body.get("blocks", [])
+        if not any("accessory" in b for b in blocks):
+            return None
+        plain = [{k: v for k, v in b.items() if k != "accessory"} for b in blocks]
+        return {**body, "blocks": plain}
+
     def check(self, response: httpx.Response) -> DeliveryError | None:
         """HTTP status first; a 2xx must say ``ok``."""
         error = classify(response.status_code, response.headers, reason(response))
