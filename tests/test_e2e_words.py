@@ -5,13 +5,16 @@ payloads (real webhook receiver), a link to the alert's dashboard page everywher
 
 from __future__ import annotations
 
+import email.utils
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -105,6 +108,8 @@ def test_stolen_photo_alert_carries_both_photos_and_its_dashboard_page(
         assert len(sink.messages) == 1
         msg = sink.messages[0]
         assert "同款" in msg["Subject"]
+        sent = email.utils.parsedate_to_datetime(msg["Date"])
+        assert sent.utcoffset() == datetime.now(ZoneInfo("America/New_York")).utcoffset()
         related = next(p for p in msg.walk() if p.get_content_type() == "multipart/related")
         html = related.get_body(preferencelist=("html",))
         assert html is not None

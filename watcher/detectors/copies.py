@@ -102,7 +102,9 @@ class CopyDetail(KindDetail):
         elif diff is not None:
             amount = money.money(abs(diff), c.currency)
             word = _("%(amount)s cheaper") if diff > 0 else _("%(amount)s dearer")
-            copy_line += [" (", Span(word % {"amount": amount}, bold=True), ")"]
+            copy_line += fill(
+                _(" (%(difference)s)"), difference=Span(word % {"amount": amount}, bold=True)
+            )
         facts: list[Span | str] = [
             _("Your price: %(price)s") % {"price": price(a, own.get("price"), own.get("currency"))}
         ]
