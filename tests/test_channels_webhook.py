@@ -746,3 +746,18 @@ async def test_slack_refusing_a_photo_gets_the_message_without_it(
     with pytest.raises(DeliveryError) as refused:
         await channel.send(batch)
     assert not refused.value.retryable and len(rx.requests) == 2
+
+
+@pytest.mark.parametrize("fmt", ["slack", "discord"])
+async def test_only_an_http_photo_is_shown(
+    fmt: str, rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    channel, _ = make(rx, client, fmt)
+    copy = sample()[1]
+    for url in ("javascript:alert(1)", "data:image/png;base64,AAAA", "https://u:p@evil.example/x"):
+        ev = Evidence(copy_photo=Photo(url))
+        await channel.send(AlertBatch([copy], evidence={copy.dedup_key: ev}))
+    assert len(rx.requests) == 3
+    for r in rx.requests:
+        body = r.text
+        assert "javascript" not in body and "data:image" not in body and "evil.example" not in body

@@ -153,3 +153,12 @@ def test_stolen_photo_alert_carries_both_photos_and_its_dashboard_page(
         )
         assert alerts.returncode == 0, alerts.stderr
         assert "时间（America/New_York）" in alerts.stdout and "同款/盗图" in alerts.stdout
+
+        market.advance()
+        rx.clear()
+        assert check(tmp_path / "w.toml").code == 0
+        embeds = [e for r in rx.requests if r.path == "/discord" for e in r.json()["embeds"]]
+        price = next(
+            e for e in embeds if "降价" in e["description"] and "醋酸缎面半身裙" in e["description"]
+        )
+        assert re.search(rf"\]\({re.escape(PUBLIC)}/listings/\d+\)", price["description"]), price

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -154,14 +153,3 @@ def listing_link(
     """A listing brief (``title``, ``url``, as in a finding's ``listing``) as a link."""
     brief = brief if isinstance(brief, Mapping) else {}
     return link(brief.get("title"), brief.get("url"), fallback=fallback, bold=bold)
-
-
-def day(value: object) -> str:
-    """The date part of an ISO 8601 timestamp (``2027-02-28``); other text as it is."""
-    if not value:
-        return ""
-    text = clean(value)
-    try:
-        return datetime.fromisoformat(text).date().isoformat()
-    except ValueError:
-        return text
