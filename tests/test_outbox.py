@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,9 @@ import pytest
 from tests.findings import stored
 from tests.receiver import Receiver
 from watcher.config import AlertConfig, build
-from watcher.models import Finding, Severity
+from watcher.errors import StorageError
+from watcher.i18n import audience
+from watcher.models import Evidence, Finding, Severity
 from watcher.notify.channels.webhook import WebhookOptions
 from watcher.notify.outbox import Outbox, backoff, probe_budget
 from watcher.store import Store
@@ -146,3 +148,26 @@ def test_backoff_honours_retry_after_within_a_day() -> None:
     assert backoff(1, 120).total_seconds() >= 120
     assert backoff(1, 1e15).total_seconds() <= 86400  # never an OverflowError
     assert probe_budget(1) == 1
+
+
+async def test_alerts_are_written_for_the_audience_and_go_without_evidence_it_cannot_read(
+    tmp_path: Path, rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    box = outbox(tmp_path, rx, client, "slack")
+    box.audience = audience("zh", "Asia/Shanghai")
+
+    def broken(findings: Sequence[Finding]) -> Mapping[str, Evidence]:
+        raise StorageError("database is locked")
+
+    box.evidence = broken
+    box.record([review(1), price(2)])
+    report = await box.flush()
+    assert report.sent == {"hook": 2}
+    text = rx.requests[0].text
+    assert "中差评" in text and "降价" in text and "Negative review" not in text
+    assert "在看板中查看" not in text
+
+    box.evidence = lambda fs: {f.dedup_key: Evidence("https://watch.example/alerts") for f in fs}
+    box.record([review(3)])
+    await box.flush()
+    assert "<https://watch.example/alerts|在看板中查看>" in rx.requests[1].text
