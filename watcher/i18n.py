@@ -6,7 +6,7 @@ translated by the gettext catalogs shipped in ``watcher/locale/<lang>/LC_MESSAGE
 The ``.po`` files are read with Babel when a language is first used: they are the one
 source translators edit and reviewers read, so no compiled ``.mo`` can drift from them and
 the wheel needs no build step. The price is paid once per process and only for Chinese:
-about 40 ms (Babel's import and reading ~170 messages, on the 2-core machine under load);
+about 40-55 ms (Babel's import and reading ~250 messages, on the 2-core machine under load);
 English loads nothing.
 
     lang = language("zh")
@@ -14,8 +14,12 @@ English loads nothing.
     lang.ngettext("{n} listing", "{n} listings", 3).format(n=3)
     lang.datetime(alert_time, "Asia/Shanghai")          # '2027-03-01 08:00'
 
+An alert, an email or a terminal table is written for an :class:`Audience` (a language
+and a zone: ``audience("zh", "Asia/Shanghai")``); each finding kind's ``lines`` takes one.
+
 Strings to translate are marked with ``_()`` / ``ngettext()`` in Python and with
-``{% trans %}`` / ``_()`` in Jinja templates; ``tests/test_i18n.py`` extracts them with
+``{% trans %}`` / ``_()`` in Jinja templates (``a._()`` / ``a.n_()`` on an audience);
+``tests/test_i18n.py`` extracts them with
 Babel and fails when the Chinese catalog misses one.
 """
 
