@@ -17,7 +17,7 @@ from watcher.images import mail_thumbnail
 from watcher.models import AlertBatch, Finding, Severity
 from watcher.notify.markup import Markup
 from watcher.notify.render import Block, blocks, severity_style, subject_line
-from watcher.readable import clean
+from watcher.readable import clean, safe_url
 from watcher.thumbnail import Thumbnail
 
 
@@ -103,8 +103,9 @@ def _photos(b: Block, a: Audience, shown: set[str]) -> str:
             f'<img src="cid:{photo_cid(b.finding, role)}" width="{t.width}" height="{t.height}" '
             f'alt="{HTML.escape(caption)}" style="display:block;max-width:240px;height:auto">'
         )
-        if photo.url:
-            img = f'<a href="{html.escape(photo.url, quote=True)}">{img}</a>'
+        url = safe_url(photo.url)
+        if url:
+            img = f'<a href="{html.escape(url, quote=True)}">{img}</a>'
         cells.append(
             f'<td style="padding:0 12px 0 0;vertical-align:top">{img}'
             f'<div style="font-size:12px;color:#5f6368">{HTML.escape(caption)}</div></td>'
