@@ -71,6 +71,20 @@ CONTRACT: dict[str, dict[str, Any]] = {
         }
     },
     "shop_unreachable": {"failures": 3, "since": "2027-01-01T00:00:00+00:00", "error": "HTTP 503"},
+    "price_position": {
+        "own": {"url": "https://s.example/p", "title": "真皮卡包", "price": 159.0, "currency": "CNY"},
+        "matched": [
+            {
+                "url": "https://t.example/p/1",
+                "title": "真皮卡包 名片夹",
+                "price": 99.0,
+                "currency": "CNY",
+                "shop": "Tidewater",
+            }
+        ],
+        "position": "undercut",
+        "undercut_by": 0.3774,
+    },
 }
 
 
@@ -136,13 +150,13 @@ def test_a_malformed_stored_detail_loads_and_renders(kind: str, detail: Any) -> 
 
 
 def test_an_unknown_kind_keeps_its_json_and_renders_key_by_key() -> None:
-    data = stored("price_position", {"position": "undercut", "undercut_by": 0.12})
+    data = stored("rating_drop", {"rating": 4.1, "was": 4.6})
     finding = Finding.from_json(data)
-    assert finding.kind == "price_position" and isinstance(finding.detail, RawDetail)
+    assert finding.kind == "rating_drop" and isinstance(finding.detail, RawDetail)
     assert finding.to_json() == data
     b = block(finding)
-    assert b.label == "Price position"
-    assert [x.spans[0].text for x in b.lines] == ["position: undercut", "undercut_by: 0.12"]
+    assert b.label == "Rating drop"
+    assert [x.spans[0].text for x in b.lines] == ["rating: 4.1", "was: 4.6"]
 
 
 def test_a_raw_detail_of_a_known_kind_is_read_typed() -> None:

@@ -240,12 +240,54 @@ class LaunchesSettings:
     min_items: int = field(default=3, metadata={"check": positive})
 
 
+def _low_window(value: timedelta, path: str) -> None:
+    if value.total_seconds() < 86400:
+        raise ConfigError(path, f"must be at least 1d, got {value.total_seconds():g}s")
+
+
+@dataclass(slots=True)
+class ShopPricesSettings:
+    """``[detect.prices.shops."<shop name>"]``: one competitor's own price settings (an
+    unset key keeps the ``[detect.prices]`` value)."""
+
+    enabled: bool | None = None
+    min_change: float | None = field(default=None, metadata={"check": unit})
+    low_window: timedelta | None = field(default=None, metadata={"check": _low_window})
+
+
 @dataclass(slots=True)
 class PricesSettings:
-    """``[detect.prices]``."""
+    """``[detect.prices]``, with per-shop overrides in ``shops``."""
 
     enabled: bool = True
     min_change: float = field(default=0.05, metadata={"check": unit})
+    low_window: timedelta | None = field(default=None, metadata={"check": _low_window})
+    """A competitor's price drop to the lowest it has been in this long says so."""
+    shops: dict[str, ShopPricesSettings] = field(default_factory=dict)
+
+    def for_shop(self, name: str) -> ShopPricesSettings:
+        """The settings in force for the shop (or marketplace) ``name``: its overrides
+        over the ``[detect.prices]`` values, every key set."""
+        own = self.shops.get(name, ShopPricesSettings())
+        return ShopPricesSettings(
+            self.enabled if own.enabled is None else own.enabled,
+            self.min_change if own.min_change is None else own.min_change,
+            self.low_window if own.low_window is None else own.low_window,
+        )
+
+
+def _fraction(value: float, path: str) -> None:
+    if not 0 < value < 1:
+        raise ConfigError(path, f"must be greater than 0 and less than 1, got {value}")
+
+
+@dataclass(slots=True)
+class PositionSettings:
+    """``[detect.position]``."""
+
+    enabled: bool = True
+    undercut: float = field(default=0.10, metadata={"check": _fraction})
+    """A matched listing this much cheaper than the own price (0.10: 10 %) undercuts it."""
 
 
 @dataclass(slots=True)
@@ -256,6 +298,7 @@ class DetectSettings:
     reviews: ReviewsSettings = field(default_factory=ReviewsSettings)
     launches: LaunchesSettings = field(default_factory=LaunchesSettings)
     prices: PricesSettings = field(default_factory=PricesSettings)
+    position: PositionSettings = field(default_factory=PositionSettings)
 
 
 MIN_PASSWORD = 10
@@ -392,6 +435,13 @@ def _parse(
     serve = convert(ServeSettings, data.get("serve", {}), "serve")
     alerts = [_alert(a, f"alerts[{i}]") for i, a in enumerate(data.get("alerts", []))]
     _unique_names(shops, markets)
+    known = {s.name for s in (*shops, *markets) if not (isinstance(s, ShopConfig) and s.own)}
+    for name in detect.prices.shops:
+        if name not in known:
+            raise ConfigError(
+                f"detect.prices.shops.{name}",
+                "names no competitor shop or marketplace (the [[shops]] / [[marketplaces]] name)",
+            )
     names: set[str] = set()
     for i, a in enumerate(alerts):
         if a.name in names:

@@ -48,6 +48,7 @@ class FindingKind(StrEnum):
     STOCK_CHANGE = "stock_change"
     LISTING_CHANGED = "listing_changed"
     SHOP_UNREACHABLE = "shop_unreachable"
+    PRICE_POSITION = "price_position"
 
 
 @dataclass(slots=True)

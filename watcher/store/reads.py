@@ -15,9 +15,9 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import Engine, Select, or_, select
 from sqlmodel import col
 
-from watcher.store.db import from_db, pk, to_db
+from watcher.store.db import chunks, from_db, pk, to_db
 from watcher.store.guard import guarded
-from watcher.store.tables import ListingRow, ShopRow
+from watcher.store.tables import ListingRow, ShopRow, SnapshotRow
 
 
 class OwnListing(NamedTuple):
@@ -72,6 +72,14 @@ class DatedListing(NamedTuple):
     first_seen: datetime
 
 
+class PricePoint(NamedTuple):
+    """A listing's price from ``at`` until its next point."""
+
+    at: datetime
+    price: float | None
+    currency: str | None
+
+
 class DetectReads(Protocol):
     """The stored history detectors read."""
 
@@ -92,6 +100,15 @@ class DetectReads(Protocol):
     ) -> Sequence[DatedListing]:
         """Active catalog listings of a shop published at or after ``since``, or first
         seen after ``baseline`` (when there is one)."""
+        ...
+
+    def failing_shops(self) -> set[str]:
+        """The names of the shops whose last check failed (their stored state is old)."""
+        ...
+
+    def price_history(self, listing_ids: Sequence[int]) -> dict[int, list[PricePoint]]:
+        """Each listing's prices in time order, from when it was first seen (listings
+        that do not exist are left out)."""
         ...
 
 
@@ -185,4 +202,60 @@ class StoreReads:
                         first_seen,
                     )
                 )
+        return out
+
+    @guarded
+    def failing_shops(self) -> set[str]:
+        """The names of the shops whose last check failed (their stored state is old)."""
+        q = select(col(ShopRow.name)).where(col(ShopRow.failures) > 0)
+        with self.engine.connect() as c:
+            return {n for (n,) in c.execute(q)}
+
+    @guarded
+    def price_history(self, listing_ids: Sequence[int]) -> dict[int, list[PricePoint]]:
+        """Each listing's prices in time order, from when it was first seen: its first
+        state (the ``previous`` fields of its first snapshot, or its current fields when
+        it never changed), then one point per snapshot."""
+        out: dict[int, list[PricePoint]] = {}
+        with self.engine.connect() as c:
+            for ids in chunks(sorted(set(listing_ids)), 500):
+                current = {
+                    pk(i): (from_db(first), price, cur)
+                    for i, first, price, cur in c.execute(
+                        select(
+                            col(ListingRow.id),
+                            col(ListingRow.first_seen),
+                            col(ListingRow.price),
+                            col(ListingRow.currency),
+                        ).where(col(ListingRow.id).in_(ids))
+                    )
+                }
+                snaps: dict[int, list[tuple[datetime, float | None, str | None, str | None]]] = {}
+                for lid, at, price, cur, previous in c.execute(
+                    select(
+                        col(SnapshotRow.listing_id),
+                        col(SnapshotRow.taken_at),
+                        col(SnapshotRow.price),
+                        col(SnapshotRow.currency),
+                        col(SnapshotRow.previous),
+                    )
+                    .where(col(SnapshotRow.listing_id).in_(ids))
+                    .order_by(col(SnapshotRow.listing_id), col(SnapshotRow.id))
+                ):
+                    taken = from_db(at)
+                    assert taken is not None
+                    snaps.setdefault(pk(lid), []).append((taken, price, cur, previous))
+                for lid, (first_seen, price, cur) in current.items():
+                    assert first_seen is not None
+                    rows = snaps.get(lid, [])
+                    start = PricePoint(first_seen, price, cur)
+                    if rows and rows[0][3]:
+                        try:
+                            before = json.loads(rows[0][3])
+                            start = PricePoint(
+                                first_seen, before.get("price"), before.get("currency")
+                            )
+                        except (ValueError, AttributeError):
+                            pass
+                    out[lid] = [start, *(PricePoint(at, p, cu) for at, p, cu, _ in rows)]
         return out

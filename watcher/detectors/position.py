@@ -1,0 +1,390 @@
+"""``price_position``: where the seller's price stands among the listings that sell the
+same item. Each own watched listing is matched with the other shops' and marketplaces'
+listings the copy detector would call the same item (titles at least
+``[detect.copies] title_similarity`` alike, or the photo within ``image_distance``),
+across every catalog already read. Only prices in the own listing's currency are compared.
+
+Two positions raise an alert:
+
+- ``undercut``: a matched listing is cheaper by more than ``[detect.position] undercut``
+  (10 % by default): "Your 真皮卡包 ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater
+  now ¥99.00 (−37.7%)";
+- ``most_expensive``: every matched listing is cheaper, none by that much.
+
+One alert per change of position, not per check: the dedup key holds the position and the
+moment it began, worked out from the stored price history of the own listing and every
+matched listing. A position that lasts raises nothing more; a return to normal followed
+by a new undercut is a new position and alerts again. A shop that could not be read
+(failed or partial in this check, or failing since its last one) is unknown: its listings
+never make a position, and the seller is never called the most expensive while a matched
+listing's shop is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from watcher import money
+from watcher.detectors.base import DetectContext, Detector
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_list,
+    json_num,
+    json_obj,
+    json_str,
+)
+from watcher.readable import Line, Span, clean, line, link, listing_link
+from watcher.store.reads import CandidateListing, OwnListing, PricePoint
+
+IMAGES_PER_LISTING = 30
+UNDERCUT = "undercut"
+MOST_EXPENSIVE = "most_expensive"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnRef:
+    """The seller's listing and its price."""
+
+    url: str | None
+    title: str | None
+    price: float | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedRef:
+    """A listing of another shop (or marketplace) that sells the same item."""
+
+    url: str | None
+    title: str | None
+    price: float | None
+    currency: str | None
+    shop: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionDetail(KindDetail):
+    """The ``own`` listing, the ``matched`` listings (cheapest first; listings in another
+    currency are listed but not compared), the ``position`` (``most_expensive`` |
+    ``undercut``) and ``undercut_by``: how much cheaper the cheapest matched listing in the
+    own currency is (0..1; None when the position is ``most_expensive``)."""
+
+    kind: ClassVar[FindingKind] = FindingKind.PRICE_POSITION
+    names: ClassVar[KindNames] = KindNames("Price position", "price position", "price positions", 7)
+
+    own: OwnRef
+    matched: tuple[MatchedRef, ...]
+    position: str
+    undercut_by: float | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read the stored detail."""
+        o = json_obj(data.get("own"))
+        own = OwnRef(
+            json_str(o.get("url")),
+            json_str(o.get("title")),
+            json_num(o.get("price")),
+            json_str(o.get("currency")),
+        )
+        matched = tuple(
+            MatchedRef(
+                json_str(m.get("url")),
+                json_str(m.get("title")),
+                json_num(m.get("price")),
+                json_str(m.get("currency")),
+                json_str(m.get("shop")),
+            )
+            for m in map(json_obj, json_list(data.get("matched")))
+        )
+        return cls(
+            own, matched, json_str(data.get("position")) or "", json_num(data.get("undercut_by"))
+        )
+
+    def severity(self) -> Severity:
+        """Being undercut is medium; being the most expensive low."""
+        return Severity.MEDIUM if self.position == UNDERCUT else Severity.LOW
+
+    def compared(self) -> list[MatchedRef]:
+        """The matched listings with a price in the own listing's currency, cheapest first."""
+        same = [
+            m
+            for m in self.matched
+            if money.is_amount(m.price) and money.same_currency(m.currency, self.own.currency)
+        ]
+        return sorted(same, key=lambda m: m.price or 0.0)
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """``Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00
+        (−37.7%)``, and how many listings in another currency were left out."""
+        own = self.own
+        same = self.compared()
+        parts: list[Span | str] = [f"Your price {money.money(own.price, own.currency)}"]
+        if same:
+            low, high = same[0].price, same[-1].price
+            span = money.money(low, own.currency)
+            if high != low:
+                span += f"–{money.money(high, own.currency)}"
+            count = f"{len(same)} matched listing{'s' if len(same) != 1 else ''}"
+            parts.append(f" — {count} {span}")
+        if self.position == UNDERCUT and same:
+            cheapest = same[0]
+            pct = money.percent_change(own.price, cheapest.price)
+            parts += [
+                "; ",
+                Span(clean(cheapest.shop) or "a matched listing", bold=True),
+                f" now {money.money(cheapest.price, cheapest.currency)}",
+                f" ({pct})" if pct else "",
+                " ",
+                link(cheapest.title, cheapest.url),
+            ]
+        elif self.position == MOST_EXPENSIVE:
+            parts += ["; ", Span("you are the most expensive", bold=True)]
+        out = [line(*parts)]
+        skipped = len(self.matched) - len(same)
+        if skipped:
+            out.append(
+                line(
+                    f"{skipped} matched listing{'s' if skipped != 1 else ''} in another"
+                    " currency not compared"
+                )
+            )
+        return line(listing_link(finding.listing, bold=True)), out
+
+
+def position_of(
+    own_price: float | None, others: Sequence[float], undercut: float
+) -> tuple[str | None, float | None]:
+    """The position of ``own_price`` among ``others`` (prices in one currency) and how much
+    cheaper the cheapest other is: (``undercut``, 0.38), (``most_expensive``, None), or
+    (None, None) for neither."""
+    if own_price is None or own_price <= 0 or not others:
+        return None, None
+    cheapest = min(others)
+    by = (own_price - cheapest) / own_price
+    if by > undercut + 1e-9:
+        return UNDERCUT, by
+    if own_price > max(others):
+        return MOST_EXPENSIVE, None
+    return None, None
+
+
+def _price_at(points: Sequence[PricePoint], when: datetime) -> PricePoint | None:
+    """The point in force at ``when`` (None before the listing was first seen)."""
+    found = None
+    for p in points:
+        if p.at > when:
+            break
+        found = p
+    return found
+
+
+def position_since(
+    own: Sequence[PricePoint],
+    matched: Sequence[Sequence[PricePoint]],
+    currency: str | None,
+    undercut: float,
+) -> datetime | None:
+    """When the position the latest prices put the own listing in began: the earliest
+    moment from which every state up to the latest one had that same position (None when
+    the history has no position at its end)."""
+    moments = sorted({p.at for points in (own, *matched) for p in points}, reverse=True)
+
+    def at(when: datetime) -> str | None:
+        o = _price_at(own, when)
+        if o is None or not money.same_currency(o.currency, currency):
+            return None
+        others = [
+            p.price
+            for points in matched
+            if (p := _price_at(points, when)) is not None
+            and money.is_amount(p.price)
+            and money.same_currency(p.currency, currency)
+        ]
+        return position_of(o.price, others, undercut)[0]
+
+    if not moments:
+        return None
+    now = at(moments[0])
+    if now is None:
+        return None
+    since = moments[0]
+    for moment in moments[1:]:
+        if at(moment) != now:
+            break
+        since = moment
+    return since
+
+
+@dataclass(slots=True)
+class _Match:
+    own: OwnListing
+    cands: list[CandidateListing]
+
+
+class PricePosition(Detector):
+    """Own listings undercut by, or dearer than every one of, the listings selling the
+    same item."""
+
+    kind = FindingKind.PRICE_POSITION
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: (
+            tuple[int, list[tuple[OwnListing, list[tuple[CandidateListing, float]]]]] | None
+        )
+        self._cache = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.detect.position.enabled
+
+    def _similar(
+        self, ctx: DetectContext
+    ) -> list[tuple[OwnListing, list[tuple[CandidateListing, float]]]]:
+        """Each own listing with every candidate at least ``candidate_similarity`` alike
+        (the ones whose photos are worth comparing), from every stored catalog: a check of
+        one shop still sees the whole market."""
+        if self._cache is not None and self._cache[0] == id(ctx):
+            return self._cache[1]
+        own = ctx.reads.own_top_listings()
+        out: list[tuple[OwnListing, list[tuple[CandidateListing, float]]]] = []
+        if own:
+            from watcher.text.similarity import TitleIndex
+
+            cands = list(ctx.reads.candidate_listings())
+            index = TitleIndex([c.title for c in cands])
+            low = self.config.detect.copies.candidate_similarity
+            for o in own:
+                hits = sorted(index.matches(o.title, low), key=lambda h: -h[1])
+                out.append((o, [(cands[i], sim) for i, sim in hits]))
+        self._cache = (id(ctx), out)
+        return out
+
+    def images_needed(self, ctx: DetectContext) -> Iterable[str]:
+        """Main images of own listings and of their :data:`IMAGES_PER_LISTING` likeliest
+        matches (the copy detector asks for the same ones: each is fetched once)."""
+        for o, hits in self._similar(ctx):
+            if o.image:
+                yield o.image
+            yield from (c.image for c, _ in hits[:IMAGES_PER_LISTING] if c.image)
+
+    def _matches(self, ctx: DetectContext) -> list[_Match]:
+        from watcher.images import image_distance
+
+        copies = self.config.detect.copies
+        out = []
+        for o, hits in self._similar(ctx):
+            own_hash = ctx.images.get(o.image or "")
+            same = []
+            for c, sim in hits:
+                if c.url == o.url:
+                    continue
+                cand_hash = ctx.images.get(c.image or "")
+                photo = (
+                    own_hash is not None
+                    and cand_hash is not None
+                    and image_distance(own_hash, cand_hash) <= copies.image_distance
+                )
+                if photo or sim >= copies.title_similarity:
+                    same.append(c)
+            if same:
+                out.append(_Match(o, same))
+        return out
+
+    def detect(self, ctx: DetectContext) -> Iterable[Finding]:
+        matches = self._matches(ctx)
+        if not matches:
+            return
+        unknown = {r.shop.name for r in ctx.results if not r.ok}
+        checked = {r.shop.name for r in ctx.results}
+        unknown |= {n for n in ctx.reads.failing_shops() if n not in checked}
+        undercut = self.config.detect.position.undercut
+        history = ctx.reads.price_history(
+            [i for m in matches for i in (m.own.id, *(c.id for c in m.cands))]
+        )
+        for m in matches:
+            own = m.own
+            if not money.is_amount(own.price) or money.currency_code(own.currency) is None:
+                continue
+            same = [
+                c
+                for c in m.cands
+                if money.is_amount(c.price) and money.same_currency(c.currency, own.currency)
+            ]
+            known = [c for c in same if c.shop not in unknown]
+            position, by = position_of(own.price, [c.price for c in known if c.price], undercut)
+            if position is None:
+                continue
+            if position == MOST_EXPENSIVE and len(known) < len(same):
+                continue  # a listing we cannot see now may be dearer
+            since = position_since(
+                history.get(own.id, []),
+                [history.get(c.id, []) for c in same],
+                own.currency,
+                undercut,
+            )
+            if since is None:
+                continue
+            yield self._finding(ctx, m, known, position, by, since)
+
+    def _finding(
+        self,
+        ctx: DetectContext,
+        m: _Match,
+        known: list[CandidateListing],
+        position: str,
+        by: float | None,
+        since: datetime,
+    ) -> Finding:
+        own = m.own
+        ordered = sorted(
+            m.cands,
+            key=lambda c: (
+                not money.same_currency(c.currency, own.currency),
+                c.price if c.price is not None else float("inf"),
+                c.shop,
+                c.url,
+            ),
+        )
+        detail = PositionDetail(
+            OwnRef(own.url, own.title, own.price, own.currency),
+            tuple(MatchedRef(c.url, c.title, c.price, c.currency, c.shop) for c in ordered),
+            position,
+            round(by, 4) if by is not None else None,
+        )
+        if position == UNDERCUT:
+            cheapest = min(known, key=lambda c: c.price or 0.0)
+            where = cheapest.shop if not cheapest.seller else f"{cheapest.shop} ({cheapest.seller})"
+            pct = money.percent_change(own.price, cheapest.price)
+            summary = (
+                f"Your “{own.title}” {money.money(own.price, own.currency)} is undercut:"
+                f" {where} now {money.money(cheapest.price, cheapest.currency)} ({pct})"
+            )
+        else:
+            summary = (
+                f"Your “{own.title}” {money.money(own.price, own.currency)} is the most"
+                f" expensive of {len(known)} matched listing{'s' if len(known) != 1 else ''}"
+            )
+        return Finding(
+            kind=self.kind,
+            severity=detail.severity(),
+            shop=own.shop,
+            listing={
+                "url": own.url,
+                "title": own.title,
+                "price": own.price,
+                "currency": own.currency,
+            },
+            summary=summary,
+            detail=detail,
+            dedup_key=f"{self.kind}:{own.shop}:{own.ref}:{position}:{since.isoformat()}",
+            detected_at=ctx.now,
+        )
