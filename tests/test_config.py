@@ -205,6 +205,60 @@ BAD_CASES = [
         "alerts[0].kinds[0]",
         "unknown finding kind",
     ),
+    (
+        "undercut out of range",
+        "[detect.position]\nundercut = 1\n",
+        "detect.position.undercut",
+        "greater than 0 and less than 1",
+    ),
+    (
+        "undercut zero",
+        "[detect.position]\nundercut = 0\n",
+        "detect.position.undercut",
+        "greater than 0 and less than 1",
+    ),
+    (
+        "undercut not a number",
+        '[detect.position]\nundercut = "10%"\n',
+        "detect.position.undercut",
+        "expected a number",
+    ),
+    (
+        "unknown position key",
+        "[detect.position]\nundercuts = 0.1\n",
+        "detect.position.undercuts",
+        "unknown key",
+    ),
+    (
+        "low_window in hours",
+        '[detect.prices]\nlow_window = "36h"\n',
+        "detect.prices.low_window",
+        "whole number of days",
+    ),
+    (
+        "per-shop prices of an unknown shop",
+        '[[shops]]\nname = "A"\nkind = "html"\nurl = "https://a.example"\n[detect.prices.shops.B]\nmin_change = 0.1\n',
+        "detect.prices.shops.B",
+        "names no competitor",
+    ),
+    (
+        "per-shop prices of the own shop",
+        '[[shops]]\nname = "A"\nkind = "html"\nrole = "own"\nurl = "https://a.example"\n[detect.prices.shops.A]\nmin_change = 0.1\n',
+        "detect.prices.shops.A",
+        "names no competitor",
+    ),
+    (
+        "per-shop prices unknown key",
+        '[[shops]]\nname = "A"\nkind = "html"\nurl = "https://a.example"\n[detect.prices.shops.A]\nthreshold = 0.1\n',
+        "detect.prices.shops.A.threshold",
+        "unknown key",
+    ),
+    (
+        "per-shop min_change out of range",
+        '[[shops]]\nname = "A"\nkind = "html"\nurl = "https://a.example"\n[detect.prices.shops.A]\nmin_change = 2\n',
+        "detect.prices.shops.A.min_change",
+        "between 0 and 1",
+    ),
     ("shops not a table array", 'shops = "x"\n', "shops", "[[shops]]"),
     ("invalid toml", "[watcher\n", "", "not valid TOML"),
 ]
@@ -286,6 +340,8 @@ def _schema_fields(cls: type) -> set[tuple[str, str]]:
         tp = hints[f.name]
         if typing.get_origin(tp) is list:
             tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             out |= _schema_fields(tp)
     return out
@@ -303,6 +359,11 @@ def _covered(cls: type, table: dict[str, Any]) -> set[tuple[str, str]]:
             for item in value if isinstance(value, list) else []:
                 if isinstance(item, dict):
                     out |= _covered(tp, item)
+        elif typing.get_origin(tp) is dict and isinstance(value, dict):
+            tp = typing.get_args(tp)[1]
+            for item in value.values():
+                if isinstance(item, dict) and dataclasses.is_dataclass(tp):
+                    out |= _covered(tp, item)  # type: ignore[arg-type]
         elif isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict):
             out |= _covered(tp, value)
     return out

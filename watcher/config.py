@@ -241,8 +241,9 @@ class LaunchesSettings:
 
 
 def _low_window(value: timedelta, path: str) -> None:
-    if value.total_seconds() < 86400:
-        raise ConfigError(path, f"must be at least 1d, got {value.total_seconds():g}s")
+    seconds = value.total_seconds()
+    if seconds < 86400 or seconds % 86400:
+        raise ConfigError(path, f'must be a whole number of days like "30d", got {seconds:g}s')
 
 
 @dataclass(slots=True)

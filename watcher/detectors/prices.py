@@ -1,9 +1,13 @@
-"""``price_change``: a competitor's listing price moved by at least ``min_change``."""
+"""``price_change``: a competitor's listing price moved by at least ``min_change`` (per shop:
+``[detect.prices.shops."<name>"]``). With ``low_window`` set, a drop to the lowest price the
+listing has had in that window says so (``lowest_in_days``), from the stored price history;
+a listing watched for less than the window makes no such claim."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from watcher import money
@@ -15,15 +19,19 @@ from watcher.models import (
     KindDetail,
     KindNames,
     Severity,
+    json_int,
     json_num,
     json_str,
 )
 from watcher.readable import Line, line, listing_link
+from watcher.store.reads import PricePoint
 
 
 @dataclass(frozen=True, slots=True)
 class PriceDetail(KindDetail):
-    """``old`` and ``new`` price in ``currency``; ``change`` is relative (-0.2 = 20% less)."""
+    """``old`` and ``new`` price in ``currency``; ``change`` is relative (-0.2 = 20% less);
+    ``lowest_in_days``: the new price is the lowest in that many days (``low_window``; the
+    key is left out of the JSON when it is not)."""
 
     kind: ClassVar[FindingKind] = FindingKind.PRICE_CHANGE
     names: ClassVar[KindNames] = KindNames("Price change", "price change", "price changes", 5)
@@ -32,6 +40,7 @@ class PriceDetail(KindDetail):
     new: float | None
     currency: str | None = None
     change: float | None = None
+    lowest_in_days: int | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -41,7 +50,15 @@ class PriceDetail(KindDetail):
             json_num(data.get("new")),
             json_str(data.get("currency")),
             json_num(data.get("change")),
+            json_int(data.get("lowest_in_days")),
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON; ``lowest_in_days`` only when the price is a new low."""
+        data = KindDetail.to_json(self)
+        if self.lowest_in_days is None:
+            del data["lowest_in_days"]
+        return data
 
     def severity(self) -> Severity:
         """Competitors' price moves are low."""
@@ -50,8 +67,12 @@ class PriceDetail(KindDetail):
     def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """``▼ ¥99.00 → ¥79.00 (−20.2%)`` (降价) under the listing."""
         currency = self.currency or (finding.listing or {}).get("currency")
+        text = move_text(a, self.old, self.new, currency)
+        if self.lowest_in_days:
+            low = a.n_("lowest in %(num)d day", "lowest in %(num)d days", self.lowest_in_days)
+            text = f"{text} · {low}"
         return line(listing_link(finding.listing, bold=True, fallback=a._("(untitled listing)"))), [
-            line(move_text(a, self.old, self.new, currency))
+            line(text)
         ]
 
 
@@ -66,6 +87,26 @@ def move_text(a: Audience, old: object, new: object, currency: object) -> str:
     return "{move}{pct}".format(**values)
 
 
+def lowest_in(
+    points: Sequence[PricePoint], new: float, currency: str | None, now: datetime, window: timedelta
+) -> bool:
+    """Whether ``new`` is below every other price of the listing in the ``window`` before
+    ``now`` (the price in force when the window began counts; the last point is the new
+    price itself). False when the listing was first seen after the window began: it has
+    not been watched long enough to say."""
+    start = now - window
+    if len(points) < 2 or points[0].at > start:
+        return False
+    earlier = [
+        p.price
+        for i, p in enumerate(points[:-1])
+        if (p.at > start or points[i + 1].at > start)
+        and money.is_amount(p.price)
+        and (currency is None or p.currency in (None, currency))
+    ]
+    return bool(earlier) and new < min(earlier) - 1e-9
+
+
 class PriceChange(Detector):
     """Relative price changes of competitors' listings (own listings: ``listing_changed``)."""
 
@@ -73,13 +114,37 @@ class PriceChange(Detector):
 
     @property
     def enabled(self) -> bool:
-        return self.config.detect.prices.enabled
+        """On when ``[detect.prices]`` is, or when any shop's override switches it on."""
+        prices = self.config.detect.prices
+        return prices.enabled or any(s.enabled for s in prices.shops.values())
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
-        threshold = self.config.detect.prices.min_change
+        found = list(self._changes(ctx))
+        drops = [lid for _, lid, window in found if window is not None]
+        history = ctx.reads.price_history(drops) if drops else {}
+        for finding, lid, window in found:
+            detail = finding.detail
+            assert isinstance(detail, PriceDetail)
+            if (
+                window is not None
+                and detail.new is not None
+                and lowest_in(history.get(lid, []), detail.new, detail.currency, ctx.now, window)
+            ):
+                days = round(window.total_seconds() / 86400)
+                finding.detail = replace(detail, lowest_in_days=days)
+                finding.summary += f", lowest in {days} days"
+            yield finding
+
+    def _changes(self, ctx: DetectContext) -> Iterator[tuple[Finding, int, timedelta | None]]:
+        """Each price change of at least the shop's ``min_change``, its listing id and the
+        shop's ``low_window`` when it is a drop (else None)."""
         for result in ctx.results:
             if result.shop.own:
                 continue
+            settings = self.config.detect.prices.for_shop(result.shop.name)
+            if not settings.enabled:
+                continue
+            threshold = settings.min_change or 0.0
             for ch in result.changes.changed:
                 old, new = ch.old.get("price"), ch.new.get("price")
                 if old is None or new is None or old <= 0 or old == new:
@@ -95,7 +160,7 @@ class PriceChange(Detector):
                     continue
                 cur = ch.new.get("currency")
                 detail = PriceDetail(old, new, cur, round(rel, 4))
-                yield Finding(
+                finding = Finding(
                     kind=self.kind,
                     severity=detail.severity(),
                     shop=result.shop.name,
@@ -107,3 +172,4 @@ class PriceChange(Detector):
                     ),
                     detected_at=ctx.now,
                 )
+                yield finding, ch.listing_id, settings.low_window if new < old else None
