@@ -3,7 +3,7 @@ marketplace and a webhook receiver for ``--minutes``, with seeded random faults 
 and on the receiver. Prints a JSON summary and exits 1 on any violation.
 
 Checks: the daemon stays alive (same pid); its RSS stays flat after the warm-up; the findings
-delivered are exactly the ten the timeline causes (same kind, severity, shop and listing); each
+delivered are exactly the twelve the timeline causes (same kind, severity, shop and listing); each
 is delivered exactly once (only requests the receiver answered 2xx in time count); the database
 grows little.
 
@@ -69,8 +69,10 @@ OWN5 = "珍珠发夹套装 Pearl Hair Clip Set"
 EXPECTED: frozenset[tuple[str, str, str, str | None, str | None]] = frozenset(
     {
         ("copied_listing", "high", OWN, OWN2, None),
+        ("price_position", "medium", OWN, OWN2, None),
         ("seasonal_launch", "medium", URBAN, None, "winter"),
         ("copied_listing", "high", OWN, OWN4, None),
+        ("price_position", "medium", OWN, OWN4, None),
         ("negative_review", "high", OWN, OWN1, None),
         ("negative_review", "medium", OWN, OWN3, None),
         ("seasonal_launch", "medium", FENGSHANG, None, "spring"),

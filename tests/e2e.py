@@ -77,6 +77,9 @@ def brief(f: dict[str, Any]) -> tuple[Any, ...]:
         extra = (d["old"], d["new"])
     elif f["kind"] == "listing_changed":
         extra = tuple(sorted(d["changes"]))
+    elif f["kind"] == "price_position":
+        cheapest = d["matched"][0]
+        extra = (d["position"], d["undercut_by"], cheapest["shop"], cheapest["price"])
     return (f["kind"], f["severity"], f["shop"], listing, *extra)
 
 

@@ -111,8 +111,9 @@ def test_demo_runs_offline_under_30_seconds() -> None:
         "price_change",
         "stock_change",
         "listing_changed",
+        "price_position",
     }
-    assert len(findings) == 10
+    assert len(findings) == 12
     assert time.monotonic() - start < 60  # 30 s on an idle machine; CI shares its cores
 
 

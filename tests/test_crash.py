@@ -43,11 +43,16 @@ Ident = tuple[str, str, str | None, str | None]
 """(kind, shop, listing title, season): what the timeline fixes whatever the check order."""
 
 STEP0: frozenset[Ident] = frozenset(
-    {("copied_listing", OWN, OWN2, None), ("seasonal_launch", URBAN, None, "winter")}
+    {
+        ("copied_listing", OWN, OWN2, None),
+        ("price_position", OWN, OWN2, None),
+        ("seasonal_launch", URBAN, None, "winter"),
+    }
 )
 STEP1: frozenset[Ident] = frozenset(
     {
         ("copied_listing", OWN, OWN4, None),
+        ("price_position", OWN, OWN4, None),
         ("negative_review", OWN, OWN1, None),
         ("negative_review", OWN, OWN3, None),
         ("seasonal_launch", FENGSHANG, None, "spring"),

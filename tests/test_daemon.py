@@ -40,14 +40,14 @@ def test_daemon_checks_on_schedule_and_alerts_once(market: Marketplace, tmp_path
             daemon.wait_for("new finding(s)")
             deadline = time.monotonic() + 30
             while (
-                len({a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]}) < 2
+                len({a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]}) < 3
                 and time.monotonic() < deadline
             ):
                 time.sleep(0.2)
             market.advance()
             deadline = time.monotonic() + 60
             while (
-                len({a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]}) < 9
+                len({a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]}) < 11
                 and time.monotonic() < deadline
             ):
                 time.sleep(0.2)
@@ -57,7 +57,7 @@ def test_daemon_checks_on_schedule_and_alerts_once(market: Marketplace, tmp_path
             code = daemon.stop()
         assert code == 0, "".join(daemon.log)
         keys = [a["dedup_key"] for r in rx.requests for a in r.json()["alerts"]]
-        assert len(keys) == 9, keys
+        assert len(keys) == 11, keys
         assert len(set(keys)) == len(keys), "every alert delivered exactly once"
 
 

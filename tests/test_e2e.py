@@ -22,9 +22,11 @@ EXPECTED: list[set[tuple[object, ...]]] = [
     {
         ("copied_listing", "high", OWN, OWN2, MARKET, True),
         ("seasonal_launch", "medium", URBAN, None, "winter", 2026, 3, 1, 3),
+        ("price_position", "medium", OWN, OWN2, "undercut", 0.2, MARKET, 135.2),
     },
     {
         ("copied_listing", "high", OWN, OWN4, FAWN, True),
+        ("price_position", "medium", OWN, OWN4, "undercut", 0.25, FAWN, 201.0),
         ("negative_review", "high", OWN, OWN1, 1.0, "rating"),
         ("negative_review", "medium", OWN, OWN3, 5.0, "text"),
         ("seasonal_launch", "medium", FENGSHANG, None, "spring", 2027, 4, 1, 3),
@@ -92,6 +94,27 @@ def test_finding_payload_matches_the_contract(market: Marketplace, tmp_path: Pat
     }
     assert [x["name"] for x in launch["launched"]] == [FENGSHANG]
     assert by_kind["seasonal_launch"]["listing"] is None
+    position = by_kind["price_position"]
+    assert position["detail"] == {
+        "own": {
+            "url": position["listing"]["url"],
+            "title": OWN4,
+            "price": 268.0,
+            "currency": "CNY",
+        },
+        "matched": [
+            {
+                "url": copy["copy"]["url"],
+                "title": copy["copy"]["title"],
+                "price": 201.0,
+                "currency": "CNY",
+                "shop": FAWN,
+            }
+        ],
+        "position": "undercut",
+        "undercut_by": 0.25,
+    }
+    assert position["summary"] == f"Your “{OWN4}” ¥268.00 is undercut: {FAWN} now ¥201.00 (−25.0%)"
 
 
 BROKEN = [

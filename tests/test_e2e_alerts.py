@@ -122,7 +122,7 @@ def test_alert_arrives_exactly_once_after_an_outage(
         first = check(config)
         assert first.code == 0, first.stderr
         keys = {f["dedup_key"] for f in first.findings}
-        assert len(keys) == 2
+        assert len(keys) == 3
         assert len(sink.messages) == 1, "the e-mail channel is independent of the broken webhook"
         assert SECRET not in first.stderr and "/hook" not in first.stderr
 
@@ -159,8 +159,8 @@ def test_email_content_and_alerts_command(
         check(config)
         market.advance()
         run = check(config)
-        assert len(run.findings) == 7
-        assert len(rx.requests) == 2 and len(rx.requests[1].json()["alerts"]) == 7
+        assert len(run.findings) == 8
+        assert len(rx.requests) == 2 and len(rx.requests[1].json()["alerts"]) == 8
         msg = sink.messages[-1]
         assert msg["Subject"].startswith("[watcher] ")
         assert "negative review" in msg["Subject"] and "copied listing" in msg["Subject"]
@@ -180,7 +180,7 @@ def test_email_content_and_alerts_command(
         )
         assert proc.returncode == 0, proc.stderr
         rows = [json.loads(x) for x in proc.stdout.splitlines()]
-        assert len(rows) == 9
+        assert len(rows) == 11
         for row in rows:
             states = {d["channel"]: d["state"] for d in row["deliveries"]}
             assert states.get("hook") == "sent"
@@ -234,10 +234,11 @@ def test_permanent_failure_waits_for_alerts_retry(
         )
         rx.reply(403, b"invalid_token")
         check(config)
-        # The refused batch of two was also tried alert by alert (one refused alert must
-        # not fail the others): the batch and its two halves.
+        # The refused batch of three was also tried in halves, and halves of the refused
+        # halves, until each alert stood alone (one refused alert must not fail the others):
+        # the batch, its halves of one and two, and the two halves of that.
         tried = len(rx.requests)
-        assert tried == 3
+        assert tried == 5
         time.sleep(1.2)
         assert check(config).findings == []
         assert len(rx.requests) == tried, "a permanent failure is not retried by later checks"
@@ -264,5 +265,5 @@ def test_permanent_failure_waits_for_alerts_retry(
             timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
-        assert len(rx.requests) == tried + 1 and len(rx.requests[-1].json()["alerts"]) == 2
+        assert len(rx.requests) == tried + 1 and len(rx.requests[-1].json()["alerts"]) == 3
         assert SECRET not in proc.stderr

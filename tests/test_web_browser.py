@@ -208,7 +208,7 @@ def test_overview_shows_every_shop_and_what_needs_a_person(en: Page) -> None:
 def test_alerts_filter_by_kind_severity_and_shop(en: Page, site: Site) -> None:
     en.go("/alerts")
     total = _alert_count(site.filled.database)
-    assert en.tab.locator("li.alert").count() == total == 11
+    assert en.tab.locator("li.alert").count() == total == 13
     en.tab.select_option("select[name=kind]", "copied_listing")
     en.tab.click("form.filters button[type=submit]")
     en.tab.wait_for_url(re.compile(r"kind=copied_listing"))

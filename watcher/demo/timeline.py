@@ -5,10 +5,11 @@ downstream assert exact findings from these constants, so titles, prices and rev
 live here (and in :mod:`watcher.demo.catalog`) and nowhere else.
 
 * step 0 — the world as built: Urban Threads launched 3 winter items 3–9 days ago; Demo
-  Market already sells a copy of the own shop's #2 best seller.
+  Market already sells a copy of the own shop's #2 best seller, 20% cheaper (a
+  ``price_position`` undercut).
 * step 1 — new reviews on own #1 (1★ and 5★) and #3 (5★ with a complaint), 4 spring items
-  at Fengshang, Fawn copies own #4, a Fengshang price drop, an Urban Threads stock-out,
-  own #5's price change.
+  at Fengshang, Fawn copies own #4 25% cheaper (a copy and a ``price_position`` undercut),
+  a Fengshang price drop, an Urban Threads stock-out, own #5's price change.
 * step 2 — nothing changes (same bytes, same ETags).
 * step 3 — Urban Threads publishes 3 spring items, a 2% Fawn price change, an edited
   review text on own #2, a new 4★ review on own #2.
@@ -206,7 +207,8 @@ STEPS: tuple[Step, ...] = (
             f"{URBAN}: 3 winter items published 3–9 days ago (Winter Down Puffer Jacket 羽绒服, "
             "Chunky Knit Winter Beanie, Merino Wool Winter Scarf)",
             "Demo Market: 某某服饰旗舰店 sells a copy of own #2 高腰阔腿西装裤 垂感显瘦 High-Waist "
-            "Wide-Leg Trousers (stolen photo, 包邮 2027新款 prefix, ¥135.20 vs ¥169.00)",
+            "Wide-Leg Trousers (stolen photo, 包邮 2027新款 prefix, ¥135.20 vs ¥169.00: "
+            "own #2 is undercut by 20%)",
         ),
     ),
     Step(
@@ -219,7 +221,7 @@ STEPS: tuple[Step, ...] = (
             f"{FENGSHANG}: 4 new spring items (早春新款碎花连衣裙, 春季薄款针织开衫, "
             "早春风衣外套 中长款, 春季高腰阔腿裤)",
             f"{FAWN}: lists a copy of own #4 法式碎花茶歇连衣裙 (stolen photo, “{FAWN_COPY_TITLE}”, "
-            "¥201.00 vs ¥268.00)",
+            "¥201.00 vs ¥268.00: own #4 is undercut by 25%)",
             f"{FENGSHANG}: 醋酸缎面半身裙 垂感鱼尾裙 on sale, ¥199.00 → ¥159.00",
             f"{URBAN}: Organic Cotton Crew Tee sold out (all variants unavailable)",
             f"{OWN}: #5 珍珠发夹套装 Pearl Hair Clip Set price ¥129.00 → ¥99.00",

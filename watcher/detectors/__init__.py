@@ -13,28 +13,29 @@ A kind's module (``prices.py`` for ``price_change``...) holds everything about t
 Nothing outside the module is keyed by kind: the alert texts, their order, the JSON
 payload and the ``kinds = [...]`` filter of a channel all read from here.
 
-Adding a kind ``price_position``::
+Adding a kind ``rating_drop`` (``position.py``, for ``price_position``, is a complete
+module of this shape)::
 
     # watcher/models.py: the contract list of kinds gets one member
-    PRICE_POSITION = "price_position"
+    RATING_DROP = "rating_drop"
 
-    # watcher/detectors/position.py: the new module
+    # watcher/detectors/rating.py: the new module
     @dataclass(frozen=True, slots=True)
-    class PositionDetail(KindDetail):
-        kind: ClassVar[FindingKind] = FindingKind.PRICE_POSITION
-        names: ClassVar[KindNames] = KindNames("Price position", "price position", "price positions", 7)
-        own: ListingRef
-        ...
+    class RatingDetail(KindDetail):
+        kind: ClassVar[FindingKind] = FindingKind.RATING_DROP
+        names: ClassVar[KindNames] = KindNames("Rating drop", "rating drop", "rating drops", 8)
+        old: float | None
+        new: float | None
         @classmethod
         def from_json(cls, data: Mapping[str, Any]) -> Self: ...
         def severity(self) -> Severity: return Severity.MEDIUM
         def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]: ...
 
-    class PricePosition(Detector):
-        kind = FindingKind.PRICE_POSITION
+    class RatingDrop(Detector):
+        kind = FindingKind.RATING_DROP
         def detect(self, ctx: DetectContext) -> Iterable[Finding]: ...
 
-plus its test (``tests/test_detector_position.py``). ``tests/test_kinds.py`` fails until
+plus its test (``tests/test_detector_rating.py``). ``tests/test_kinds.py`` fails until
 every :class:`~watcher.models.FindingKind` member has exactly one detail and one detector.
 
 Importing this package imports every kind module, so every detail class is registered
