@@ -72,7 +72,12 @@ CONTRACT: dict[str, dict[str, Any]] = {
     },
     "shop_unreachable": {"failures": 3, "since": "2027-01-01T00:00:00+00:00", "error": "HTTP 503"},
     "price_position": {
-        "own": {"url": "https://s.example/p", "title": "真皮卡包", "price": 159.0, "currency": "CNY"},
+        "own": {
+            "url": "https://s.example/p",
+            "title": "真皮卡包",
+            "price": 159.0,
+            "currency": "CNY",
+        },
         "matched": [
             {
                 "url": "https://t.example/p/1",
