@@ -167,6 +167,17 @@ def test_only_the_same_item_is_matched_by_title_or_photo() -> None:
     }
 
 
+def test_a_detector_kept_across_checks_reads_each_check_afresh() -> None:
+    detector = PricePosition(config())
+    # One context object for every check: the worst case of a later check's context
+    # getting the identity of a freed one.
+    ctx = DetectContext(config(), FakeReads(159.0), [result(OWN)], NOW)  # type: ignore[arg-type]
+    for reads, expected in [(FakeReads(159.0, cand(1, 99.0)), 1), (FakeReads(159.0), 0)] * 2:
+        ctx.reads = reads  # type: ignore[assignment]
+        list(detector.images_needed(ctx))
+        assert len(list(detector.detect(ctx))) == expected
+
+
 def test_only_prices_in_the_own_currency_are_compared() -> None:
     dollars = cand(1, 9.0, currency="USD", shop=RIVAL_B.name)
     assert detect(FakeReads(159.0, dollars)) == [], "$9 is not compared with ¥159"

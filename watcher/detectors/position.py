@@ -223,6 +223,11 @@ def position_since(
     return since
 
 
+_Similar = tuple[OwnListing, list[tuple[CandidateListing, float]]]
+"""An own listing and the candidates whose titles are at least ``candidate_similarity``
+alike, most alike first."""
+
+
 @dataclass(slots=True)
 class _Match:
     own: OwnListing
@@ -237,25 +242,22 @@ class PricePosition(Detector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cache: (
-            tuple[int, list[tuple[OwnListing, list[tuple[CandidateListing, float]]]]] | None
-        )
-        self._cache = None
+        # The matches images_needed found, for detect on the same context (held by the
+        # object, not its id: a later check's context may get the id of a freed one).
+        self._cache: tuple[DetectContext, list[_Similar]] | None = None
 
     @property
     def enabled(self) -> bool:
         return self.config.detect.position.enabled
 
-    def _similar(
-        self, ctx: DetectContext
-    ) -> list[tuple[OwnListing, list[tuple[CandidateListing, float]]]]:
+    def _similar(self, ctx: DetectContext) -> list[_Similar]:
         """Each own listing with every candidate at least ``candidate_similarity`` alike
         (the ones whose photos are worth comparing), from every stored catalog: a check of
         one shop still sees the whole market."""
-        if self._cache is not None and self._cache[0] == id(ctx):
+        if self._cache is not None and self._cache[0] is ctx:
             return self._cache[1]
         own = ctx.reads.own_top_listings()
-        out: list[tuple[OwnListing, list[tuple[CandidateListing, float]]]] = []
+        out: list[_Similar] = []
         if own:
             from watcher.text.similarity import TitleIndex
 
@@ -265,7 +267,7 @@ class PricePosition(Detector):
             for o in own:
                 hits = sorted(index.matches(o.title, low), key=lambda h: -h[1])
                 out.append((o, [(cands[i], sim) for i, sim in hits]))
-        self._cache = (id(ctx), out)
+        self._cache = (ctx, out)
         return out
 
     def images_needed(self, ctx: DetectContext) -> Iterable[str]:
@@ -281,7 +283,9 @@ class PricePosition(Detector):
 
         copies = self.config.detect.copies
         out = []
-        for o, hits in self._similar(ctx):
+        similar = self._similar(ctx)
+        self._cache = None
+        for o, hits in similar:
             own_hash = ctx.images.get(o.image or "")
             same = []
             for c, sim in hits:
