@@ -1,0 +1,140 @@
+"""What the ``price_position`` detector adds to a check: its reads (every candidate listing,
+the price history of the matched ones), the title index and the position's history.
+
+Builds a SQLite store with one own shop (``--own`` watched listings) and ``--shops``
+competitors of ``--listings`` listings each; every own listing is sold by ``--matches``
+competitors, whose prices then change ``--changes`` times (a snapshot each). Prints the
+wall and CPU time of one ``detect`` (median of ``--runs``) and the findings it raised, and
+the copy detector's time on the same store for scale.
+
+    .venv/bin/python bench/bench_position.py --shops 20 --listings 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watcher.config import parse_config
+from watcher.detectors.base import DetectContext, ShopResult
+from watcher.detectors.copies import CopiedListing
+from watcher.detectors.position import PricePosition
+from watcher.models import Listing
+from watcher.store import Store
+
+WORDS = [
+    "真丝",
+    "衬衫",
+    "连衣裙",
+    "碎花",
+    "收腰",
+    "显瘦",
+    "阔腿裤",
+    "高腰",
+    "针织",
+    "开衫",
+    "羊毛",
+    "半身裙",
+    "外套",
+    "风衣",
+    "卫衣",
+    "牛仔",
+]
+
+
+def _title(rng: random.Random) -> str:
+    return " ".join(rng.sample(WORDS, 5)) + f" {rng.randrange(10_000)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shops", type=int, default=20)
+    parser.add_argument("--listings", type=int, default=500)
+    parser.add_argument("--own", type=int, default=5)
+    parser.add_argument("--matches", type=int, default=4)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        shops = [{"name": "Mine", "role": "own", "kind": "shopify", "url": "https://m.example"}]
+        shops += [
+            {"name": f"Rival {i}", "kind": "shopify", "url": f"https://r{i}.example"}
+            for i in range(args.shops)
+        ]
+        cfg = parse_config({"watcher": {"database": "sqlite://"}, "shops": shops}, env={})
+        store = Store(f"sqlite:///{Path(tmp) / 'w.db'}")
+        mine = store.registry.ensure_shop("Mine", "shopify", "own", "https://m.example")
+        assert mine.id
+        own_titles = [_title(rng) for _ in range(args.own)]
+        own = [
+            Listing(f"m{i}", f"https://m.example/p/{i}", t, 159.0, "CNY")
+            for i, t in enumerate(own_titles)
+        ]
+        seen = store.catalog.apply(mine.id, own, complete=None, own_top=True).seen
+        store.catalog.set_own_top(mine.id, [lid for lid, _ in seen])
+        catalogs: list[tuple[int, list[Listing]]] = []
+        for i in range(args.shops):
+            row = store.registry.ensure_shop(
+                f"Rival {i}", "shopify", "competitor", f"https://r{i}.example"
+            )
+            assert row.id
+            items = [
+                Listing(f"r{j}", f"https://r{i}.example/p/{j}", _title(rng), 150.0, "CNY")
+                for j in range(args.listings)
+            ]
+            if i < args.matches:
+                items += [
+                    Listing(f"s{k}", f"https://r{i}.example/s/{k}", "【包邮】" + t, 150.0, "CNY")
+                    for k, t in enumerate(own_titles)
+                ]
+            catalogs.append((row.id, items))
+        for shop_id, items in catalogs:
+            store.catalog.apply(shop_id, items, complete=True)
+        for _ in range(args.changes):
+            for shop_id, items in catalogs[: args.matches]:
+                for item in items[args.listings :]:
+                    item.price = rng.choice([99.0, 129.0, 150.0, 169.0])
+                store.catalog.apply(shop_id, items, complete=True)
+        results = [ShopResult(s, 1) for s in cfg.shops]
+        timings: dict[str, tuple[list[float], list[float]]] = {}
+        raised = 0
+        for _ in range(args.runs):
+            for cls in (PricePosition, CopiedListing):
+                ctx = DetectContext(cfg, store.reads, results, datetime.now(UTC))
+                detector = cls(cfg)
+                w0, c0 = time.perf_counter(), time.process_time()
+                list(detector.images_needed(ctx))
+                found = len(list(detector.detect(ctx)))
+                walls, cpus = timings.setdefault(cls.__name__, ([], []))
+                walls.append(time.perf_counter() - w0)
+                cpus.append(time.process_time() - c0)
+                if cls is PricePosition:
+                    raised = found
+        store.close()
+    print(
+        json.dumps(
+            {
+                "shops": args.shops,
+                "listings": args.shops * args.listings + args.matches * args.own,
+                "own": args.own,
+                "price_changes_per_match": args.changes,
+                **{
+                    f"{name}_{what}_s": round(statistics.median(values), 3)
+                    for name, (walls, cpus) in timings.items()
+                    for what, values in (("wall", walls), ("cpu", cpus))
+                },
+                "price_position_findings": raised,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
