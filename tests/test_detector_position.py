@@ -106,10 +106,11 @@ def test_an_undercut_names_the_cheapest_and_reads_like_a_seller_would() -> None:
     assert isinstance(d, PositionDetail) and d.position == "undercut" and d.undercut_by == 0.3774
     assert [m.price for m in d.matched] == [99.0, 129.0, 149.0, 169.0]
     assert d.own.price == 159.0 and d.own.currency == "CNY"
-    text = "".join(s.text for s in block(f).lines[0].spans)
-    assert text.startswith(
+    spans = block(f).lines[0].spans
+    assert "".join(s.text for s in spans) == (
         "Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)"
     )
+    assert [s.url for s in spans if s.text == "Tidewater"] == ["https://rival.example/p/1"]
     assert (
         f.dedup_key
         == f"price_position:{OWN.name}:own-1:undercut:{(NOW - timedelta(days=1)).isoformat()}"

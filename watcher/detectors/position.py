@@ -40,7 +40,7 @@ from watcher.models import (
     json_obj,
     json_str,
 )
-from watcher.readable import Line, Span, clean, line, link, listing_link
+from watcher.readable import Line, Span, line, link, listing_link
 from watcher.store.reads import CandidateListing, OwnListing, PricePoint
 
 IMAGES_PER_LISTING = 30
@@ -139,11 +139,9 @@ class PositionDetail(KindDetail):
             pct = money.percent_change(own.price, cheapest.price)
             parts += [
                 "; ",
-                Span(clean(cheapest.shop) or "a matched listing", bold=True),
+                link(cheapest.shop, cheapest.url, fallback="a matched listing", bold=True),
                 f" now {money.money(cheapest.price, cheapest.currency)}",
                 f" ({pct})" if pct else "",
-                " ",
-                link(cheapest.title, cheapest.url),
             ]
         elif self.position == MOST_EXPENSIVE:
             parts += ["; ", Span("you are the most expensive", bold=True)]
