@@ -5,7 +5,6 @@ it on a real store, where the position's history decides the dedup key."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from tests.detect import NOW, OWN, RIVAL, RIVAL_B, config, result, run
@@ -216,7 +215,7 @@ class Market:
     """A store with an own listing and one rival listing of the same item, and the keys of
     the alerts recorded so far (the outbox keeps one alert per key)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, url: str) -> None:
         self.cfg = parse_config(
             {
                 "watcher": {"database": "sqlite://"},
@@ -227,7 +226,7 @@ class Market:
             },
             env={},
         )
-        self.store = Store(f"sqlite:///{path / 'w.db'}")
+        self.store = Store(url)
         self.mine = self.store.registry.ensure_shop("Mine", "shopify", "own", "https://m.example")
         self.rival = self.store.registry.ensure_shop(
             "Tidewater", "shopify", "competitor", "https://t.example"
@@ -263,8 +262,8 @@ class Market:
         return new
 
 
-def test_one_alert_per_change_of_position(tmp_path: Path) -> None:
-    m = Market(tmp_path)
+def test_one_alert_per_change_of_position(db_url: str) -> None:
+    m = Market(db_url)
     assert m.check(159, 169) == []
     assert m.check(159, 150) == ["most_expensive"]
     assert m.check(159, 150) == [], "an unchanged position raises nothing"
@@ -278,3 +277,4 @@ def test_one_alert_per_change_of_position(tmp_path: Path) -> None:
     assert m.check(89, 89) == [], "the seller matched the price"
     assert m.check(159, 89) == ["undercut"], "and went back up"
     assert len(m.keys) == 4
+    m.store.close()
