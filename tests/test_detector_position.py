@@ -146,6 +146,7 @@ def test_dearer_than_every_matched_listing_is_most_expensive() -> None:
     assert "you are the most expensive" in "".join(s.text for s in block(f).lines[0].spans)
     assert detect(FakeReads(150.0, cand(1, 150.0), cand(2, 155.0))) == [], "a tie is not dearer"
     assert detect(FakeReads(140.0, cand(1, 150.0))) == [], "the cheapest raises nothing"
+    assert detect(FakeReads(159.0, cand(1, 0.0), cand(2, None))) == [], "no price, no position"
 
 
 def test_only_the_same_item_is_matched_by_title_or_photo() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeGuard
 
 from watcher import money
 from watcher.detectors.base import DetectContext, Detector
@@ -184,15 +184,21 @@ def _price_at(points: Sequence[PricePoint], when: datetime) -> PricePoint | None
     return found
 
 
+def _priced(price: object) -> TypeGuard[float]:
+    """A known price above zero (a zero price is a placeholder, not an offer)."""
+    return money.is_amount(price) and price > 0
+
+
 def position_since(
+    position: str,
     own: Sequence[PricePoint],
     matched: Sequence[Sequence[PricePoint]],
     currency: str | None,
     undercut: float,
 ) -> datetime | None:
-    """When the position the latest prices put the own listing in began: the earliest
-    moment from which every state up to the latest one had that same position (None when
-    the history has no position at its end)."""
+    """When the own listing's ``position`` began: the earliest moment from which every
+    state of the stored prices up to the latest one had it (None when the latest state
+    does not: the history does not back the position up)."""
     moments = sorted({p.at for points in (own, *matched) for p in points}, reverse=True)
 
     def at(when: datetime) -> str | None:
@@ -203,19 +209,16 @@ def position_since(
             p.price
             for points in matched
             if (p := _price_at(points, when)) is not None
-            and money.is_amount(p.price)
+            and _priced(p.price)
             and money.same_currency(p.currency, currency)
         ]
         return position_of(o.price, others, undercut)[0]
 
-    if not moments:
-        return None
-    now = at(moments[0])
-    if now is None:
+    if not moments or at(moments[0]) != position:
         return None
     since = moments[0]
     for moment in moments[1:]:
-        if at(moment) != now:
+        if at(moment) != position:
             break
         since = moment
     return since
@@ -314,20 +317,21 @@ class PricePosition(Detector):
         )
         for m in matches:
             own = m.own
-            if not money.is_amount(own.price) or money.currency_code(own.currency) is None:
+            if not _priced(own.price) or money.currency_code(own.currency) is None:
                 continue
             same = [
                 c
                 for c in m.cands
-                if money.is_amount(c.price) and money.same_currency(c.currency, own.currency)
+                if _priced(c.price) and money.same_currency(c.currency, own.currency)
             ]
             known = [c for c in same if c.shop not in unknown]
-            position, by = position_of(own.price, [c.price for c in known if c.price], undercut)
+            position, by = position_of(own.price, [c.price or 0.0 for c in known], undercut)
             if position is None:
                 continue
             if position == MOST_EXPENSIVE and len(known) < len(same):
                 continue  # a listing we cannot see now may be dearer
             since = position_since(
+                position,
                 history.get(own.id, []),
                 [history.get(c.id, []) for c in same],
                 own.currency,
