@@ -58,7 +58,7 @@ class FakeReads:
 
 
 def cand(
-    n: int, price: float, *, shop: str = RIVAL.name, title: str = TITLE, **fields: Any
+    n: int, price: float | None, *, shop: str = RIVAL.name, title: str = TITLE, **fields: Any
 ) -> CandidateListing:
     row: dict[str, Any] = {
         "id": 100 + n,
@@ -168,6 +168,18 @@ def test_only_the_same_item_is_matched_by_title_or_photo() -> None:
     }
 
 
+def test_a_listing_that_lost_its_currency_for_now_may_still_be_cheaper() -> None:
+    reads = FakeReads(159.0, cand(1, 99.0, currency=None), cand(2, 150.0, shop=RIVAL_B.name))
+    stored = {101: [PricePoint(NOW - timedelta(days=2), 99.0, "CNY")]}
+    plain = reads.price_history
+    reads.price_history = lambda ids: {**plain(ids), **stored}  # type: ignore[method-assign]
+    assert detect(reads) == [], "not the most expensive on a gap in the data"
+    stored[101] = [PricePoint(NOW - timedelta(days=2), 99.0, None)]
+    assert detect(reads)[0].detail.to_json()["position"] == "most_expensive", (
+        "a listing that never showed a currency is not compared"
+    )
+
+
 def test_a_detector_kept_across_checks_reads_each_check_afresh() -> None:
     detector = PricePosition(config())
     # One context object for every check: the worst case of a later check's context
@@ -234,7 +246,9 @@ class Market:
         )
         self.keys: set[str] = set()
 
-    def check(self, own: float, rival: float, *, rival_status: str = "ok") -> list[str]:
+    def check(
+        self, own: float, rival: float, *, rival_status: str = "ok", currency: str | None = "CNY"
+    ) -> list[str]:
         """Store both prices (as a check would) and return the new alerts' positions."""
         assert self.mine.id and self.rival.id
         seen = self.store.catalog.apply(
@@ -247,7 +261,7 @@ class Market:
         if rival_status == "ok":
             self.store.catalog.apply(
                 self.rival.id,
-                [Listing("t1", "https://t.example/p/1", "【包邮】" + TITLE, rival, "CNY")],
+                [Listing("t1", "https://t.example/p/1", "【包邮】" + TITLE, rival, currency)],
                 complete=True,
             )
         results = [
@@ -273,6 +287,8 @@ def test_one_alert_per_change_of_position(db_url: str) -> None:
     assert m.check(159, 89) == [], "a deeper undercut is the same position"
     assert m.check(159, 89, rival_status="failed") == [], "an unknown shop changes nothing"
     assert m.check(159, 89) == [], "nor does its recovery"
+    assert m.check(159, 89, currency=None) == [], "a page that lost its currency for a while"
+    assert m.check(159, 89) == [], "is no new position when it comes back"
     assert m.check(159, 169) == [], "back to normal"
     assert m.check(159, 89) == ["undercut"], "a new undercut after a return to normal"
     assert m.check(89, 89) == [], "the seller matched the price"

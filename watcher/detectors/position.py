@@ -17,7 +17,8 @@ matched listing. A position that lasts raises nothing more; a return to normal f
 by a new undercut is a new position and alerts again. A shop that could not be read
 (failed or partial in this check, or failing since its last one) is unknown: its listings
 never make a position, and the seller is never called the most expensive while a matched
-listing's shop is unknown.
+listing's shop is unknown or the listing shows no price or currency for now. Missing data
+is never a change of position.
 """
 
 from __future__ import annotations
@@ -189,6 +190,11 @@ def _priced(price: object) -> TypeGuard[float]:
     return money.is_amount(price) and price > 0
 
 
+def _known(points: Sequence[PricePoint]) -> list[PricePoint]:
+    """The points with a price and a currency."""
+    return [p for p in points if _priced(p.price) and money.currency_code(p.currency)]
+
+
 def position_since(
     position: str,
     own: Sequence[PricePoint],
@@ -198,7 +204,10 @@ def position_since(
 ) -> datetime | None:
     """When the own listing's ``position`` began: the earliest moment from which every
     state of the stored prices up to the latest one had it (None when the latest state
-    does not: the history does not back the position up)."""
+    does not: the history does not back the position up). A moment a listing showed no
+    price or no currency (a shop's bad day) changes nothing: its last known price holds."""
+    own = _known(own)
+    matched = [_known(points) for points in matched]
     moments = sorted({p.at for points in (own, *matched) for p in points}, reverse=True)
 
     def at(when: datetime) -> str | None:
@@ -328,8 +337,10 @@ class PricePosition(Detector):
             position, by = position_of(own.price, [c.price or 0.0 for c in known], undercut)
             if position is None:
                 continue
-            if position == MOST_EXPENSIVE and len(known) < len(same):
-                continue  # a listing we cannot see now may be dearer
+            if position == MOST_EXPENSIVE and (
+                len(known) < len(same) or self._gap(m, same, history, own.currency)
+            ):
+                continue  # a listing we cannot see or price now may be cheaper
             since = position_since(
                 position,
                 history.get(own.id, []),
@@ -340,6 +351,21 @@ class PricePosition(Detector):
             if since is None:
                 continue
             yield self._finding(ctx, m, known, position, by, since)
+
+    @staticmethod
+    def _gap(
+        m: _Match,
+        same: list[CandidateListing],
+        history: dict[int, list[PricePoint]],
+        currency: str | None,
+    ) -> bool:
+        """Whether a matched listing shows no price or currency now but had one in the own
+        currency before (missing data, not a change)."""
+        return any(
+            any(money.same_currency(p.currency, currency) for p in _known(history.get(c.id, [])))
+            for c in m.cands
+            if c not in same
+        )
 
     def _finding(
         self,
