@@ -100,7 +100,9 @@ def test_an_undercut_names_the_cheapest_and_reads_like_a_seller_would() -> None:
     )
     (f,) = detect(reads)
     assert f.severity is Severity.MEDIUM and f.shop == OWN.name
-    assert f.summary == f"Your “{TITLE}” ¥159.00 is undercut: Tidewater now ¥99.00 (−37.7%)"
+    assert f.summary == (
+        f"Your “{TITLE}” ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)"
+    )
     d = f.detail
     assert isinstance(d, PositionDetail) and d.position == "undercut" and d.undercut_by == 0.3774
     assert [m.price for m in d.matched] == [99.0, 129.0, 149.0, 169.0]
@@ -142,7 +144,9 @@ def test_dearer_than_every_matched_listing_is_most_expensive() -> None:
     (f,) = detect(FakeReads(159.0, cand(1, 150.0), cand(2, 155.0, shop=RIVAL_B.name)))
     assert f.severity is Severity.LOW and f.detail.to_json()["position"] == "most_expensive"
     assert f.detail.to_json()["undercut_by"] is None
-    assert f.summary == f"Your “{TITLE}” ¥159.00 is the most expensive of 2 matched listings"
+    assert f.summary == (
+        f"Your “{TITLE}” ¥159.00 — 2 matched listings ¥150.00–¥155.00; you are the most expensive"
+    )
     assert "you are the most expensive" in "".join(s.text for s in block(f).lines[0].spans)
     assert detect(FakeReads(150.0, cand(1, 150.0), cand(2, 155.0))) == [], "a tie is not dearer"
     assert detect(FakeReads(140.0, cand(1, 150.0))) == [], "the cheapest raises nothing"
@@ -219,6 +223,8 @@ def test_an_unknown_shop_contributes_nothing() -> None:
     unread_b = [result(OWN), result(RIVAL), result(RIVAL_B, status="failed")]
     (f,) = detect(reads, results=unread_b)
     assert f.detail.to_json()["position"] == "undercut", "a known undercut stays one"
+    assert [m["shop"] for m in f.detail.to_json()["matched"]] == [RIVAL.name], "B is unknown"
+    assert "1 matched listing ¥99.00;" in f.summary
 
 
 # --- on a real store: one alert per change of position ---------------------------------

@@ -114,7 +114,9 @@ def test_finding_payload_matches_the_contract(market: Marketplace, tmp_path: Pat
         "position": "undercut",
         "undercut_by": 0.25,
     }
-    assert position["summary"] == f"Your “{OWN4}” ¥268.00 is undercut: {FAWN} now ¥201.00 (−25.0%)"
+    assert position["summary"] == (
+        f"Your “{OWN4}” ¥268.00 — 1 matched listing ¥201.00; {FAWN} now ¥201.00 (−25.0%)"
+    )
 
 
 BROKEN = [

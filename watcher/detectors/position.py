@@ -118,16 +118,16 @@ class PositionDetail(KindDetail):
         same = [
             m
             for m in self.matched
-            if money.is_amount(m.price) and money.same_currency(m.currency, self.own.currency)
+            if _priced(m.price) and money.same_currency(m.currency, self.own.currency)
         ]
         return sorted(same, key=lambda m: m.price or 0.0)
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """``Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00
-        (−37.7%)``, and how many listings in another currency were left out."""
+    def standing(self) -> list[Span | str]:
+        """`` — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)``: what
+        follows the own price in the alert's line and summary."""
         own = self.own
         same = self.compared()
-        parts: list[Span | str] = [f"Your price {money.money(own.price, own.currency)}"]
+        parts: list[Span | str] = []
         if same:
             low, high = same[0].price, same[-1].price
             span = money.money(low, own.currency)
@@ -146,6 +146,14 @@ class PositionDetail(KindDetail):
             ]
         elif self.position == MOST_EXPENSIVE:
             parts += ["; ", Span("you are the most expensive", bold=True)]
+        return parts
+
+    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
+        """``Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00
+        (−37.7%)``, and how many listings in another currency were left out."""
+        own = self.own
+        same = self.compared()
+        parts = [f"Your price {money.money(own.price, own.currency)}", *self.standing()]
         out = [line(*parts)]
         skipped = len(self.matched) - len(same)
         if skipped:
@@ -350,7 +358,7 @@ class PricePosition(Detector):
             )
             if since is None:
                 continue
-            yield self._finding(ctx, m, known, position, by, since)
+            yield self._finding(ctx, m, unknown, position, by, since)
 
     @staticmethod
     def _gap(
@@ -371,14 +379,14 @@ class PricePosition(Detector):
         self,
         ctx: DetectContext,
         m: _Match,
-        known: list[CandidateListing],
+        unknown: set[str],
         position: str,
         by: float | None,
         since: datetime,
     ) -> Finding:
         own = m.own
         ordered = sorted(
-            m.cands,
+            (c for c in m.cands if c.shop not in unknown),
             key=lambda c: (
                 not money.same_currency(c.currency, own.currency),
                 c.price if c.price is not None else float("inf"),
@@ -392,19 +400,8 @@ class PricePosition(Detector):
             position,
             round(by, 4) if by is not None else None,
         )
-        if position == UNDERCUT:
-            cheapest = min(known, key=lambda c: c.price or 0.0)
-            where = cheapest.shop if not cheapest.seller else f"{cheapest.shop} ({cheapest.seller})"
-            pct = money.percent_change(own.price, cheapest.price)
-            summary = (
-                f"Your “{own.title}” {money.money(own.price, own.currency)} is undercut:"
-                f" {where} now {money.money(cheapest.price, cheapest.currency)} ({pct})"
-            )
-        else:
-            summary = (
-                f"Your “{own.title}” {money.money(own.price, own.currency)} is the most"
-                f" expensive of {len(known)} matched listing{'s' if len(known) != 1 else ''}"
-            )
+        standing = "".join(p.text if isinstance(p, Span) else p for p in detail.standing())
+        summary = f"Your “{own.title}” {money.money(own.price, own.currency)}{standing}"
         return Finding(
             kind=self.kind,
             severity=detail.severity(),
