@@ -5,9 +5,12 @@ Builds a SQLite store with one own shop (``--own`` watched listings) and ``--sho
 competitors of ``--listings`` listings each; every own listing is sold by ``--matches``
 competitors, whose prices then change ``--changes`` times (a snapshot each). Prints the
 wall and CPU time of one ``detect`` (median of ``--runs``) and the findings it raised, and
-the copy detector's time on the same store for scale.
+the copy detector's time on the same store for scale. ``--history N`` times instead the
+dating of a position over N stored price changes on each of the own listing and 4 matched
+listings (a year of hourly changes: ``--history 8760``).
 
     .venv/bin/python bench/bench_position.py --shops 20 --listings 500
+    .venv/bin/python bench/bench_position.py --history 8760
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watcher.config import parse_config
 from watcher.detectors.base import DetectContext, ShopResult
 from watcher.detectors.copies import CopiedListing
-from watcher.detectors.position import PricePosition
+from watcher.detectors.position import PricePosition, position_since
 from watcher.models import Listing
 from watcher.store import Store
+from watcher.store.reads import PricePoint
 
 WORDS = [
     "真丝",
@@ -52,6 +56,36 @@ def _title(rng: random.Random) -> str:
     return " ".join(rng.sample(WORDS, 5)) + f" {rng.randrange(10_000)}"
 
 
+def history(changes: int, runs: int) -> None:
+    """Time :func:`position_since` over ``changes`` hourly prices per listing, the rivals
+    always at least 20 % cheaper (the walk goes back through the whole year)."""
+    rng = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    own = [PricePoint(start + timedelta(hours=h), 159.0, "CNY") for h in range(changes)]
+    rivals = [
+        [
+            PricePoint(start + timedelta(hours=h, minutes=r + 1), rng.uniform(80, 125), "CNY")
+            for h in range(changes)
+        ]
+        for r in range(4)
+    ]
+    times = []
+    for _ in range(runs):
+        c0 = time.process_time()
+        since = position_since("undercut", own, rivals, "CNY", 0.10)
+        times.append(time.process_time() - c0)
+    assert since == start + timedelta(minutes=1), since
+    print(
+        json.dumps(
+            {
+                "changes_per_listing": changes,
+                "listings": 5,
+                "cpu_s": round(statistics.median(times), 3),
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shops", type=int, default=20)
@@ -60,7 +94,11 @@ def main() -> None:
     parser.add_argument("--matches", type=int, default=4)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--history", type=int, default=0)
     args = parser.parse_args()
+    if args.history:
+        history(args.history, args.runs)
+        return
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         shops = [{"name": "Mine", "role": "own", "kind": "shopify", "url": "https://m.example"}]
