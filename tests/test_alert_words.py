@@ -1,6 +1,6 @@
 """Every finding kind, in both languages, in every output (the chat formats and both email
 parts): Chinese alerts carry no English words and use a shop operator's trade words
-(中评/差评, 同款, 盗图, 上新, 降价/涨价, 缺货/补货); dates are written in ``[watcher]
+(中评/差评, 同款, 盗图, 上新, 降价/涨价, 缺货/补货, 被低价跟卖/价格最高); dates are written in ``[watcher]
 timezone``; hostile text stays inert in either language."""
 
 from __future__ import annotations
@@ -101,6 +101,14 @@ SAMPLES: list[Sample] = [
         {"old": 99.0, "new": 129.0, "currency": "CNY", "change": 0.303},
         ("涨价",),
     ),
+    (
+        "price_change",
+        Severity.LOW,
+        "对手店",
+        RIVAL,
+        {"old": 129.0, "new": 99.0, "currency": "CNY", "change": -0.2326, "lowest_in_days": 30},
+        ("降价", "30 天内最低价"),
+    ),
     ("stock_change", Severity.LOW, "对手店", RIVAL, {"old": True, "new": False}, ("缺货",)),
     ("stock_change", Severity.LOW, "对手店", RIVAL, {"old": False, "new": True}, ("补货",)),
     (
@@ -116,6 +124,36 @@ SAMPLES: list[Sample] = [
             }
         },
         ("降价", "缺货", "标题"),
+    ),
+    (
+        "price_position",
+        Severity.MEDIUM,
+        "我的店",
+        OWN,
+        {
+            "own": {k: OWN[k] for k in ("url", "title", "price", "currency")},
+            "matched": [
+                {**RIVAL, "shop": "对手店"},
+                {**RIVAL, "price": 169.0, "shop": "另一家"},
+                {**RIVAL, "price": 25.0, "currency": "USD", "shop": "海外店"},
+            ],
+            "position": "undercut",
+            "undercut_by": 0.3774,
+        },
+        ("被低价跟卖", "比你便宜", "¥60.00", "−37.7%", "同款 2 个", "其他币种"),
+    ),
+    (
+        "price_position",
+        Severity.LOW,
+        "我的店",
+        OWN,
+        {
+            "own": {k: OWN[k] for k in ("url", "title", "price", "currency")},
+            "matched": [{**RIVAL, "price": 149.0, "shop": "对手店"}],
+            "position": "most_expensive",
+            "undercut_by": None,
+        },
+        ("价格最高", "比价"),
     ),
     (
         "shop_unreachable",

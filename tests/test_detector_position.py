@@ -101,7 +101,7 @@ def test_an_undercut_names_the_cheapest_and_reads_like_a_seller_would() -> None:
     (f,) = detect(reads)
     assert f.severity is Severity.MEDIUM and f.shop == OWN.name
     assert f.summary == (
-        f"Your “{TITLE}” ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)"
+        f"Your “{TITLE}” ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00, ¥60.00 cheaper (−37.7%)"
     )
     d = f.detail
     assert isinstance(d, PositionDetail) and d.position == "undercut" and d.undercut_by == 0.3774
@@ -109,7 +109,7 @@ def test_an_undercut_names_the_cheapest_and_reads_like_a_seller_would() -> None:
     assert d.own.price == 159.0 and d.own.currency == "CNY"
     spans = block(f).lines[0].spans
     assert "".join(s.text for s in spans) == (
-        "Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)"
+        "Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00, ¥60.00 cheaper (−37.7%)"
     )
     assert [s.url for s in spans if s.text == "Tidewater"] == ["https://rival.example/p/1"]
     assert (

@@ -115,7 +115,7 @@ def test_finding_payload_matches_the_contract(market: Marketplace, tmp_path: Pat
         "undercut_by": 0.25,
     }
     assert position["summary"] == (
-        f"Your “{OWN4}” ¥268.00 — 1 matched listing ¥201.00; {FAWN} now ¥201.00 (−25.0%)"
+        f"Your “{OWN4}” ¥268.00 — 1 matched listing ¥201.00; {FAWN} now ¥201.00, ¥67.00 cheaper (−25.0%)"
     )
 
 

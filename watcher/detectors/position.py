@@ -8,8 +8,8 @@ Two positions raise an alert:
 
 - ``undercut``: a matched listing is cheaper by more than ``[detect.position] undercut``
   (10 % by default): "Your 真皮卡包 ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater
-  now ¥99.00 (−37.7%)";
-- ``most_expensive``: every matched listing is cheaper, none by that much.
+  now ¥99.00, ¥60.00 cheaper (−37.7%)" (in Chinese: 被低价跟卖 … 比你便宜 ¥60.00);
+- ``most_expensive``: every matched listing is cheaper, none by that much (价格最高).
 
 One alert per change of position, not per check: the dedup key holds the position and the
 moment it began, worked out from the stored price history of the own listing and every
@@ -29,7 +29,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Self, TypeGuard
 
 from watcher import money
-from watcher.detectors.base import DetectContext, Detector
+from watcher.detectors.base import DetectContext, Detector, price
+from watcher.i18n import ENGLISH, Audience
 from watcher.models import (
     Finding,
     FindingKind,
@@ -41,7 +42,7 @@ from watcher.models import (
     json_obj,
     json_str,
 )
-from watcher.readable import Line, Span, line, link, listing_link
+from watcher.readable import Line, Span, fill, line, link, listing_link
 from watcher.store.reads import CandidateListing, OwnListing, PricePoint
 
 IMAGES_PER_LISTING = 30
@@ -122,48 +123,66 @@ class PositionDetail(KindDetail):
         ]
         return sorted(same, key=lambda m: m.price or 0.0)
 
-    def standing(self) -> list[Span | str]:
-        """`` — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00 (−37.7%)``: what
-        follows the own price in the alert's line and summary."""
+    def standing(self, a: Audience) -> list[Span | str]:
+        """`` — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00, ¥60.00 cheaper
+        (−37.7%)`` (zh: ``被低价跟卖 … 比你便宜 ¥60.00（−37.7%）``): what follows the own
+        price in the alert's line and (in English) the summary."""
         own = self.own
         same = self.compared()
         parts: list[Span | str] = []
         if same:
             low, high = same[0].price, same[-1].price
-            span = money.money(low, own.currency)
+            span = price(a, low, own.currency)
             if high != low:
-                span += f"–{money.money(high, own.currency)}"
-            count = f"{len(same)} matched listing{'s' if len(same) != 1 else ''}"
-            parts.append(f" — {count} {span}")
+                span += f"–{price(a, high, own.currency)}"
+            parts.append(
+                a.n_(
+                    " — %(num)d matched listing %(range)s",
+                    " — %(num)d matched listings %(range)s",
+                    len(same),
+                    range=span,
+                )
+            )
         if self.position == UNDERCUT and same:
             cheapest = same[0]
             pct = money.percent_change(own.price, cheapest.price)
-            parts += [
-                "; ",
-                link(cheapest.shop, cheapest.url, fallback="a matched listing", bold=True),
-                f" now {money.money(cheapest.price, cheapest.currency)}",
-                f" ({pct})" if pct else "",
-            ]
+            diff = money.difference(own.price, own.currency, cheapest.price, cheapest.currency)
+            parts += fill(
+                a._("; %(shop)s now %(price)s, %(amount)s cheaper%(pct)s"),
+                shop=link(
+                    cheapest.shop, cheapest.url, fallback=a._("a matched listing"), bold=True
+                ),
+                price=price(a, cheapest.price, cheapest.currency),
+                amount=price(a, abs(diff) if diff is not None else None, own.currency),
+                pct=a._(" (%(difference)s)") % {"difference": pct} if pct else "",
+            )
         elif self.position == MOST_EXPENSIVE:
-            parts += ["; ", Span("you are the most expensive", bold=True)]
+            parts += fill(
+                a._("; %(position)s"),
+                position=Span(a._("you are the most expensive"), bold=True),
+            )
         return parts
 
-    def lines(self, finding: Finding) -> tuple[Line, list[Line]]:
-        """``Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00
-        (−37.7%)``, and how many listings in another currency were left out."""
+    def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
+        """``Your price ¥159.00 — 4 matched listings ¥99.00–¥169.00; Tidewater now ¥99.00,
+        ¥60.00 cheaper (−37.7%)``, and how many listings in another currency were left out."""
         own = self.own
         same = self.compared()
-        parts = [f"Your price {money.money(own.price, own.currency)}", *self.standing()]
-        out = [line(*parts)]
+        mine = a._("Your price %(price)s") % {"price": price(a, own.price, own.currency)}
+        out = [line(mine, *self.standing(a))]
         skipped = len(self.matched) - len(same)
         if skipped:
             out.append(
                 line(
-                    f"{skipped} matched listing{'s' if skipped != 1 else ''} in another"
-                    " currency not compared"
+                    a.n_(
+                        "%(num)d matched listing in another currency not compared",
+                        "%(num)d matched listings in another currency not compared",
+                        skipped,
+                    )
                 )
             )
-        return line(listing_link(finding.listing, bold=True)), out
+        heading = listing_link(finding.listing, bold=True, fallback=a._("(untitled listing)"))
+        return line(heading), out
 
 
 def position_of(
@@ -398,7 +417,7 @@ class PricePosition(Detector):
             position,
             round(by, 4) if by is not None else None,
         )
-        standing = "".join(p.text if isinstance(p, Span) else p for p in detail.standing())
+        standing = "".join(p.text if isinstance(p, Span) else p for p in detail.standing(ENGLISH))
         summary = f"Your “{own.title}” {money.money(own.price, own.currency)}{standing}"
         return Finding(
             kind=self.kind,
