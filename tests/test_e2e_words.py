@@ -136,7 +136,13 @@ def test_stolen_photo_alert_carries_both_photos_and_its_dashboard_page(
         assert "盗图" in text and "|你的>" in text and "|同款的>" in text
 
         discord = _payload(rx, "/discord")
-        embed, launch = discord["embeds"]
+        embeds = discord["embeds"]
+        assert len(embeds) == 3, embeds  # the stolen photo, a launch, an undercut (own #2)
+        embed = next(e for e in embeds if "image" in e)
+        launch = next(e for e in embeds if "上新" in e["description"])
+        undercut = next(e for e in embeds if "被低价跟卖" in e["description"])
+        assert "现价 ¥135.20，比你便宜 ¥33.80（−20.0%）" in undercut["description"], undercut
+        assert "Your price" not in undercut["description"] and "image" not in undercut
         assert embed["image"]["url"] == image["image_url"]
         assert f"]({PUBLIC}/copies/{page.group(1)})" in embed["description"]
         assert "image" not in launch and "上新" in launch["description"]
