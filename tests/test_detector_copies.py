@@ -91,6 +91,23 @@ def test_unrelated_titles_and_the_listing_itself_are_not_copies() -> None:
     assert detect(candidate(5, url="https://my.example/p/1")) == []
 
 
+def test_a_later_check_never_sees_an_earlier_checks_candidates() -> None:
+    """The daemon's detector lives across checks; a new check's context may be given the
+    memory (and ``id()``) of the previous one. Its copies must come from its own reads."""
+    detector = CopiedListing(config())
+    first = DetectContext(detector.config, FakeStore([]), [result(OWN)], NOW)  # type: ignore[arg-type]
+    list(detector.images_needed(first))
+    assert list(detector.detect(first)) == []
+    store, results = FakeStore([candidate(7)]), [result(OWN)]
+    old_id = id(first)
+    del first
+    # CPython hands the freed context's memory (and so its id()) to the next one made.
+    ctx = DetectContext(detector.config, store, results, NOW)  # type: ignore[arg-type]
+    assert id(ctx) == old_id, "the scenario needs the address reused"
+    assert "https://rival-a.example/7.jpg" in list(detector.images_needed(ctx))
+    assert [f.detail.copy.url for f in detector.detect(ctx)] == ["https://rival-a.example/p/7"]
+
+
 def test_images_needed_are_the_own_photo_and_the_likely_copies() -> None:
     detector = CopiedListing(config())
     ctx = DetectContext(detector.config, FakeStore([candidate(6)]), [result(OWN)], NOW)  # type: ignore[arg-type]

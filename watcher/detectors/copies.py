@@ -146,7 +146,10 @@ class CopiedListing(Detector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cache: tuple[int, list[_Pair]] | None = None
+        # The pairs found for ``images_needed`` are reused by ``detect`` of the same check.
+        # Keyed by the context object itself and dropped once used: a later check's context
+        # can be given a freed one's ``id()``, and stale pairs would hide its copies.
+        self._cache: tuple[DetectContext, list[_Pair]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -155,7 +158,7 @@ class CopiedListing(Detector):
     def _pairs(self, ctx: DetectContext) -> list[_Pair]:
         """(own listing, candidate) pairs worth comparing: titles at least
         ``candidate_similarity`` alike, plus everything a copy search returned."""
-        if self._cache is not None and self._cache[0] == id(ctx):
+        if self._cache is not None and self._cache[0] is ctx:
             return self._cache[1]
         own = ctx.reads.own_top_listings()
         pairs: list[_Pair] = []
@@ -177,7 +180,7 @@ class CopiedListing(Detector):
                     if i not in hits:
                         hits[i] = title_similarity(row.title, cands[i].title)
                 pairs.extend(_Pair(row, o.shop, cands[i], sim) for i, sim in sorted(hits.items()))
-        self._cache = (id(ctx), pairs)
+        self._cache = (ctx, pairs)
         return pairs
 
     def images_needed(self, ctx: DetectContext) -> Iterable[str]:
@@ -198,6 +201,7 @@ class CopiedListing(Detector):
 
     def detect(self, ctx: DetectContext) -> Iterable[Finding]:
         pairs = self._pairs(ctx)
+        self._cache = None
         if not pairs:
             return
         from watcher.images import image_distance
