@@ -105,7 +105,10 @@ def test_a_later_check_never_sees_an_earlier_checks_candidates() -> None:
     ctx = DetectContext(detector.config, store, results, NOW)  # type: ignore[arg-type]
     assert id(ctx) == old_id, "the scenario needs the address reused"
     assert "https://rival-a.example/7.jpg" in list(detector.images_needed(ctx))
-    assert [f.detail.copy.url for f in detector.detect(ctx)] == ["https://rival-a.example/p/7"]
+    found = [f.detail for f in detector.detect(ctx)]
+    assert [d.copy.url for d in found if isinstance(d, CopyDetail)] == [
+        "https://rival-a.example/p/7"
+    ]
 
 
 def test_images_needed_are_the_own_photo_and_the_likely_copies() -> None:
