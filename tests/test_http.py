@@ -322,3 +322,36 @@ def test_strip_controls_matches_unicode_categories() -> None:
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t":
             assert strip_controls(f"a{ch}b") == "ab", hex(cp)
     assert strip_controls("line\nnext\tcol 中文 emoji 😀") == "line\nnext\tcol 中文 emoji 😀"
+
+
+async def test_one_connection_pool_per_origin(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each origin has its own small pool (httpcore scans every connection of a pool on
+    each request and release: one pool for a hundred shops cost a third of a check's CPU),
+    connections are kept alive per origin, and past ``ORIGIN_POOLS`` origins the idle
+    pools are closed rather than piling up."""
+    import watcher.http as http_module
+
+    servers = []
+    for _ in range(3):
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    origins = [server] + [f"http://127.0.0.1:{s.server_address[1]}" for s in servers]
+    try:
+        async with Http(HttpSettings(timeout=5), trusted=origins[:3]) as http:
+            for _ in range(2):
+                for origin in origins[:3]:
+                    assert (await http.get(f"{origin}/etag")).content == b"payload-v1"
+            assert http._guard is not None
+            pools = http._guard._open._pools
+            assert len(pools) == 3
+            assert [p.open_connections() for p in pools.values()] == [1, 1, 1]
+            monkeypatch.setattr(http_module, "ORIGIN_POOLS", 3)
+            http.trust(origins[3])
+            await http.get(f"{origins[3]}/etag")
+            assert len(http._guard._open._pools) == 1
+            assert http.open_connections() == 1
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()

@@ -52,6 +52,9 @@ MAX_RETRY_AFTER = 60.0
 IMAGE_MAX_BYTES = 8 * 1024 * 1024
 ALLOW_PRIVATE = "watcher.allow_private"  # request extension: this shop opted in
 
+ORIGIN_POOLS = 256
+"""Origins with a connection pool kept at once; past this, idle origins' pools close."""
+
 Lane = Literal["pages", "images"]
 
 
@@ -227,10 +230,68 @@ class _PoolTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend,
         )
+        self._sending = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` (counted until its connection is in use)."""
+        self._sending += 1
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            self._sending -= 1
 
     def open_connections(self) -> int:
         """Connections of the pool that are not closed."""
         return sum(1 for c in self._pool.connections if not c.is_closed())
+
+    def idle(self) -> bool:
+        """Whether no request is being sent and no connection of the pool is in use."""
+        return not self._sending and all(
+            c.is_idle() or c.is_closed() for c in self._pool.connections
+        )
+
+
+class _OriginPools(httpx.AsyncBaseTransport):
+    """One small connection pool per origin. httpcore scans every connection of a pool on
+    each request and each release (an expiry check with a system call per connection), so
+    one pool shared by a hundred shops costs far more CPU than the requests themselves."""
+
+    def __init__(
+        self, ssl: Any, limits: httpx.Limits, backend: httpcore.AsyncNetworkBackend
+    ) -> None:
+        self._ssl = ssl
+        self._limits = limits
+        self._backend = backend
+        self._pools: dict[tuple[bytes, bytes, int | None], _PoolTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through its origin's pool."""
+        url = request.url
+        key = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            if len(self._pools) >= ORIGIN_POOLS:
+                await self._drop_idle()
+            pool = self._pools[key] = _PoolTransport(self._ssl, self._limits, self._backend)
+        return await pool.handle_async_request(request)
+
+    async def _drop_idle(self) -> None:
+        """Close the pools of origins with no connection in use (a daemon meets new image
+        hosts for months; their pools must not pile up)."""
+        for key, pool in list(self._pools.items()):
+            if pool.idle():
+                del self._pools[key]
+                await pool.aclose()
+
+    def open_connections(self) -> int:
+        """Connections of every pool that are not closed."""
+        return sum(p.open_connections() for p in self._pools.values())
+
+    async def aclose(self) -> None:
+        """Close every pool."""
+        pools, self._pools = list(self._pools.values()), {}
+        for p in pools:
+            await p.aclose()
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
@@ -243,9 +304,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     def __init__(self, limits: httpx.Limits) -> None:
         ssl = httpx.create_ssl_context(trust_env=False)
         self.trusted: dict[tuple[str, int], set[str]] = {}
-        self._open = _PoolTransport(ssl, limits, httpcore.AnyIOBackend())
-        self._public = _PoolTransport(ssl, limits, GuardedBackend(allow_private=False))
-        self._private = _PoolTransport(ssl, limits, GuardedBackend(allow_private=True))
+        self._open = _OriginPools(ssl, limits, httpcore.AnyIOBackend())
+        self._public = _OriginPools(ssl, limits, GuardedBackend(allow_private=False))
+        self._private = _OriginPools(ssl, limits, GuardedBackend(allow_private=True))
 
     def trust(self, url: str) -> None:
         """Let ``url``'s origin connect anywhere (with the credentials it carries)."""
@@ -305,9 +366,9 @@ class Http:
     ) -> None:
         self.settings = settings or HttpSettings()
         s = self.settings
-        # The lanes bound concurrency; the pool only has to keep a connection per host
-        # alive between requests (a reconnect is a TLS handshake on real shops).
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=512)
+        # The lanes bound concurrency; a pool (one per origin) only has to keep its
+        # connections alive between requests (a reconnect is a TLS handshake on real shops).
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
         self._guard = GuardedTransport(limits) if transport is None else None
         self.trust(*trusted)
         self._client = httpx.AsyncClient(
