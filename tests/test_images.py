@@ -33,6 +33,7 @@ from watcher.demo.catalog import URBAN
 from watcher.demo.faults import huge_png
 from watcher.http import Http, HttpSettings
 from watcher.images import _DCT, MAX_PIXELS, fetch_hashes, image_distance, image_hash
+from watcher.thumbnail import Thumbnail
 
 THRESHOLD = 10
 WORDS = ["SALE", "NEW", "Premium", "纯棉", "Cotton", "¥99", "$19.99", "2 PACK", "HOT", "Organic"]
@@ -504,3 +505,28 @@ def test_hash_format_and_distance_properties() -> None:
     assert image_distance(h, other) == image_distance(other, h)
     assert image_distance(h, "zz") == 64
     assert image_distance("", h) == 64
+
+
+async def test_many_photos_are_hashed_in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check with many photos decodes them in worker processes (every core), with the
+    same hashes and thumbnails as this process's decoding thread; a few photos start no
+    worker."""
+    import watcher.images as images_module
+    from watcher import workers
+
+    workers.shutdown()
+    with Marketplace() as market:
+        shop = market.shop(URBAN)
+        urls = [f"{shop.base}cdn/p{i}.jpg" for i in range(1, 7)]
+        async with Http(HttpSettings(timeout=30), trusted=[shop.base]) as http:
+            small_thumbs: dict[str, Thumbnail] = {}
+            small = await fetch_hashes(http, urls, thumbnails=small_thumbs)
+            assert not workers.started()
+            monkeypatch.setattr(images_module, "WORKER_PHOTOS", 4)
+            pooled_thumbs: dict[str, Thumbnail] = {}
+            pooled = await fetch_hashes(http, urls, thumbnails=pooled_thumbs)
+            assert workers.started()
+    workers.shutdown()
+    assert len(small) == 6 and all(small.values())
+    assert pooled == small
+    assert pooled_thumbs == small_thumbs and len(small_thumbs) == 6

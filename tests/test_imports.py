@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "watcher.dates": 1,
     "watcher.when": 1,
     "watcher.images": 1,
+    "watcher.workers": 1,  # worker processes for CPU-bound pure work
     "watcher.thumbnail": 1,
     "watcher.i18n": 1,
     "watcher.text": 1,
