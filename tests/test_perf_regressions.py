@@ -15,10 +15,16 @@ import asyncio
 import resource
 import time
 
+import pytest
+
 from watcher.config import ShopConfig, Url
+from watcher.demo import Marketplace
+from watcher.demo.catalog import FENGSHANG, URBAN
 from watcher.detectors.base import ShopResult
+from watcher.http import Http
 from watcher.models import Listing
 from watcher.runner import CheckReport
+from watcher.sources import source_kinds
 from watcher.store.repo import ListingChanges
 
 
@@ -62,3 +68,31 @@ def test_asyncio_run_returning_a_report_is_cheap() -> None:
     cpu = time.process_time() - start
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert cpu < 0.1 and grown_mb < 5, f"{cpu:.2f} s CPU, +{grown_mb:.0f} MB peak"
+
+
+async def test_catalog_pages_read_in_worker_processes_equal_the_in_process_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large check reads its Shopify and WooCommerce catalog pages in worker processes
+    (JSON decoding and record building on another core); the listings are exactly those
+    read in this process, and a small check starts no worker."""
+    from watcher import workers
+
+    workers.shutdown()
+    with Marketplace() as market:
+        for name in (FENGSHANG, URBAN):
+            demo = market.shop(name)
+            shop = ShopConfig(
+                name=demo.name, kind=demo.kind, url=Url(demo.base), currency=demo.currency
+            )
+            async with Http(trusted=[demo.base]) as http:
+                source = source_kinds()[shop.kind](shop, http)
+                monkeypatch.setattr(workers, "WORTH_BYTES", 1 << 40)
+                here = await source.catalog()
+                assert not workers.started()
+                monkeypatch.setattr(workers, "WORTH_BYTES", 0)
+                pooled = await source.catalog()
+                assert workers.started()
+            workers.shutdown()
+            assert here.complete and len(here.listings) >= 10
+            assert pooled == here

@@ -6,10 +6,11 @@ loop keeps fetching.
   CPU and ~40 MB to start): small checks never start one.
 - Spawned, never forked: the parent has threads (parsers, the image thread, SQLite) and
   a fork would copy their locks mid-use.
-- Bounded: at most :data:`WORKERS` processes, each replaced after
-  :data:`TASKS_PER_WORKER` tasks, so whatever a decode left in its heap goes back to the
-  system; a worker that dies (a codec crashing on a hostile photo, the OOM killer) fails
-  only the tasks it had, and the next call starts a fresh pool.
+- Bounded: at most :data:`WORKERS` processes, each running one task at a time (a photo's
+  decode is bounded by :mod:`watcher.images`); a worker that dies (a codec crashing on a
+  hostile photo, the OOM killer) fails only the tasks it had, and the next call starts a
+  fresh pool. (Workers are not recycled after N tasks: ``max_tasks_per_child`` can leave
+  CPython 3.11's pool with no worker and its caller waiting forever.)
 
 Functions sent here must be module-level, their arguments and results picklable.
 """
@@ -20,12 +21,22 @@ import asyncio
 import multiprocessing
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar, TypeVarTuple, Unpack
 
-__all__ = ["TASKS_PER_WORKER", "WORKERS", "WorkerError", "run", "shutdown", "started"]
+__all__ = [
+    "WORKERS",
+    "WORTH_BYTES",
+    "WorkerError",
+    "run",
+    "shutdown",
+    "started",
+    "worth",
+]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -33,11 +44,15 @@ Ts = TypeVarTuple("Ts")
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Worker processes at most: the machine's cores, up to two (the event loop needs one)."""
 
-TASKS_PER_WORKER = 400
-"""Tasks a worker runs before it is replaced (its memory returned to the system)."""
+WORTH_BYTES = 4 * 1024 * 1024
+"""Bytes of pages offered within :data:`WORTH_WINDOW` seconds from which a check counts as
+large (pages go to the workers): ~10 full catalog pages, ~0.25 s of parsing."""
+WORTH_WINDOW = 10.0
 
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
+_offered: deque[tuple[float, int]] = deque()
+_offered_bytes = 0
 
 
 class WorkerError(Exception):
@@ -51,9 +66,22 @@ def _executor() -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(
                 WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=TASKS_PER_WORKER,
             )
         return _pool
+
+
+def worth(nbytes: int) -> bool:
+    """Whether a page of ``nbytes`` should be read in a worker: yes once the pages offered
+    in the last :data:`WORTH_WINDOW` seconds reach :data:`WORTH_BYTES` (a large check;
+    a daemon checking a few small shops never starts a worker), or while the pool of a
+    large check is running anyway."""
+    global _offered_bytes
+    now = time.monotonic()
+    _offered.append((now, nbytes))
+    _offered_bytes += nbytes
+    while _offered and _offered[0][0] < now - WORTH_WINDOW:
+        _offered_bytes -= _offered.popleft()[1]
+    return _offered_bytes >= WORTH_BYTES or (_pool is not None and nbytes >= 64 * 1024)
 
 
 def started() -> bool:

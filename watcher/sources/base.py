@@ -13,8 +13,11 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
+
+from loguru import logger
 
 from watcher.config import ShopConfig
 from watcher.dates import parse_iso
@@ -67,6 +70,34 @@ async def parse_off_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     """
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
+
+
+@dataclass(slots=True)
+class ProductsPage:
+    """One page of a JSON product list, read by a module-level function (so a worker
+    process can read it): the listings, how many products the page had (read or not),
+    and why products were skipped (logged by the caller, in the main process)."""
+
+    shape: Literal["ok", "not json", "unexpected"]
+    """"not json": the body is no JSON; "unexpected": JSON without the product list."""
+    listings: list[Listing] = field(default_factory=list)
+    products: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+async def read_page(fn: Callable[[bytes, ShopConfig], T], content: bytes, shop: ShopConfig) -> T:
+    """``fn(content, shop)``: in a worker process during a large check (pages of many
+    shops arriving at once, see :func:`watcher.workers.worth`), where JSON decoding and
+    record building use another core; on the event loop otherwise (a small page is read
+    faster than it is sent to a process)."""
+    from watcher import workers
+
+    if workers.worth(len(content)):
+        try:
+            return await workers.run(fn, content, shop)
+        except workers.WorkerError as e:
+            logger.warning("{}: {}; reading the page here", shop.name, e)
+    return fn(content, shop)
 
 
 def parse_time(value: object) -> datetime | None:

@@ -4,19 +4,31 @@ reviews from the product page's structured data."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urljoin, urlsplit
 
 from loguru import logger
 
+from watcher.config import ShopConfig
 from watcher.errors import BadResponseError, BlockedError, FetchError, ParseError
 from watcher.models import Catalog, Listing
-from watcher.sources.base import Source, check_elements, parse_off_loop, parse_time
+from watcher.sources.base import (
+    ProductsPage,
+    Source,
+    check_elements,
+    parse_off_loop,
+    parse_time,
+    read_page,
+)
 from watcher.sources.structured import absolute_url
 from watcher.text.clean import clean_text, strip_controls, strip_html
+
+if TYPE_CHECKING:
+    from watcher.http import Http
 
 PAGE_LIMIT = 250
 MAX_PAGES = 25_000 // PAGE_LIMIT
@@ -124,21 +136,25 @@ class ShopifySource(Source):
         url = urljoin(self.base, "products.json")
         for page in range(1, MAX_PAGES + 1):
             try:
-                data, _ = await self.fetch_json(
-                    url, params={"limit": PAGE_LIMIT, "page": page}, conditional=True
+                resp = await self.fetch(
+                    url,
+                    params={"limit": PAGE_LIMIT, "page": page},
+                    conditional=True,
+                    headers={"Accept": "application/json"},
                 )
-                if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+                read = await read_page(read_products, resp.content, self.shop)
+                if read.shape == "not json":
+                    resp.json()  # raises the error that says what came instead
+                if read.shape != "ok":
                     raise BadResponseError(f"{url}: no 'products' list (not a Shopify store?)")
             except FetchError as e:
                 if page == 1:
                     raise
                 return Catalog(listings, complete=False, note=f"page {page}: {e}")
-            products = data["products"]
-            for p in products:
-                item = self._parsed(p, self.parse_product)
-                if item is not None:
-                    listings.append(item)
-            if len(products) < PAGE_LIMIT:
+            for note in read.skipped:
+                logger.info("{}: skipped a product with odd fields ({})", self.shop.name, note)
+            listings.extend(read.listings)
+            if read.products < PAGE_LIMIT:
                 return Catalog(listings, complete=True)
         return Catalog(listings, complete=False, note="stopped at Shopify's 25,000-product cap")
 
@@ -243,13 +259,36 @@ class ShopifySource(Source):
             shop=self.shop.name,
         )
 
-    def _parsed(self, p: Any, parse: Callable[[Any], Listing]) -> Listing | None:
+    def _parsed(
+        self, p: Any, parse: Callable[[Any], Listing], skipped: list[str] | None = None
+    ) -> Listing | None:
         """``parse(p)``, or None for a product that cannot be read: one odd field (a string
-        where an object was expected...) skips that product, never the shop."""
+        where an object was expected...) skips that product, never the shop. Why is
+        logged, or added to ``skipped`` when given (in a worker process)."""
         try:
             return parse(p)
         except ParseError:
             return None
         except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
-            logger.info("{}: skipped a product with odd fields ({})", self.shop.name, e)
+            if skipped is None:
+                logger.info("{}: skipped a product with odd fields ({})", self.shop.name, e)
+            else:
+                skipped.append(str(e))
             return None
+
+
+def read_products(content: bytes, shop: ShopConfig) -> ProductsPage:
+    """A ``/products.json`` page read into listings (module-level: runs in a worker)."""
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return ProductsPage("not json")
+    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+        return ProductsPage("unexpected")
+    source = ShopifySource(shop, cast("Http", None))
+    page = ProductsPage("ok", products=len(data["products"]))
+    for p in data["products"]:
+        item = source._parsed(p, source.parse_product, page.skipped)
+        if item is not None:
+            page.listings.append(item)
+    return page

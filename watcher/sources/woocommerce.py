@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urljoin, urlsplit
 
+from watcher.config import ShopConfig
 from watcher.errors import BadResponseError, FetchError, ParseError
 from watcher.models import Catalog, Listing, Review
-from watcher.sources.base import Source, parse_time
+from watcher.sources.base import ProductsPage, Source, parse_time, read_page
 from watcher.sources.structured import absolute_url
 from watcher.text.clean import clean_text, strip_controls, strip_html
+
+if TYPE_CHECKING:
+    from watcher.http import Http
 
 API = "wp-json/wc/store/v1/"
 PER_PAGE = 100
@@ -115,23 +120,32 @@ class WooCommerceSource(Source):
         """Every published product, 100 per page in id order, until ``X-WP-TotalPages``."""
         listings: list[Listing] = []
         page, total = 1, None
+        url = urljoin(self.api, "products")
         while page <= MAX_PAGES:
             params = {"per_page": PER_PAGE, "page": page, "orderby": "id", "order": "asc"}
             try:
-                items, total_pages = await self._products_page(params)
+                resp = await self.fetch(
+                    url, params=params, conditional=True, headers={"Accept": "application/json"}
+                )
+                read = await read_page(read_products, resp.content, self.shop)
+                if read.shape == "not json":
+                    resp.json()  # raises the error that says what came instead
+                if read.shape != "ok":
+                    raise BadResponseError(
+                        f"{self.shop.url}: Store API did not return a product list"
+                    )
             except FetchError as e:
                 if page == 1:
                     raise
                 return Catalog(listings, complete=False, note=f"page {page}: {e}")
-            total = total_pages if total_pages is not None else total
-            for p in items:
-                try:
-                    listings.append(self.parse_product(p))
-                except ParseError:
-                    continue
-            if (total is not None and page >= total) or (total is None and len(items) < PER_PAGE):
+            pages = resp.headers.get("x-wp-totalpages")
+            total = int(pages) if pages and pages.isdigit() else total
+            listings.extend(read.listings)
+            if (total is not None and page >= total) or (
+                total is None and read.products < PER_PAGE
+            ):
                 return Catalog(listings, complete=True)
-            if not items:
+            if not read.products:
                 return Catalog(listings, complete=False, note=f"page {page} empty before the last")
             page += 1
         return Catalog(listings, complete=False, note=f"stopped after {MAX_PAGES} pages")
@@ -204,3 +218,21 @@ class WooCommerceSource(Source):
             except ParseError:
                 continue
         return out
+
+
+def read_products(content: bytes, shop: ShopConfig) -> ProductsPage:
+    """A Store API product list read into listings (module-level: runs in a worker)."""
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return ProductsPage("not json")
+    if not isinstance(data, list):
+        return ProductsPage("unexpected")
+    source = WooCommerceSource(shop, cast("Http", None))
+    page = ProductsPage("ok", products=len(data))
+    for p in data:
+        try:
+            page.listings.append(source.parse_product(p))
+        except ParseError:
+            continue
+    return page
