@@ -18,12 +18,34 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 
-def run_pass(config: Path, env: dict[str, str]) -> tuple[float, float, int, int]:
-    """(wall seconds, CPU seconds, peak RSS in KiB, exit code) of one `watcher check`."""
+def _tree_rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` and its child processes (the worker pool), in KiB."""
+    total = 0
+    pids = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def run_pass(config: Path, env: dict[str, str]) -> tuple[float, float, int, int, int]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, peak RSS of the process and its
+    workers together in KiB (sampled every 0.1 s), exit code) of one `watcher check`.
+    CPU seconds include the worker processes'."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [
@@ -41,13 +63,25 @@ def run_pass(config: Path, env: dict[str, str]) -> tuple[float, float, int, int]
         stderr=subprocess.PIPE,
         env=env,
     )
+    tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal tree
+        while not done.wait(0.1):
+            tree = max(tree, _tree_rss_kib(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
     err = proc.stderr.read().decode() if proc.stderr else ""
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         print(err, file=sys.stderr)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, tree, code
 
 
 def main() -> None:
@@ -99,7 +133,8 @@ def main() -> None:
                 if n:
                     market.send_signal(signal.SIGUSR1)  # advance the timeline: ~5% of prices change
                     time.sleep(0.5)
-                wall, cpu, rss, code = run_pass(config, env)
+                load = os.getloadavg()[0]
+                wall, cpu, rss, tree, code = run_pass(config, env)
                 results.append(
                     {
                         "pass": n + 1,
@@ -107,6 +142,8 @@ def main() -> None:
                         "cpu_s": round(cpu, 2),
                         "listings_per_s": round(total / wall),
                         "peak_rss_mb": round(rss / 1024, 1),
+                        "peak_rss_with_workers_mb": round(tree / 1024, 1),
+                        "load_1min_before": round(load, 2),
                         "exit": code,
                     }
                 )

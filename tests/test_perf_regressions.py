@@ -96,3 +96,37 @@ async def test_catalog_pages_read_in_worker_processes_equal_the_in_process_read(
             workers.shutdown()
             assert here.complete and len(here.listings) >= 10
             assert pooled == here
+
+
+def test_stored_catalog_listings_are_slimmed_but_changed_ones_stay_whole() -> None:
+    """A check of many catalogs holds every listing until the detectors run: once stored,
+    the unchanged ones lose their long fields (memory that grew with the number of shops);
+    the changed ones, which detectors read, stay whole."""
+    from watcher.store import Change
+    from watcher.strategies import slim_stored
+
+    def item(i: int) -> Listing:
+        return Listing(
+            ref=str(i),
+            url=f"https://s.example/products/p{i}",
+            title=f"Linen dress {i}",
+            price=10.0,
+            images=[f"https://s.example/i/{i}.jpg"],
+            tags=["linen"],
+            product_type="Dress",
+            description="A light linen dress for summer. " * 60,
+        )
+
+    kept, changed = item(1), item(2)
+    changes = ListingChanges(
+        seen=[(1, kept), (2, changed)],
+        changed=[Change(2, changed, {"price": 9.0}, {"price": 10.0}, None)],
+    )
+    slim_stored(changes)
+    assert (kept.description, kept.tags, kept.product_type) == (None, [], None)
+    assert (kept.title, kept.images, kept.price) == (
+        "Linen dress 1",
+        ["https://s.example/i/1.jpg"],
+        10.0,
+    )
+    assert changed.description and changed.tags == ["linen"] and changed.product_type == "Dress"

@@ -26,7 +26,7 @@ from watcher.detectors import ShopResult
 from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
 from watcher.models import Catalog, Listing
 from watcher.sources import Source
-from watcher.store import Store
+from watcher.store import ListingChanges, Store
 from watcher.store.db import from_db
 
 Titles = Awaitable[list[str]]
@@ -143,6 +143,7 @@ class Competitor(Strategy):
             complete = catalog.complete
         first = result.baseline_at is None
         changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
+        slim_stored(changes)
         changes.baseline = catalog.complete and first and not changes.suspect
         result.changes = changes
         if changes.suspect:
@@ -168,6 +169,20 @@ class Marketplace(Strategy):
         err = await self.search(result, await asyncio.shield(titles))
         if err:
             raise FetchError(err)
+
+
+def slim_stored(changes: ListingChanges) -> None:
+    """Drop the long fields (description, tags, type, reviews) of stored listings that did
+    not change: they are in the database now, and a check of a hundred catalogs would
+    otherwise hold every description until the detectors have run (memory growing with
+    the number of shops). Changed listings stay whole for the detectors."""
+    changed = {id(c.listing) for c in changes.changed}
+    for _, item in changes.seen:
+        if id(item) not in changed:
+            item.description = None
+            item.tags = []
+            item.product_type = None
+            item.reviews = None
 
 
 async def check_shop(

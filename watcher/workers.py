@@ -41,8 +41,9 @@ __all__ = [
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-WORKERS = max(1, min(2, os.cpu_count() or 1))
-"""Worker processes at most: the machine's cores, up to two (the event loop needs one)."""
+WORKERS = max(1, min(2, (os.cpu_count() or 2) - 1))
+"""Worker processes at most: one core is the event loop's (and the database's), the others
+up to two run workers (each costs ~60 MB: one on a 2-core machine)."""
 
 WORTH_BYTES = 4 * 1024 * 1024
 """Bytes of pages offered within :data:`WORTH_WINDOW` seconds from which a check counts as
