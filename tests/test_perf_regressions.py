@@ -27,6 +27,8 @@ from watcher.runner import CheckReport
 from watcher.sources import source_kinds
 from watcher.store.repo import ListingChanges
 
+SHOP = ShopConfig(name="S", kind="shopify", url=Url("https://s.example"))
+
 
 def _report(shops: int, listings: int) -> CheckReport:
     results = []
@@ -98,35 +100,22 @@ async def test_catalog_pages_read_in_worker_processes_equal_the_in_process_read(
             assert pooled == here
 
 
-def test_stored_catalog_listings_are_slimmed_but_changed_ones_stay_whole() -> None:
-    """A check of many catalogs holds every listing until the detectors run: once stored,
-    the unchanged ones lose their long fields (memory that grew with the number of shops);
-    the changed ones, which detectors read, stay whole."""
+def test_stored_catalog_listings_are_let_go_but_changed_ones_stay() -> None:
+    """A check of many catalogs held every listing until the detectors ran (memory growing
+    with the number of shops): once stored, only the changed ones are held, the others
+    are counted."""
     from watcher.store import Change
-    from watcher.strategies import slim_stored
 
     def item(i: int) -> Listing:
-        return Listing(
-            ref=str(i),
-            url=f"https://s.example/products/p{i}",
-            title=f"Linen dress {i}",
-            price=10.0,
-            images=[f"https://s.example/i/{i}.jpg"],
-            tags=["linen"],
-            product_type="Dress",
-            description="A light linen dress for summer. " * 60,
-        )
+        return Listing(ref=str(i), url=f"https://s.example/p{i}", title=f"Dress {i}")
 
-    kept, changed = item(1), item(2)
+    kept, changed, new = item(1), item(2), item(3)
     changes = ListingChanges(
-        seen=[(1, kept), (2, changed)],
+        seen=[(1, kept), (2, changed), (3, new)],
+        new=[(3, new)],
         changed=[Change(2, changed, {"price": 9.0}, {"price": 10.0}, None)],
     )
-    slim_stored(changes)
-    assert (kept.description, kept.tags, kept.product_type) == (None, [], None)
-    assert (kept.title, kept.images, kept.price) == (
-        "Linen dress 1",
-        ["https://s.example/i/1.jpg"],
-        10.0,
-    )
-    assert changed.description and changed.tags == ["linen"] and changed.product_type == "Dress"
+    changes.let_go_stored()
+    assert changes.seen == [(2, changed)] and changes.new == []
+    assert (changes.seen_count, changes.new_count) == (3, 1)
+    assert repr(ShopResult(shop=SHOP, shop_id=1, changes=changes)).endswith("3 listing(s)>")

@@ -26,7 +26,7 @@ from watcher.detectors import ShopResult
 from watcher.errors import BlockedError, FetchError, ParseError, StorageError, WatcherError
 from watcher.models import Catalog, Listing
 from watcher.sources import Source
-from watcher.store import ListingChanges, Store
+from watcher.store import Store
 from watcher.store.db import from_db
 
 Titles = Awaitable[list[str]]
@@ -143,7 +143,8 @@ class Competitor(Strategy):
             complete = catalog.complete
         first = result.baseline_at is None
         changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
-        slim_stored(changes)
+        if not self.shop.allow_private:  # whose photos the runner needs to know
+            changes.let_go_stored()
         changes.baseline = catalog.complete and first and not changes.suspect
         result.changes = changes
         if changes.suspect:
@@ -169,20 +170,6 @@ class Marketplace(Strategy):
         err = await self.search(result, await asyncio.shield(titles))
         if err:
             raise FetchError(err)
-
-
-def slim_stored(changes: ListingChanges) -> None:
-    """Drop the long fields (description, tags, type, reviews) of stored listings that did
-    not change: they are in the database now, and a check of a hundred catalogs would
-    otherwise hold every description until the detectors have run (memory growing with
-    the number of shops). Changed listings stay whole for the detectors."""
-    changed = {id(c.listing) for c in changes.changed}
-    for _, item in changes.seen:
-        if id(item) not in changed:
-            item.description = None
-            item.tags = []
-            item.product_type = None
-            item.reviews = None
 
 
 async def check_shop(
@@ -238,7 +225,7 @@ def _record(store: Store, result: ShopResult, run_id: int | None) -> None:
         run_id,
         status=result.status,
         error=result.error,
-        listings=len(result.changes.seen),
+        listings=result.changes.seen_count,
         baseline=result.changes.baseline,
     )
     if result.status == "failed":
@@ -250,8 +237,8 @@ def _record(store: Store, result: ShopResult, run_id: int | None) -> None:
         logger.info(
             "{}: ok, {} listing(s), {} new, {} changed",
             name,
-            len(result.changes.seen),
-            len(result.changes.new),
+            result.changes.seen_count,
+            result.changes.new_count,
             len(result.changes.changed),
         )
 

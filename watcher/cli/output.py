@@ -119,8 +119,8 @@ def shops_table(
             (
                 r.shop.name,
                 cell(a._(STATUS_WORDS[r.status]), STATUS_STYLE[r.status]),
-                len(r.changes.seen),
-                len(r.changes.new),
+                r.changes.seen_count,
+                r.changes.new_count,
                 len(r.changes.changed),
                 redact(r.error or ""),
             )

@@ -37,7 +37,9 @@ class ShopResult:
     marketplace: bool = False
 
     def __repr__(self) -> str:
-        return f"<ShopResult {self.shop.name!r} {self.status}, {len(self.changes.seen)} listing(s)>"
+        return (
+            f"<ShopResult {self.shop.name!r} {self.status}, {self.changes.seen_count} listing(s)>"
+        )
 
     @property
     def ok(self) -> bool:

@@ -31,6 +31,31 @@ class ListingChanges:
     baseline: bool = False
     suspect: str = ""
     """Why a complete catalog was not trusted to mark listings removed (empty when trusted)."""
+    let_go: int = 0
+    """Listings of :attr:`seen` no longer held (counted here), see :meth:`let_go_stored`."""
+    new_let_go: int = 0
+    """The same for :attr:`new`."""
+
+    @property
+    def seen_count(self) -> int:
+        """How many listings were seen, held or not."""
+        return len(self.seen) + self.let_go
+
+    @property
+    def new_count(self) -> int:
+        """How many listings were new, held or not."""
+        return len(self.new) + self.new_let_go
+
+    def let_go_stored(self) -> None:
+        """Stop holding the listings that are stored and did not change (only their count
+        stays): a check of a hundred catalogs would otherwise hold every listing until its
+        detectors have run, its memory growing with the number of shops. Changed listings
+        stay in :attr:`seen` for the detectors."""
+        changed = {id(c.listing) for c in self.changed}
+        kept = [(lid, item) for lid, item in self.seen if id(item) in changed]
+        self.let_go += len(self.seen) - len(kept)
+        self.new_let_go += len(self.new)
+        self.seen, self.new = kept, []
 
 
 @dataclass(slots=True)
