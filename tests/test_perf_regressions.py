@@ -119,3 +119,22 @@ def test_stored_catalog_listings_are_let_go_but_changed_ones_stay() -> None:
     assert changes.seen == [(2, changed)] and changes.new == []
     assert (changes.seen_count, changes.new_count) == (3, 1)
     assert repr(ShopResult(shop=SHOP, shop_id=1, changes=changes)).endswith("3 listing(s)>")
+
+
+def test_check_start_up_imports_no_worker_pool_and_no_image_stack() -> None:
+    """`watcher check` starts without the worker pool's machinery or the image stack
+    (numpy, Pillow): a small check never pays for them; a large one imports them when
+    its photos or pages go to the workers."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, watcher.app, watcher.runner, watcher.cli.commands.check\n"
+        "heavy = ('watcher.workers', 'concurrent.futures.process', 'numpy', 'PIL',"
+        " 'watcher.images')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout
