@@ -369,6 +369,7 @@ class _Reader:
         self.elements: list[Any] = []
         self._pricey_cache: dict[Any, bool] = {}
         self._excluded: dict[Any, str | None] = {}
+        self._walled: dict[Any, bool] = {}
         self.stock_named = False
         self._index()
 
@@ -550,7 +551,10 @@ class _Reader:
     # -- prices
 
     def candidates(self) -> list[Candidate]:
-        """Every text on the page that reads as a price, once per element."""
+        """Every text on the page that reads as a price, once per element, outside the zones
+        a shopper does not read as the product (:meth:`excluded`: related items, reviews,
+        hidden blocks...), which are left out before the costly reading of each price: a
+        page with hundreds of related-item prices costs no more than one with a few."""
         seen: set[Any] = set()
         out: list[Candidate] = []
         found: list[tuple[Any, str | None, Any]] = []  # (element, own text, element before)
@@ -586,15 +590,42 @@ class _Reader:
             if len(out) >= MAX_CANDIDATES:
                 break
             if own is None:
+                if self._walled_in(el):
+                    continue
                 el = self._price_element(el)
             key = (el, own)
             if el is None or key in seen:
                 continue
             seen.add(key)
+            if self.excluded(el) is not None:
+                continue
             cand = self._candidate(el, own, before)
             if cand is not None:
                 out.append(cand)
         return out
+
+    def _walled_in(self, el: Any) -> bool:
+        """Whether ``el`` lies inside an excluded zone (see :meth:`excluded`) whose text is
+        too long for :meth:`_price_element` to climb into: whatever that finds is excluded
+        too, so it need not be looked for (a block of 200 related items)."""
+        chain: list[Any] = []
+        node = el.getparent()
+        walled = False
+        while node is not None and isinstance(node.tag, str):
+            known = self._walled.get(node)
+            if known is not None:
+                walled = known
+                break
+            chain.append(node)
+            if _tag(node) in ("body", "html"):
+                break
+            if self._own_exclusion(node) is not None:
+                walled = node.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT
+                break
+            node = node.getparent()
+        for n in chain:
+            self._walled[n] = walled
+        return walled
 
     def _pricey(self, el: Any, levels: int = 3) -> bool:
         """Whether ``el`` or one of its nearest ancestors is named like a price."""
@@ -950,8 +981,7 @@ def read_visible(
     named = title_el is not None or bool(title_hint or reader._meta("og:title"))
     buys = reader.buy_elements()
     seen.buy_button = bool(buys)
-    cands = reader.candidates()
-    usable = [c for c in cands if reader.excluded(c.el) is None]
+    usable = reader.candidates()
     seen.values = {round(c.value, 2) for c in usable}
     best, compare, why = _choose(reader, usable, title_el, buys)
     if best is not None:
