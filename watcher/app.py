@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from watcher.config import Config
 from watcher.http import HostSlots, Http, HttpSettings, alert_client
 from watcher.i18n import audience
+from watcher.models import DigestView
 from watcher.notify.evidence import EvidenceReads
 from watcher.notify.outbox import Outbox
 from watcher.registry import check_plugins
 from watcher.runner import Runner
 from watcher.store import Store
+from watcher.store.db import utcnow
 
 
 @dataclass(slots=True)
@@ -58,10 +61,12 @@ async def open_app(
     *,
     http_cache: bool = True,
     host_slots: HostSlots | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[App]:
     """Open everything a check needs and close it afterwards. ``http_cache`` keeps bodies
     for conditional requests (worth it only in a long-lived process); ``host_slots``
-    shares the per-host limit with other processes."""
+    shares the per-host limit with other processes; ``clock`` is the outbox's now (when
+    alerts are due: digests, retries)."""
     check_plugins(config)
     own_store = store is None
     store = store or Store(config.watcher.database)
@@ -78,6 +83,8 @@ async def open_app(
             retry_first=config.watcher.alert_retry,
             audience=audience(config.watcher.language, config.watcher.timezone),
             evidence=EvidenceReads(store, config.serve.public_url).gather,
+            clock=clock,
+            view=DigestView(public_url=config.serve.public_url),
         )
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:

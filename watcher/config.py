@@ -9,10 +9,11 @@ plugins, checked where the plugins are assembled (:mod:`watcher.registry`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ __all__ = [
     "AlertConfig",
     "Config",
     "ConfigError",
+    "DigestSchedule",
     "MarketplaceConfig",
     "Selectors",
     "ServeSettings",
@@ -51,6 +53,7 @@ __all__ = [
     "check_url",
     "load_config",
     "parse_config",
+    "parse_digest",
     "parse_duration",
 ]
 
@@ -333,12 +336,55 @@ class AlertFilter:
     """How ``watcher alerts`` names the channel; ``<kind>-<index>`` when not set."""
     kinds: list[str] = field(default_factory=list)
     min_severity: Literal["low", "medium", "high"] = "low"
+    digest: str = ""
+    """``"08:30"`` (daily, local time) or ``"1h"`` (every hour): alerts held for one message."""
+    immediate: list[str] = field(default_factory=list)
+    """Kinds a digest channel still sends at once."""
 
     def validate(self, path: str) -> None:
-        """Only finding kinds that exist."""
-        for i, k in enumerate(self.kinds):
-            if k not in FINDING_KINDS:
-                raise ConfigError(f"{path}.kinds[{i}]", f"unknown finding kind {k!r}")
+        """Only finding kinds that exist; a digest time that parses."""
+        for key, kinds in (("kinds", self.kinds), ("immediate", self.immediate)):
+            for i, k in enumerate(kinds):
+                if k not in FINDING_KINDS:
+                    raise ConfigError(f"{path}.{key}[{i}]", f"unknown finding kind {k!r}")
+        if self.digest:
+            parse_digest(self.digest, f"{path}.digest")
+        elif self.immediate:
+            raise ConfigError(f"{path}.immediate", "only means something with a digest")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When a digest channel sends its held alerts: every day at ``daily`` (local time in
+    ``[watcher] timezone``), or every ``every`` (slots aligned to local midnight)."""
+
+    daily: time | None = None
+    every: timedelta | None = None
+    text: str = ""
+    """As configured (``"08:30"``, ``"1h"``)."""
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+MIN_DIGEST_EVERY = timedelta(seconds=1)
+
+
+def parse_digest(value: str, path: str) -> DigestSchedule:
+    """``"08:30"`` -> daily at 08:30; ``"1h"``, ``"30m"`` -> an interval; else ConfigError."""
+    text = value.strip()
+    if ":" in text:
+        m = _CLOCK.match(text)
+        if not m:
+            raise ConfigError(path, f"expected a time of day like '08:30', got {value!r}")
+        return DigestSchedule(daily=time(int(m.group(1)), int(m.group(2))), text=text)
+    try:
+        every = parse_duration(text, path)
+    except ConfigError:
+        raise ConfigError(
+            path, f"expected a time of day like '08:30' or an interval like '1h', got {value!r}"
+        ) from None
+    if every < MIN_DIGEST_EVERY or every > timedelta(days=1):
+        raise ConfigError(path, f"an interval between 1s and 1d, got {value!r}")
+    return DigestSchedule(every=every, text=text)
 
 
 @dataclass(slots=True)
@@ -353,6 +399,9 @@ class AlertConfig:
     kinds: list[str] = field(default_factory=list)
     min_severity: str = "low"
     table: dict[str, Any] = field(default_factory=dict)
+    digest: DigestSchedule | None = None
+    """Held alerts are sent together at this schedule; None sends every check's at once."""
+    immediate: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -385,7 +434,8 @@ SECTIONS = {"watcher", "shops", "marketplaces", "detect", "alerts", "serve"}
 
 
 def _alert(data: dict[str, Any], path: str) -> AlertConfig:
-    common = {k: data[k] for k in ("kind", "name", "kinds", "min_severity") if k in data}
+    keys = ("kind", "name", "kinds", "min_severity", "digest", "immediate")
+    common = {k: data[k] for k in keys if k in data}
     head = convert(AlertFilter, common, path)
     index = path.rpartition("[")[2].rstrip("]")
     return AlertConfig(
@@ -394,6 +444,8 @@ def _alert(data: dict[str, Any], path: str) -> AlertConfig:
         table={k: v for k, v in data.items() if k not in common},
         kinds=head.kinds,
         min_severity=head.min_severity,
+        digest=parse_digest(head.digest, f"{path}.digest") if head.digest else None,
+        immediate=head.immediate,
     )
 
 

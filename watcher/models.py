@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -222,6 +222,12 @@ class KindDetail(Detail):
     def severity(self) -> Severity:
         """How urgent a finding with this detail is."""
 
+    @classmethod
+    def digest_facts(cls, details: Sequence[Self], a: Audience) -> list[str]:
+        """What a digest says about many findings of this kind in one shop, beside their
+        count (``["median −15 %", "3 down"]``); none by default."""
+        return []
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
@@ -391,15 +397,31 @@ class Evidence:
     copy_photo: Photo | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    """What a digest message says beyond its alerts: the dashboard's ``public_url``
+    (links to the full lists; empty when not served), the ``schedule`` it was held for
+    (``"08:30"``, ``"1h"``), when it is sent (``at``) and the name of the file with the
+    full list the channel attaches (``attached``, email; empty otherwise). Its words and
+    times are the batch's audience's."""
+
+    public_url: str = ""
+    schedule: str = ""
+    at: datetime | None = None
+    attached: str = ""
+
+
 @dataclass(slots=True)
 class AlertBatch:
     """The new alerts of one check for one channel, most important first, rendered for
-    ``audience`` (language and time zone); ``evidence`` by ``dedup_key``."""
+    ``audience`` (language and time zone); ``evidence`` by ``dedup_key``. With ``digest``
+    set, the held alerts of a digest channel, read as one summary."""
 
     findings: list[Finding]
     title: str = "watcher"
     audience: Audience = ENGLISH
     evidence: Mapping[str, Evidence] = field(default_factory=dict)
+    digest: DigestView | None = None
 
     def evidence_of(self, finding: Finding) -> Evidence:
         """The evidence gathered for ``finding`` (empty when none was)."""

@@ -25,13 +25,14 @@ import signal
 import socket
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 from sqlalchemy.engine import make_url
@@ -141,6 +142,7 @@ class Daemon:
             status = mine[0] if mine else "failed"
             if report.findings:
                 logger.info("{}: {} new finding(s)", shop.name, len(report.findings))
+                self._plan_wake()
         except asyncio.CancelledError:
             self.inflight.pop(shop.name, None)
             with contextlib.suppress(StorageError):
@@ -211,6 +213,32 @@ class Daemon:
             await self._app.outbox.flush()
         except Exception:
             logger.exception("alert retry failed")
+        self._plan_wake()
+
+    def _plan_wake(self) -> None:
+        """Wake when the next held alert is due (a digest slot), whether or not a check
+        or the minutely retry pass runs then."""
+        if self._app is None or self._scheduler is None or self.stopping.is_set():
+            return
+        try:
+            due = self._app.outbox.next_due()
+        except StorageError as e:
+            logger.error("cannot read when alerts are due: {}", e)
+            return
+        now = datetime.now(UTC)
+        if due is None or due <= now:
+            return  # due now: the retry pass sends it
+        job = self._scheduler.get_job("alerts:due")
+        if job is not None and job.next_run_time is not None and job.next_run_time <= due:
+            return
+        self._scheduler.add_job(
+            self._retry_deliveries,
+            DateTrigger(run_date=due),
+            id="alerts:due",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        logger.debug("alerts: next delivery due {}", when.local(due, self.tz))
 
     def _announce(self, reaped: list[str]) -> None:
         """Say what will happen: who shares the work, when each shop is next due."""
@@ -336,6 +364,7 @@ class Daemon:
             len(self.config.alerts),
             self.me.id,
         )
+        self._plan_wake()  # digests held before a restart
         self._fill()
         try:
             await self.stopping.wait()
@@ -344,6 +373,8 @@ class Daemon:
             with contextlib.suppress(Exception):
                 scheduler.remove_job("fleet:claim")
                 scheduler.remove_job("alerts:retry")
+            with contextlib.suppress(Exception):
+                scheduler.remove_job("alerts:due")
 
     async def _drain(self) -> None:
         """Give checks in flight :data:`STOP_GRACE` to finish, then cancel them."""

@@ -5,6 +5,7 @@ a listing watched for less than the window makes no such claim."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -63,6 +64,21 @@ class PriceDetail(KindDetail):
     def severity(self) -> Severity:
         """Competitors' price moves are low."""
         return Severity.LOW
+
+    @classmethod
+    def digest_facts(cls, details: Sequence[Self], a: Audience) -> list[str]:
+        """The median change and how many went down and up: ``median −15.0%, 40 down``."""
+        changes = [d.change for d in details if d.change is not None]
+        if not changes:
+            return []
+        median = money.percent_change(1.0, 1.0 + statistics.median(changes)) or ""
+        down, up = sum(c < 0 for c in changes), sum(c > 0 for c in changes)
+        facts = [a._("median %(change)s") % {"change": median}]
+        if down:
+            facts.append(a._("%(num)d down") % {"num": down})
+        if up:
+            facts.append(a._("%(num)d up") % {"num": up})
+        return facts
 
     def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """``▼ ¥99.00 → ¥79.00 (−20.2%)`` (降价) under the listing."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -53,6 +53,16 @@ class StockDetail(KindDetail):
     def severity(self) -> Severity:
         """Competitors' stock moves are low."""
         return Severity.LOW
+
+    @classmethod
+    def digest_facts(cls, details: Sequence[Self], a: Audience) -> list[str]:
+        """How many sold out and how many came back: ``3 out of stock, 1 back in stock``."""
+        out = sum(d.new is False for d in details)
+        back = sum(d.new is True for d in details)
+        facts = [a._("%(num)d out of stock") % {"num": out}] if out else []
+        if back:
+            facts.append(a._("%(num)d back in stock") % {"num": back})
+        return facts
 
     def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """``in stock → sold out`` (缺货) or back in stock (补货) under the listing."""

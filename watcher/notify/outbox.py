@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from loguru import logger
@@ -29,8 +29,9 @@ from loguru import logger
 from watcher.config import AlertConfig
 from watcher.errors import DeliveryError, StorageError
 from watcher.i18n import ENGLISH, Audience
-from watcher.models import AlertBatch, Evidence, Finding, Severity
+from watcher.models import AlertBatch, DigestView, Evidence, Finding, Severity
 from watcher.notify.channels import Channel, channel_kinds
+from watcher.notify.digest import next_slot, view_for
 from watcher.store.db import utcnow
 from watcher.store.outbox import OutboxStore
 
@@ -50,6 +51,11 @@ def accepts(cfg: AlertConfig, finding: Finding) -> bool:
     if cfg.kinds and finding.kind not in cfg.kinds:
         return False
     return finding.severity.rank >= Severity(cfg.min_severity).rank
+
+
+def held(cfg: AlertConfig, finding: Finding) -> bool:
+    """Whether a channel holds ``finding`` for its digest (not one of its ``immediate``)."""
+    return cfg.digest is not None and finding.kind not in cfg.immediate
 
 
 def backoff(
@@ -98,13 +104,19 @@ class Outbox:
         retry_first: timedelta = BACKOFF_BASE,
         audience: Audience = ENGLISH,
         evidence: Callable[[Sequence[Finding]], Mapping[str, Evidence]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        view: DigestView | None = None,
     ) -> None:
         self.store = store
         self.retry_first = retry_first
         self.audience = audience
-        """Language and time zone every message is written in."""
+        """Language and time zone every message is written in (a digest's slots too)."""
         self.evidence = evidence
         """Reads what alerts show beyond their findings (dashboard pages, photos)."""
+        self.clock = clock
+        """Now (aware): when deliveries are due, held and retried; tests control it."""
+        self.view = view or DigestView()
+        """What digests link to (the dashboard's URL)."""
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Paces the sends of one flush to a channel; tests replace it."""
         self._sending: set[asyncio.Future[None]] = set()
@@ -114,26 +126,49 @@ class Outbox:
         }
 
     def record(self, findings: Sequence[Finding]) -> list[Finding]:
-        """Store findings; return only those never raised before (by ``dedup_key``)."""
-        filters = {
-            name: (lambda f, c=cfg: accepts(c, f)) for name, (cfg, _) in self.channels.items()
-        }
-        return [f for _, f in self.store.add_findings(findings, filters)]
+        """Store findings; return only those never raised before (by ``dedup_key``). A
+        digest channel's deliveries are due at its next slot (its ``immediate`` kinds now)."""
+        now = self.clock()
+        due: dict[str, Callable[[Finding], bool | datetime]] = {}
+        for name, (cfg, _) in self.channels.items():
+            slot = next_slot(cfg.digest, now, self.audience.tz) if cfg.digest is not None else now
+
+            def when(f: Finding, c: AlertConfig = cfg, at: datetime = slot) -> bool | datetime:
+                if not accepts(c, f):
+                    return False
+                return at if held(c, f) else True
+
+            due[name] = when
+        return [f for _, f in self.store.add_findings(findings, due, now=now)]
+
+    def next_due(self) -> datetime | None:
+        """When the earliest undelivered alert is due (a digest slot, a retry), or None."""
+        return self.store.next_due(list(self.channels))
 
     async def flush(self) -> FlushReport:
         """Deliver every due delivery: one grouped message per channel."""
         report = FlushReport()
-        for name, (_, channel) in self.channels.items():
+        for name, (cfg, channel) in self.channels.items():
+            now = self.clock()
             try:
-                claimed = self.store.claim_due(name, LEASE)
+                claimed = self.store.claim_due(name, LEASE, now=now)
             except StorageError as e:
                 logger.error("outbox: cannot read deliveries for {}: {}", name, e)
                 continue
             if claimed:
+                digest = None
+                if cfg.digest is not None and any(held(cfg, f) for _, f in claimed):
+                    digest = view_for(
+                        self.view,
+                        schedule=cfg.digest.text,
+                        attaches=channel.attaches,
+                        at=now,
+                        a=self.audience,
+                    )
                 # A stop that cancels the check must not cut a send between the receiver
                 # accepting it and its record (it would be sent again after the lease):
                 # the send goes on by itself, and the daemon waits for it (settle).
-                task = asyncio.ensure_future(self._deliver(name, channel, claimed, report))
+                task = asyncio.ensure_future(self._deliver(name, channel, claimed, report, digest))
                 self._sending.add(task)
                 task.add_done_callback(self._sending.discard)
                 try:
@@ -152,7 +187,12 @@ class Outbox:
         return len(self._sending)
 
     async def _deliver(
-        self, name: str, channel: Channel, claimed: Claimed, report: FlushReport
+        self,
+        name: str,
+        channel: Channel,
+        claimed: Claimed,
+        report: FlushReport,
+        digest: DigestView | None = None,
     ) -> None:
         """Send the claimed deliveries as one batch; a batch refused for good is sent
         again in halves (see the module docstring)."""
@@ -177,7 +217,12 @@ class Outbox:
                 await self.sleep(channel.pause)
             sends += 1
             try:
-                batch = AlertBatch([f for _, f in part], audience=self.audience, evidence=evidence)
+                batch = AlertBatch(
+                    [f for _, f in part],
+                    audience=self.audience,
+                    evidence=evidence,
+                    digest=digest,
+                )
                 await channel.send(batch)
             except DeliveryError as e:
                 self._sent(name, [d for d, f in part if f.dedup_key in e.delivered], report)
@@ -229,7 +274,7 @@ class Outbox:
             return
         attempts = self.store.attempts(ids) + 1
         retry_at = (
-            utcnow() + backoff(attempts, error.retry_after, self.retry_first)
+            self.clock() + backoff(attempts, error.retry_after, self.retry_first)
             if error.retryable
             else None
         )

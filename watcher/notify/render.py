@@ -15,11 +15,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import assert_never
+from urllib.parse import urlencode
 
 import watcher.detectors  # noqa: F401 - registers every kind's detail and names
 from watcher.i18n import ENGLISH, Audience
-from watcher.models import AlertBatch, Evidence, Finding, Severity, kind_names, typed
-from watcher.readable import Line, Span, clean, line, plain_text, safe_url
+from watcher.models import (
+    AlertBatch,
+    DigestView,
+    Evidence,
+    Finding,
+    Severity,
+    kind_detail,
+    kind_names,
+    typed,
+)
+from watcher.readable import Line, Span, clean, line, link, plain_text, safe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,13 @@ class Block:
     heading: Line
     lines: tuple[Line, ...] = field(default=())
     evidence: Evidence = field(default_factory=Evidence)
+    members: tuple[Finding, ...] = field(default=())
+    """The findings a digest's summary block stands for (empty: just ``finding``)."""
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding this block delivers."""
+        return self.members or (self.finding,)
 
     @property
     def severity(self) -> Severity:
@@ -132,6 +149,8 @@ def subject_line(batch: AlertBatch) -> str:
     findings = batch.findings
     if not findings:
         return a._("no new alerts")
+    if batch.digest is not None:
+        return digest_title(batch)
     shops = _importance(findings)
     if len(shops) == 1:
         who = _clip(shops[0], 80)
@@ -198,7 +217,10 @@ def evidence_lines(ev: Evidence, a: Audience) -> list[Line]:
 
 
 def blocks(batch: AlertBatch) -> list[Block]:
-    """Every finding of ``batch`` as a block, most important first."""
+    """Every finding of ``batch`` as a block, most important first (a digest: grouped,
+    storms summarised, see :mod:`watcher.notify.digest`)."""
+    if batch.digest is not None:
+        return digest_blocks(batch)
     return [block(f, batch.audience, batch.evidence_of(f)) for f in batch.sorted()]
 
 
@@ -243,3 +265,115 @@ def fit(
         if measure(candidate) <= limit:
             return candidate
     raise ValueError(f"limit {limit} is too small for any block")
+
+
+# -- digests ---------------------------------------------------------------------------
+
+COLLAPSE = 4
+"""Findings of one kind in one shop a digest shows one by one; more are summarised."""
+EXAMPLES = 3
+"""Findings a summarised group still shows."""
+
+
+def dashboard_link(public_url: str, shop: str, kind: str) -> str:
+    """The dashboard's alert list of one shop and kind."""
+    return f"{public_url.rstrip('/')}/alerts?{urlencode({'shop': shop, 'kind': kind})}"
+
+
+def groups(batch: AlertBatch) -> list[tuple[str, str, list[Finding]]]:
+    """(kind, shop, findings) in order of importance: the most important finding first."""
+    out: dict[tuple[str, str], list[Finding]] = {}
+    for f in batch.sorted():
+        out.setdefault((str(f.kind), f.shop), []).append(f)
+    return [(kind, shop, fs) for (kind, shop), fs in out.items()]
+
+
+def _example(f: Finding, a: Audience) -> Line:
+    """One finding on one line: its heading and its first detail line."""
+    b = block(f, a)
+    first = next((x for x in b.lines if not x.quote), None)
+    spans = b.heading.spans + ((Span(" — "), *first.spans) if first else ())
+    return Line(spans)
+
+
+def facts(kind: str, findings: Sequence[Finding], a: Audience = ENGLISH) -> list[str]:
+    """The count of a group and what its kind says about many of them."""
+    detail = kind_detail(kind)
+    said: list[str] = []
+    if detail is not None:
+        details = [d for d in (typed(f) for f in findings) if isinstance(d, detail)]
+        said = detail.digest_facts(details, a)
+    return [a.n_("%(num)d alert", "%(num)d alerts", len(findings)), *said]
+
+
+def summary_block(
+    kind: str, shop: str, findings: list[Finding], view: DigestView, a: Audience = ENGLISH
+) -> Block:
+    """A storm of one kind in one shop as one block (see the module docstring)."""
+    n = len(findings)
+    lines = [_example(f, a) for f in findings[:EXAMPLES]]
+    more = n - len(lines)
+    if view.public_url:
+        text = a.n_("All %(num)d in the dashboard", "All %(num)d in the dashboard", n)
+        lines.append(line(link(text, dashboard_link(view.public_url, shop, kind))))
+    elif view.attached:
+        text = a.n_(
+            "All %(num)d in the attached file %(file)s",
+            "All %(num)d in the attached file %(file)s",
+            n,
+            file=view.attached,
+        )
+        lines.append(line(text))
+    elif more:
+        text = a.n_(
+            "…and %(num)d more (`watcher alerts` lists them all)",
+            "…and %(num)d more (`watcher alerts` lists them all)",
+            more,
+        )
+        lines.append(line(text))
+    heading = line(Span(a.comma.join(facts(kind, findings, a)), bold=True))
+    label = a._(kind_names(kind).label)
+    return Block(findings[0], label, clean(shop), heading, tuple(lines), members=tuple(findings))
+
+
+def digest_blocks(batch: AlertBatch) -> list[Block]:
+    """The blocks of a digest (see :mod:`watcher.notify.digest`): small groups finding by
+    finding, a storm of one kind in one shop summarised in one block; all for the batch's
+    audience."""
+    view = batch.digest or DigestView()
+    a = batch.audience
+    out: list[Block] = []
+    for kind, shop, fs in groups(batch):
+        if len(fs) > COLLAPSE:
+            out.append(summary_block(kind, shop, fs, view, a))
+        else:
+            out += [block(f, a, batch.evidence_of(f)) for f in fs]
+    return out
+
+
+def slot_label(view: DigestView, a: Audience = ENGLISH) -> str:
+    """What a digest is called by its schedule: a daily one by its time on the local clock
+    (``08:30``, as configured), an interval one by the interval and the local time it was
+    sent (``1h, 14:00``, in the audience's zone)."""
+    if ":" in view.schedule or view.at is None:
+        return view.schedule
+    return f"{view.schedule}{a.comma}{view.at.astimezone(a.tz):%H:%M}"
+
+
+def digest_title(batch: AlertBatch) -> str:
+    """``Digest (08:30): 52 alerts — Price change 48, Stock change 3, Copied listing 1``,
+    in the batch's language."""
+    view = batch.digest or DigestView()
+    a = batch.audience
+    n = len(batch.findings)
+    head = a.n_(
+        "Digest (%(schedule)s): %(num)d alert",
+        "Digest (%(schedule)s): %(num)d alerts",
+        n,
+        schedule=slot_label(view, a),
+    )
+    counts: dict[str, int] = {}
+    for f in batch.sorted():
+        counts[str(f.kind)] = counts.get(str(f.kind), 0) + 1
+    kinds = a.comma.join(f"{a._(kind_names(k).label)} {c}" for k, c in counts.items())
+    return clean(f"{head} — {kinds}")

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from watcher.models import Finding
-from watcher.store.db import begin_write, chunks, insert_ignore, pk, utcnow
+from watcher.store.db import begin_write, chunks, from_db, insert_ignore, pk, utcnow
 from watcher.store.guard import guarded
 from watcher.store.ingest import clean_str
 from watcher.store.tables import AlertRow, DeliveryRow
@@ -41,15 +41,20 @@ class OutboxStore:
 
     @guarded
     def add_findings(
-        self, findings: Sequence[Finding], channels: Mapping[str, Callable[[Finding], bool]]
+        self,
+        findings: Sequence[Finding],
+        channels: Mapping[str, Callable[[Finding], bool | datetime]],
+        *,
+        now: datetime | None = None,
     ) -> list[tuple[int, Finding]]:
         """Insert findings whose dedup_key is new; queue a delivery per matching channel.
 
-        ``channels`` maps a channel name to a predicate ``accepts(finding) -> bool``.
+        ``channels`` maps a channel name to ``due(finding)``: False for no delivery, True
+        for a delivery due ``now``, a datetime for one held until then (a digest).
         Returns the findings that were new. Safe when several processes share the database:
         the unique ``dedup_key`` decides who inserts.
         """
-        now = utcnow()
+        now = now or utcnow()
         unique: dict[str, Finding] = {}
         for f in findings:
             unique.setdefault(f.dedup_key[:DEDUP_CHARS], f)
@@ -81,11 +86,11 @@ class OutboxStore:
                     "channel": name,
                     "state": "pending",
                     "attempts": 0,
-                    "next_attempt_at": now,
+                    "next_attempt_at": now if due is True else due,
                 }
                 for alert_id, f in added
-                for name, accepts in channels.items()
-                if accepts(f)
+                for name, when in channels.items()
+                if (due := when(f)) is not False
             ]
             if deliveries:
                 c.execute(insert(DeliveryRow), deliveries)
@@ -93,11 +98,11 @@ class OutboxStore:
 
     @guarded
     def claim_due(
-        self, channel: str, lease: timedelta, limit: int = 5000
+        self, channel: str, lease: timedelta, limit: int = 5000, *, now: datetime | None = None
     ) -> list[tuple[int, Finding]]:
         """Claim the channel's due deliveries for ``lease`` so no other process sends them;
         returns (delivery id, finding) in alert order."""
-        now = utcnow()
+        now = now or utcnow()
         with begin_write(self.engine) as c:
             rows = c.execute(
                 select(col(DeliveryRow.id), col(AlertRow.payload))
@@ -178,10 +183,31 @@ class OutboxStore:
             )
 
     @guarded
+    def next_due(self, channels: Sequence[str]) -> datetime | None:
+        """When the earliest pending delivery of these channels is due (a held digest, a
+        retry), or None."""
+        if not channels:
+            return None
+        with self.engine.connect() as c:
+            value = c.execute(
+                select(func.min(col(DeliveryRow.next_attempt_at))).where(
+                    col(DeliveryRow.state) == "pending",
+                    col(DeliveryRow.channel).in_(list(channels)),
+                )
+            ).scalar()
+        return from_db(value)
+
+    @guarded
     def requeue_failed(self, channel: str | None = None) -> int:
-        """Make failed (and pending) deliveries due now; returns how many."""
+        """Make failed deliveries, and pending ones waiting for a retry, due now; returns
+        how many. A delivery never tried (held for a digest) keeps its time."""
         now = utcnow()
-        q = update(DeliveryRow).where(col(DeliveryRow.state).in_(("failed", "pending")))
+        q = update(DeliveryRow).where(
+            or_(
+                col(DeliveryRow.state) == "failed",
+                (col(DeliveryRow.state) == "pending") & (col(DeliveryRow.attempts) > 0),
+            )
+        )
         if channel:
             q = q.where(col(DeliveryRow.channel) == channel)
         with self.engine.begin() as c:

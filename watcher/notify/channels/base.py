@@ -21,6 +21,8 @@ class Channel(ABC):
 
     kind: ClassVar[str]
     Options: ClassVar[type[Any]]
+    attaches: ClassVar[bool] = False
+    """Whether a digest's full list travels as an attached file (email)."""
 
     def __init__(self, options: Any, client: httpx.AsyncClient) -> None:
         self.options = options

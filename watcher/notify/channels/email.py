@@ -25,6 +25,7 @@ import httpx
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
+from watcher.notify.digest import csv_name, csv_table
 from watcher.notify.mail import inline_photos, render_html, render_text
 from watcher.notify.render import subject_line
 from watcher.readable import clean
@@ -117,6 +118,15 @@ def build_message(batch: AlertBatch, sender: str, to: list[str]) -> EmailMessage
                 disposition="inline",
                 filename=f"{cid.partition('@')[0]}.{'jpg' if subtype == 'jpeg' else subtype}",
             )
+    if batch.digest is not None:
+        # The full list of a digest whose storms are summarised; ``add_attachment`` turns
+        # the message into multipart/mixed around the text and HTML parts.
+        msg.add_attachment(
+            csv_table(batch),
+            maintype="text",
+            subtype="csv",
+            filename=batch.digest.attached or csv_name(batch.digest, batch.audience),
+        )
     return msg
 
 
@@ -125,6 +135,7 @@ class EmailChannel(Channel):
 
     kind: ClassVar[str] = "email"
     Options: ClassVar[type] = EmailOptions
+    attaches: ClassVar[bool] = True
 
     def __init__(self, options: EmailOptions, client: httpx.AsyncClient) -> None:
         super().__init__(options, client)

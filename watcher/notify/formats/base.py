@@ -218,7 +218,7 @@ def plan(
     for n, p in enumerate(pages, start=1):
         p.number, p.total = n, len(pages)
     if left:
-        left_out = [b.finding for b in bs[len(bs) - left :]]
+        left_out = [f for b in bs[len(bs) - left :] for f in b.findings]
         pages[-1].left_out = left_out
         pages[-1].note = more_note(left_out, a)
     return pages
@@ -314,7 +314,7 @@ class ChatFormat(WebhookFormat):
                     dumps(body),
                     {"Content-Type": "application/json"},
                     self.params(),
-                    shown=[b.finding for b in page.blocks],
+                    shown=[f for b in page.blocks for f in b.findings],
                     noted=page.left_out,
                     fallback=dumps(plain) if plain is not None else None,
                 )

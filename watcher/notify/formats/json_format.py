@@ -9,6 +9,9 @@ Signed when a secret is set (design.md, "Contract, second round"):
 - ``X-Watcher-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` (first round, kept
   for existing receivers; it does not protect against replays).
 
+A digest (a channel with ``digest``) adds ``"digest": {"schedule", "title", "groups":
+[{"kind", "shop", "count", "facts", "url"}]}`` beside every alert in full.
+
 One request per batch; a batch over ``MAX_BYTES`` is split into several requests, each
 a complete payload, marked ``X-Watcher-Part: 2/3``.
 """
@@ -21,6 +24,7 @@ import time
 from typing import ClassVar
 
 from watcher.models import AlertBatch
+from watcher.notify.digest import digest_json
 from watcher.notify.formats.base import Message, WebhookFormat, dumps, paginate
 
 MAX_BYTES = 1_000_000
@@ -52,8 +56,9 @@ class JsonFormat(WebhookFormat):
         sizes = [len(dumps(a)) for a in alerts]
         pages, _ = paginate(sizes, budget=self.max_bytes - 64, separator=2)
         out = []
+        extra = {"digest": digest_json(batch)} if batch.digest is not None else {}
         for n, idx in enumerate(pages, start=1):
-            body = dumps({"version": 1, "alerts": [alerts[i] for i in idx]})
+            body = dumps({"version": 1, "alerts": [alerts[i] for i in idx], **extra})
             headers = {"Content-Type": "application/json"}
             if len(pages) > 1:
                 headers["X-Watcher-Part"] = f"{n}/{len(pages)}"
