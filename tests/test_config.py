@@ -317,8 +317,9 @@ def test_cli_missing_file_and_usage_exit_2(tmp_path: Path) -> None:
 
 
 def _uncommented(text: str) -> str:
-    """The example with its optional ``# key = value`` lines switched on."""
-    return re.sub(r"(?m)^# ?([a-z_]+ = )", r"\1", text)
+    """The example with its optional ``# key = value`` lines (and commented-out
+    ``# [[alerts]]`` channels) switched on."""
+    return re.sub(r"(?m)^# ?(\[\[alerts\]\]|[a-z_]+ = )", r"\1", text)
 
 
 def _example_env() -> dict[str, str]:
@@ -326,6 +327,7 @@ def _example_env() -> dict[str, str]:
         "WATCHER_WEBHOOK_URL": "https://hooks.example/abc",
         "WATCHER_SMTP_PASSWORD": "pw",
         "WATCHER_DASHBOARD_PASSWORD": "a long dashboard password",
+        "WATCHER_APPRISE_URL": "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12345",
     }
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from watcher.config import Config, load_config
+from watcher.config import AlertConfig, Config, load_config
 from watcher.errors import ConfigError
 from watcher.notify.channels import channel_kinds
 from watcher.sources import source_kinds
@@ -31,9 +33,31 @@ def _check(config: Config) -> None:
     for i, market in enumerate(config.marketplaces):
         _check_kind(market.kind, sources, f"marketplaces[{i}].kind")
     channels = channel_kinds()
+    alerts: list[AlertConfig] = []
     for i, alert in enumerate(config.alerts):
         _check_kind(alert.kind, channels, f"alerts[{i}].kind")
         alert.options = build(channels[alert.kind].Options, alert.table, f"alerts[{i}]")
+        # A channel whose keys hold secrets in their own right (an Apprise URL is a token
+        # even when written in the file) has them masked like ${ENV} values.
+        hidden = getattr(alert.options, "secrets", None)
+        for value in hidden() if callable(hidden) else ():
+            config.secrets.add(value, f"alerts[{i}]")
+        alerts += _split(alert)
+    config.alerts[:] = alerts
+
+
+def _split(alert: AlertConfig) -> list[AlertConfig]:
+    """One channel per destination when the options name several (``apprise`` ``urls``):
+    each has its own deliveries in the outbox, so one failing destination never makes
+    another receive the same alerts twice. Named ``<name>[1]``, ``<name>[2]``…"""
+    split = getattr(alert.options, "split", None)
+    parts: list[tuple[Any, dict[str, Any]]] = split() if callable(split) else []
+    if len(parts) <= 1:
+        return [alert]
+    return [
+        replace(alert, name=f"{alert.name}[{j}]", options=options, table=table)
+        for j, (options, table) in enumerate(parts, start=1)
+    ]
 
 
 def check_plugins(config: Config) -> Config:
