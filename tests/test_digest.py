@@ -319,3 +319,18 @@ async def test_email_digest_attaches_the_full_list(
     body = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
     text = body.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "All 48 in the attached file watcher-digest-2027-11-11-0830.csv" in text
+
+
+async def test_retry_now_does_not_send_a_held_digest_early(
+    tmp_path: Path, rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    clock = Clock(START)
+    outbox = box(tmp_path / "w.db", hook(rx), client, clock)
+    outbox.record(storm())
+    rx.queue(500, "down")
+    await outbox.flush()  # the immediate review fails and waits for a retry
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    assert store.requeue_failed() == 1, "the failed review, not the 51 held alerts"
+    await outbox.flush()
+    assert [sorted(keys(rx))] == [["r1"]]
+    assert outbox.next_due() == datetime(2027, 11, 11, 8, 30, tzinfo=SH)

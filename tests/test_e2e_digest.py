@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -78,13 +79,26 @@ def test_check_holds_and_a_later_process_sends_the_digest_once(
             ], "the immediate kind at once, the launch held"
             assert sink.envelopes == [], "the email channel holds everything"
             listed = subprocess.run(
-                [sys.executable, "-m", "watcher", "alerts", "--config", str(config)],
+                [sys.executable, "-m", "watcher", "alerts", "--json", "--config", str(config)],
                 capture_output=True,
                 text=True,
                 timeout=60,
                 env=env(),
             )
-            assert listed.returncode == 0 and "pending" in listed.stdout, listed.stdout
+            assert listed.returncode == 0, listed.stderr
+            held = {
+                (a["kind"], d["channel"]): d["due_at"]
+                for a in map(json.loads, listed.stdout.splitlines())
+                for d in a["deliveries"]
+                if d["state"] == "pending"
+            }
+            assert set(held) == {
+                ("seasonal_launch", "webhook-0"),
+                ("seasonal_launch", "email-1"),
+                ("copied_listing", "email-1"),
+            }
+            due = datetime.fromisoformat(next(iter(held.values())))
+            assert f"{due.astimezone(ZoneInfo('Asia/Shanghai')):%H:%M}" == "08:30"
             asyncio.run(later(config))
     digests = [k for d, k in alerts_of(rx) if d]
     launch = [f["dedup_key"] for f in first.findings if f["kind"] == "seasonal_launch"]

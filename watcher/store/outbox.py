@@ -199,13 +199,19 @@ class OutboxStore:
 
     @guarded
     def requeue_failed(self, channel: str | None = None) -> int:
-        """Make failed deliveries, and pending ones waiting for a retry, due now; returns
-        how many. A delivery never tried (held for a digest) keeps its time."""
+        """Make failed and pending deliveries due now (releasing the claims of processes
+        that died sending); returns how many. A delivery held for a digest (never tried,
+        not claimed, due later) keeps its time."""
         now = utcnow()
+        held = (
+            (col(DeliveryRow.attempts) == 0)
+            & col(DeliveryRow.claimed_until).is_(None)
+            & (col(DeliveryRow.next_attempt_at) > now)
+        )
         q = update(DeliveryRow).where(
             or_(
                 col(DeliveryRow.state) == "failed",
-                (col(DeliveryRow.state) == "pending") & (col(DeliveryRow.attempts) > 0),
+                (col(DeliveryRow.state) == "pending") & ~held,
             )
         )
         if channel:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from watcher.cli import output
@@ -33,14 +34,24 @@ async def _retry(config: Config, store: Store) -> bool:
     return not report.failed
 
 
-def _delivery_state(deliveries: list[Any]) -> str:
+def _delivery_state(deliveries: list[Any], a: Audience) -> str:
+    from watcher.store.db import from_db
+
+    now = datetime.now(UTC)
+
+    def held(d: Any) -> str:
+        due = from_db(d.next_attempt_at)
+        if d.state != "pending" or d.attempts or due is None or due <= now:
+            return ""
+        return " " + a._("(held for the digest at %(time)s)") % {"time": a.when(due)}
+
     return (
         ", ".join(
             f"{d.channel}: {d.state}"
             + (
                 f" ({d.attempts} tries: {d.last_error})"
                 if d.state != "sent" and d.last_error
-                else ""
+                else held(d)
             )
             for d in deliveries
         )
@@ -97,6 +108,9 @@ class Alerts(Command):
                                     "attempts": d.attempts,
                                     "last_error": d.last_error,
                                     "sent_at": from_db(d.sent_at),
+                                    "due_at": from_db(d.next_attempt_at)
+                                    if d.state == "pending"
+                                    else None,
                                 }
                                 for d in deliveries
                             ],
@@ -120,7 +134,7 @@ class Alerts(Command):
                                 output.severity_word(a, alert.severity),
                                 output.kind_label(a, alert.kind),
                                 _summary(alert.summary, alert.payload, a),
-                                _delivery_state(deliveries),
+                                _delivery_state(deliveries, a),
                             )
                             for alert, deliveries in rows
                         ),
