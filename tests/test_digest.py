@@ -334,3 +334,29 @@ async def test_retry_now_does_not_send_a_held_digest_early(
     await outbox.flush()
     assert [sorted(keys(rx))] == [["r1"]]
     assert outbox.next_due() == datetime(2027, 11, 11, 8, 30, tzinfo=SH)
+
+
+@pytest.mark.parametrize("fmt", ["slack", "discord", "feishu", "dingtalk", "wecom", "json"])
+async def test_every_format_sends_the_digest_and_records_every_alert(
+    tmp_path: Path, rx: Receiver, client: httpx.AsyncClient, fmt: str
+) -> None:
+    if fmt in ("feishu", "dingtalk", "wecom"):
+        rx.reply(200, {"code": 0, "errcode": 0, "errmsg": "ok", "msg": "success"})
+    clock = Clock(START.replace(hour=9))
+    alert = hook(rx, fmt)
+    alert.immediate.clear()
+    outbox = box(tmp_path / "w.db", alert, client, clock)
+    for channel in (c for _, c in outbox.channels.values()):
+        channel.sleep = _no_pause  # type: ignore[attr-defined]
+    outbox.sleep = _no_pause
+    outbox.record(storm())
+    clock.now = START.replace(hour=9) + timedelta(days=1)
+    report = await outbox.flush()
+    assert report.sent == {"hook": 52} and not report.failed
+    text = "".join(r.body.decode() for r in rx.requests)
+    assert "48 alerts" in text or '"count":48' in text
+    assert {d.state for _, ds in outbox.store.alerts() for d in ds} == {"sent"}
+
+
+async def _no_pause(seconds: float) -> None:
+    return None
