@@ -15,9 +15,21 @@ import pytest
 from tests.findings import stored
 from watcher.i18n import Audience, audience
 from watcher.images import make_thumbnail
-from watcher.models import AlertBatch, Evidence, Finding, FindingKind, Photo, Severity, kind_names
+from watcher.models import (
+    AlertBatch,
+    DigestView,
+    Evidence,
+    Finding,
+    FindingKind,
+    Photo,
+    Severity,
+    kind_names,
+)
+from watcher.notify.channels.apprise import message as apprise_message
+from watcher.notify.digest import csv_table, digest_json
 from watcher.notify.formats import formats
 from watcher.notify.mail import render_html, render_text
+from watcher.notify.render import COLLAPSE
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 ZONE = "America/New_York"
@@ -235,6 +247,12 @@ def outputs(b: AlertBatch) -> dict[str, str]:
     html = render_html(b)
     out["email-html"] = re.sub(r"<[^>]+>", " ", html)
     out["email-html-raw"] = html
+    out["apprise"] = "\n".join(apprise_message(b))
+    if b.digest is not None:
+        summary = digest_json(b)
+        said = [summary["title"], *(f for g in summary["groups"] for f in g["facts"])]
+        out["json-digest"] = "\n".join(said)
+        out["csv"] = csv_table(b).decode("utf-8-sig")
     return out
 
 
@@ -308,3 +326,50 @@ def test_hostile_text_stays_inert_in_either_language(code: str) -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'href="http://evil' not in html
     json.dumps(shown)
+
+
+ATTACHED = "watcher-digest-2027-02-28-1900.csv"
+
+
+@pytest.mark.parametrize("code", ["en", "zh"])
+@pytest.mark.parametrize("view", ["attached", "dashboard", "bare"])
+def test_a_digest_reads_in_the_audiences_language_and_zone(code: str, view: str) -> None:
+    """A digest of every kind (each a storm summarised, and once on its own) in every
+    output: its title, facts, examples, lines, notes and CSV in ``[watcher] language``,
+    its slot and times in ``[watcher] timezone`` (08:00 in Shanghai is 19:00 the day
+    before in New York)."""
+    storm = [finding(s, 100 * i + n) for i, s in enumerate(SAMPLES) for n in range(COLLAPSE + 1)]
+    alone = [finding(s, 100 * i + 99, shop="另一家店") for i, s in enumerate(SAMPLES)]
+    b = batch(storm + alone, audience(code, ZONE))
+    b.digest = DigestView(
+        public_url="https://watch.example/" if view == "dashboard" else "",
+        schedule="1h",
+        at=NOW,
+        attached=ATTACHED if view == "attached" else "",
+    )
+    shown = outputs(b)
+    assert shown.keys() >= {*CHAT, "email-text", "apprise", "json-digest", "csv"}
+    slot = {"en": "Digest (1h, 19:00)", "zh": "摘要（1h，19:00）"}[code]
+    for name, text in shown.items():
+        if name in ("email-html-raw", "csv"):
+            continue
+        assert slot in text.replace("\\", ""), (name, text)
+    assert "2027-02-28 19:00" in shown["csv"]
+    labels = {kind_names(s[0]).label for s in SAMPLES}
+    if code == "en":
+        for name, text in shown.items():
+            assert all(label in text for label in labels) or name == "email-html-raw", name
+        return
+    for name, text in shown.items():
+        if name == "email-html-raw":
+            continue
+        # DingTalk and Discord break the file's name up (unlinked, escaped)
+        unlinked = text.replace("\u200b", "").replace("\\", "").replace(ATTACHED, " ")
+        plain = _TAG.sub(" ", _URL.sub(" ", unlinked))
+        plain = plain.replace("watcher alerts", " ")
+        words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", plain))
+        assert words <= ALLOWED_ASCII, (name, words - ALLOWED_ASCII, text)
+        assert not any(label in text for label in labels), (name, text)
+        if name != "json-digest":
+            for s in SAMPLES:
+                assert all(word in text for word in s[5]), (name, s[0], s[5], text)

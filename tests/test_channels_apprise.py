@@ -4,6 +4,7 @@ delivered exactly once after an outage by the real `watcher` process."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -19,9 +20,11 @@ from tests.receiver import Receiver
 from watcher.config import build
 from watcher.demo import Marketplace
 from watcher.errors import ConfigError, DeliveryError
-from watcher.models import AlertBatch, Finding, Severity
+from watcher.i18n import audience
+from watcher.models import AlertBatch, DigestView, Finding, Severity
 from watcher.notify.channels import channel_kinds
 from watcher.notify.channels.apprise import (
+    MAX_BLOCKS,
     AppriseChannel,
     AppriseOptions,
     failure,
@@ -157,6 +160,28 @@ async def test_sends_plain_text_through_apprise(rx: Receiver, client: httpx.Asyn
     assert body["title"] == "My Shop: 2 negative reviews"
     assert "Dress 1 <https://s.example/p/1>" in body["message"]
     assert "质量太差了 <b>bold</b> @all" in body["message"], "fetched text as it is, as text"
+
+
+async def test_sends_in_the_audiences_language(rx: Receiver, client: httpx.AsyncClient) -> None:
+    """``[watcher] language`` reaches Apprise's title, the lines and the note of what did
+    not fit; and a digest through Apprise reads in it too."""
+    zh = audience("zh", "Asia/Shanghai")
+    findings = [review(n) for n in range(MAX_BLOCKS + 2)]
+    await channel(client, json_url(rx)).send(AlertBatch(findings, audience=zh))
+    digest = DigestView(schedule="1h", at=NOW)
+    await channel(client, json_url(rx)).send(AlertBatch(findings, audience=zh, digest=digest))
+    plain, summary = (r.json() for r in rx.requests)
+    assert plain["title"] == "My Shop：27 条中差评"
+    assert "差评 ★☆☆☆☆ 1/5" in plain["message"]
+    assert "……另有 2 条提醒未在此显示：2 条中差评。" in plain["message"]
+    assert summary["title"].startswith("摘要（1h，16:00）：27 条提醒 — 中差评 27")
+    assert "27 条提醒" in summary["message"]
+    for body in (plain, summary):
+        text = f"{body['title']}\n{body['message']}"
+        words = re.sub(
+            r"<https?://[^>]+>|Dress \d+|My Shop|<b>bold</b>|@all|`watcher alerts`", "", text
+        )
+        assert not re.findall(r"[A-Za-z]{3,}", words), text
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (404, False), (429, True)])

@@ -26,7 +26,7 @@ from watcher.config import DigestSchedule
 from watcher.i18n import ENGLISH, Audience
 from watcher.models import AlertBatch, DigestView, kind_names
 from watcher.notify.mail import severity_word
-from watcher.notify.render import dashboard_link, digest_title, facts, groups
+from watcher.notify.render import dashboard_link, digest_title, facts, groups, one_line
 from watcher.readable import clean
 
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -89,8 +89,8 @@ def _cell(value: object) -> str:
 
 
 def csv_table(batch: AlertBatch) -> bytes:
-    """Every finding of the digest, one row each, in the batch's language with its times
-    in the batch's zone (UTF-8 with a BOM, so spreadsheet programs read Chinese right)."""
+    """Every finding of the digest, one row each (its summary as its kind's module writes
+    it), in the batch's language with its times in the batch's zone (UTF-8 with a BOM, so spreadsheet programs read Chinese right)."""
     a = batch.audience
     out = io.StringIO()
     w = csv.writer(out)
@@ -115,7 +115,7 @@ def csv_table(batch: AlertBatch) -> bytes:
                 _cell(f.shop),
                 _cell(listing.get("title") or ""),
                 _cell(listing.get("url") or ""),
-                _cell(f.summary),
+                _cell(one_line(f, a, chars=500)),
             ]
         )
     return out.getvalue().encode("utf-8-sig")

@@ -205,13 +205,13 @@ class AppriseOptions:
 
 
 def message(batch: AlertBatch) -> tuple[str, str]:
-    """The title and plain-text body of ``batch`` (at most :data:`MAX_BLOCKS` findings,
-    the rest counted)."""
+    """The title and plain-text body of ``batch`` in its audience's language (at most
+    :data:`MAX_BLOCKS` findings, the rest counted)."""
     bs = blocks(batch)
     shown, rest = bs[:MAX_BLOCKS], bs[MAX_BLOCKS:]
     out = [f"{b.icon} {b.title}\n{TEXT.body(b)}" for b in shown]
     if rest:
-        out.append(more_note([f for b in rest for f in b.findings]))
+        out.append(more_note([f for b in rest for f in b.findings], batch.audience))
     return subject_line(batch), "\n\n".join(out)
 
 
