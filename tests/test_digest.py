@@ -360,3 +360,19 @@ async def test_every_format_sends_the_digest_and_records_every_alert(
 
 async def _no_pause(seconds: float) -> None:
     return None
+
+
+def test_the_alerts_table_says_when_a_held_alert_is_due_in_the_audiences_words() -> None:
+    from types import SimpleNamespace
+
+    from watcher.cli.commands.alerts import _delivery_state
+
+    due = datetime.now(UTC) + timedelta(hours=2)
+    held = SimpleNamespace(
+        channel="hook", state="pending", attempts=0, last_error=None, next_attempt_at=due
+    )
+    local = f"{due.astimezone(SH):%Y-%m-%d %H:%M}"
+    en = _delivery_state([held], audience("en", "Asia/Shanghai"))
+    zh = _delivery_state([held], audience("zh", "Asia/Shanghai"))
+    assert en == f"hook: pending (held for the digest at {local})"
+    assert zh.endswith(f"（留待 {local} 的摘要发送）")
