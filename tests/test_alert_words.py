@@ -370,6 +370,6 @@ def test_a_digest_reads_in_the_audiences_language_and_zone(code: str, view: str)
         words = set(re.findall(r"[A-Za-z][A-Za-z_]{2,}", plain))
         assert words <= ALLOWED_ASCII, (name, words - ALLOWED_ASCII, text)
         assert not any(label in text for label in labels), (name, text)
-        if name != "json-digest":
+        if name not in ("json-digest", "csv"):  # (a CSV row is the alert's first line)
             for s in SAMPLES:
                 assert all(word in text for word in s[5]), (name, s[0], s[5], text)
