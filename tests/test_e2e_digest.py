@@ -73,10 +73,13 @@ def test_check_holds_and_a_later_process_sends_the_digest_once(
             first = check(config)
             assert first.code == 0, first.stderr
             kinds = Counter(f["kind"] for f in first.findings)
-            assert kinds == Counter({"copied_listing": 1, "seasonal_launch": 1})
+            # The demo's first step: a copy (immediate), a launch and an undercut (held).
+            assert kinds == Counter(
+                {"copied_listing": 1, "seasonal_launch": 1, "price_position": 1}
+            )
             assert [k for d, k in alerts_of(rx)] == [
                 f["dedup_key"] for f in first.findings if f["kind"] == "copied_listing"
-            ], "the immediate kind at once, the launch held"
+            ], "the immediate kind at once, the others held"
             assert sink.envelopes == [], "the email channel holds everything"
             listed = subprocess.run(
                 [sys.executable, "-m", "watcher", "alerts", "--json", "--config", str(config)],
@@ -95,17 +98,19 @@ def test_check_holds_and_a_later_process_sends_the_digest_once(
             assert set(held) == {
                 ("seasonal_launch", "webhook-0"),
                 ("seasonal_launch", "email-1"),
+                ("price_position", "webhook-0"),
+                ("price_position", "email-1"),
                 ("copied_listing", "email-1"),
             }
             due = datetime.fromisoformat(next(iter(held.values())))
             assert f"{due.astimezone(ZoneInfo('Asia/Shanghai')):%H:%M}" == "08:30"
             asyncio.run(later(config))
     digests = [k for d, k in alerts_of(rx) if d]
-    launch = [f["dedup_key"] for f in first.findings if f["kind"] == "seasonal_launch"]
-    assert digests == launch
+    kept = [f["dedup_key"] for f in first.findings if f["kind"] != "copied_listing"]
+    assert sorted(digests) == sorted(kept)
     assert len(sink.envelopes) == 1
     msg = email.message_from_bytes(sink.envelopes[0].content)
-    assert "Digest (08:30): 2 alerts" in str(
+    assert f"Digest (08:30): {len(first.findings)} alerts" in str(
         email.header.make_header(email.header.decode_header(msg["Subject"]))
     )
     assert any(p.get_filename() for p in msg.walk())
@@ -124,7 +129,7 @@ def test_daemon_wakes_at_the_digest_time(market: Marketplace, tmp_path: Path) ->
             daemon.wait_for("new finding(s)")
             found = time.monotonic()
             # No check is due for an hour and the retry pass runs once a minute: only the
-            # wake at the digest slot sends the launch this soon.
+            # wake at the digest slot sends the held alerts this soon.
             while not any(d for d, _ in alerts_of(rx)) and time.monotonic() < found + 20:
                 time.sleep(0.1)
             took = time.monotonic() - found
@@ -133,5 +138,6 @@ def test_daemon_wakes_at_the_digest_time(market: Marketplace, tmp_path: Path) ->
         assert code == 0, "".join(daemon.log)
     sent = alerts_of(rx)
     assert took < 15, (took, sent, daemon.drain())
-    assert sorted(d for d, _ in sent) == [False, True], sent
-    assert len({k for _, k in sent}) == 2
+    # The copy at once; the launch and the undercut in the digest; none twice.
+    assert sorted(d for d, _ in sent) == [False, True, True], sent
+    assert len({k for _, k in sent}) == 3
