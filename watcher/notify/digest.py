@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from watcher.config import DigestSchedule
 from watcher.i18n import ENGLISH, Audience
 from watcher.models import AlertBatch, DigestView, kind_names
-from watcher.notify.mail import severity_word
 from watcher.notify.render import dashboard_link, digest_title, facts, groups, one_line
 from watcher.readable import clean
 
@@ -91,6 +90,10 @@ def _cell(value: object) -> str:
 def csv_table(batch: AlertBatch) -> bytes:
     """Every finding of the digest, one row each (its summary as its kind's module writes
     it), in the batch's language with its times in the batch's zone (UTF-8 with a BOM, so spreadsheet programs read Chinese right)."""
+    # Imported here: the mail module brings the image stack, which `watcher check` loads
+    # only when it has photos to compare (the outbox imports this module at start-up).
+    from watcher.notify.mail import severity_word
+
     a = batch.audience
     out = io.StringIO()
     w = csv.writer(out)
