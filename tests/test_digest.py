@@ -62,9 +62,9 @@ def stock(n: int) -> Finding:
     return stored("stock_change", Severity.LOW, SHOP, listing, "s", detail, f"s{n}", START)
 
 
-def review(n: int) -> Finding:
+def review(n: int, text: str = "质量太差了") -> Finding:
     listing = {"url": f"https://mine.example/p/{n}", "title": f"Dress {n}", "price": 9.0}
-    detail = {"rating": 1, "text": "质量太差了", "author": "a", "published_at": None}
+    detail = {"rating": 1, "text": text, "author": "a", "published_at": None}
     return stored("negative_review", Severity.HIGH, "My Shop", listing, "s", detail, f"r{n}", START)
 
 
@@ -376,3 +376,20 @@ def test_the_alerts_table_says_when_a_held_alert_is_due_in_the_audiences_words()
     zh = _delivery_state([held], audience("zh", "Asia/Shanghai"))
     assert en == f"hook: pending (held for the digest at {local})"
     assert zh.endswith(f"（留待 {local} 的摘要发送）")
+
+
+def test_a_storm_of_reviews_shows_what_each_example_complains_of() -> None:
+    """An example line of a review storm quotes the start of the review, on one line; it
+    is not the author line after an empty dash ("… — — a")."""
+    from watcher.notify.render import summary_block
+
+    long = "拉链第一天就坏了，客服一直不回复，" * 6
+    reviews = [review(0, long + "\n第二行"), *(review(n) for n in range(1, COLLAPSE + 1))]
+    for lang in ("en", "zh"):
+        block = summary_block(
+            "negative_review", "My Shop", reviews, DigestView(), audience(lang, "UTC")
+        )
+        examples = ["".join(s.text for s in x.spans) for x in block.lines[:3]]
+        assert "“拉链第一天就坏了" in examples[0] and examples[0].endswith("…”")
+        assert "\n" not in examples[0] and len(examples[0]) < 120
+        assert all("— —" not in e and "质量太差了" in e for e in examples[1:]), examples

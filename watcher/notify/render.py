@@ -288,12 +288,23 @@ def groups(batch: AlertBatch) -> list[tuple[str, str, list[Finding]]]:
     return [(kind, shop, fs) for (kind, shop), fs in out.items()]
 
 
+EXAMPLE_QUOTE_CHARS = 60
+"""How much of a quoted text (a review) an example line of a storm shows."""
+
+
 def _example(f: Finding, a: Audience) -> Line:
-    """One finding on one line: its heading and its first detail line."""
+    """One finding on one line: its heading and its first detail line; a quoted text (a
+    review) on one line, shortened."""
     b = block(f, a)
-    first = next((x for x in b.lines if not x.quote), None)
-    spans = b.heading.spans + ((Span(" — "), *first.spans) if first else ())
-    return Line(spans)
+    first = b.lines[0] if b.lines else None
+    if first is None:
+        return Line(b.heading.spans)
+    if first.quote:
+        text = " ".join("".join(s.text for s in first.spans).split())
+        if len(text) > EXAMPLE_QUOTE_CHARS:
+            text = text[: EXAMPLE_QUOTE_CHARS - 1].rstrip() + "…"
+        return Line((*b.heading.spans, Span(f" — “{text}”")))
+    return Line((*b.heading.spans, Span(" — "), *first.spans))
 
 
 def facts(kind: str, findings: Sequence[Finding], a: Audience = ENGLISH) -> list[str]:
