@@ -4,6 +4,7 @@ they refuse, the headers every answer carries, login, CSRF, the JSON API, the CS
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -339,6 +340,11 @@ def test_demo_serve_leaves_the_dashboard_up() -> None:
             time.sleep(0.3)  # the timeline runs before the pages have anything to show
         copies = httpx.get(url + "copies").text
         assert copies.count('class="copy"') == 2 and "盗图" in copies
+        page = httpx.get(url + "alerts").text
+        english = {a["summary"] for a in httpx.get(url + "api/alerts").json()["alerts"]}
+        shown = [html.unescape(x) for x in re.findall(r'<p class="summary">(.*?)</p>', page)]
+        assert shown and not english & set(shown), "written in Chinese, not the stored English"
+        assert any("同款" in x or "盗图" in x for x in shown), shown
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0

@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from watcher import money as _money
-from watcher.i18n import Language
-from watcher.models import kind_names
+from watcher.i18n import Audience, Language
+from watcher.models import Finding, kind_names
 from watcher.web import labels
 
 __all__ = ["Formatter"]
@@ -62,6 +62,20 @@ class Formatter:
         if span <= timedelta(days=200):
             return local.strftime("%m-%d")
         return local.strftime("%Y-%m")
+
+    def summary(self, english: str, payload: dict[str, Any]) -> str:
+        """An alert's one-line summary in this language and zone, written from its stored
+        finding (``payload``) the way alerts are; the stored English ``english`` when the
+        language is English or the payload cannot be read (an alert of an older release)."""
+        if self.lang.code == "en":
+            return english
+        from watcher.notify.render import one_line
+
+        try:
+            finding = Finding.from_json(payload)
+            return one_line(finding, Audience(self.lang, self.tz), chars=400)
+        except (KeyError, TypeError, ValueError):
+            return english
 
     def kind(self, code: str) -> str:
         """A finding kind's name, as its module gives it, in this language."""
