@@ -1,13 +1,18 @@
-"""Shared fixtures: database URLs for SQLite and for the local PostgreSQL server."""
+"""Shared fixtures: database URLs for SQLite and for the local PostgreSQL server, a webhook
+receiver on loopback (``rx``) and an HTTP client for the channels (``client``); a module
+that needs them set up otherwise (a secret, TLS) defines its own."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.receiver import Receiver
 
 PG_ADMIN = os.environ.get("WATCHER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -69,3 +74,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="save screenshots of the dashboard's pages under bench/screens/",
     )
+
+
+@pytest.fixture
+def rx() -> Iterator[Receiver]:
+    """A webhook receiver on loopback, answering 200."""
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP client a channel sends with."""
+    async with httpx.AsyncClient() as c:
+        yield c

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,18 +43,6 @@ def review(n: int, text: str = "质量太差了 <b>bold</b> @all") -> Finding:
     listing = {"url": f"https://s.example/p/{n}", "title": f"Dress {n}", "price": 9.0}
     detail = {"rating": 1, "text": text, "author": "a", "published_at": None, "reason": "rating"}
     return stored("negative_review", Severity.HIGH, "My Shop", listing, "s", detail, f"r{n}", NOW)
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def channel(client: httpx.AsyncClient, *urls: str) -> AppriseChannel:

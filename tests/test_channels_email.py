@@ -138,12 +138,6 @@ def starttls(server_tls: ssl.SSLContext) -> Iterator[tuple[Controller, Sink]]:
         yield c, sink
 
 
-@pytest.fixture
-async def client() -> Any:
-    async with httpx.AsyncClient() as c:
-        yield c
-
-
 def channel(client: httpx.AsyncClient, port: int, **options: Any) -> EmailChannel:
     data = {
         "host": "127.0.0.1",

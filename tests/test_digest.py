@@ -10,7 +10,6 @@ import io
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
 from email.message import Message
 from pathlib import Path
@@ -71,18 +70,6 @@ def review(n: int, text: str = "质量太差了") -> Finding:
 def storm() -> list[Finding]:
     """48 price changes (47 down, 1 up) and 3 stock-outs in one shop, one bad review."""
     return [*(price(i, -0.15 if i else 0.05) for i in range(48)), *map(stock, range(3)), review(1)]
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def hook(rx: Receiver, fmt: str = "json", digest: str = "08:30") -> AlertConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,18 +40,6 @@ def price(n: int) -> Finding:
 class Pauses(list[float]):
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def outbox(tmp_path: Path, rx: Receiver, client: httpx.AsyncClient, fmt: str) -> Outbox:
