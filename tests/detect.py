@@ -6,7 +6,7 @@ stored listings (``ctx.reads``); tests give it a small fake of exactly what it r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,28 @@ from watcher.store import ListingChanges
 from watcher.store.repo import Change
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class CandidatePages:
+    """The paged candidate reads of :class:`~watcher.store.reads.DetectReads`, answered
+    from a fake's ``candidate_listings()`` list (any objects with ``id``, ``title`` and
+    ``shop``), with the same order and filters as the store."""
+
+    def candidate_listings(self) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def candidate_titles(
+        self, after: int, limit: int, shops: Collection[str] | None = None
+    ) -> list[tuple[int, str]]:
+        rows = sorted(self.candidate_listings(), key=lambda c: c.id)
+        rows = [c for c in rows if c.id > after and (shops is None or c.shop in shops)]
+        return [(c.id, c.title) for c in rows[:limit]]
+
+    def candidates(self, ids: Sequence[int]) -> list[Any]:
+        wanted = set(ids)
+        return sorted((c for c in self.candidate_listings() if c.id in wanted), key=lambda c: c.id)
+
+
 OWN = ShopConfig("My Shop", "shopify", Url("https://my.example"), role="own", currency="CNY")
 RIVAL = ShopConfig("Rival A", "woocommerce", Url("https://rival-a.example"))
 RIVAL_B = ShopConfig("Rival B", "shopify", Url("https://rival-b.example"))

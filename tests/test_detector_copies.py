@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests.detect import NOW, OWN, RIVAL, config, result, run
+from tests.detect import NOW, OWN, RIVAL, CandidatePages, config, result, run
 from watcher.detectors.base import DetectContext
 from watcher.detectors.copies import CopiedListing, CopyDetail, CopyRef
 from watcher.models import Severity
@@ -17,7 +17,7 @@ TITLE = "法式碎花茶歇连衣裙 收腰显瘦 French Floral Tea Dress"
 SAME, OTHER = "a" * 192, "5" * 192  # perceptual hashes: identical, and far apart
 
 
-class FakeStore:
+class FakeStore(CandidatePages):
     """The two reads the copy detector makes."""
 
     def __init__(self, candidates: list[Any]) -> None:
@@ -31,13 +31,13 @@ class FakeStore:
             image="https://my.example/1.jpg",
         )
         self.own = [SimpleNamespace(**vars(own), shop="My Shop")]
-        self.candidates = candidates
+        self.cands = candidates
 
     def own_top_listings(self) -> list[Any]:
         return self.own
 
     def candidate_listings(self) -> list[Any]:
-        return self.candidates
+        return self.cands
 
 
 def candidate(n: int, title: str = TITLE, **fields: Any) -> SimpleNamespace:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.detect import NOW, OWN, RIVAL, RIVAL_B, config, result, run
+from tests.detect import NOW, OWN, RIVAL, RIVAL_B, CandidatePages, config, result, run
 from watcher.config import Config, parse_config
 from watcher.detectors.base import DetectContext, ShopResult
 from watcher.detectors.position import PositionDetail, PricePosition, position_of
@@ -20,7 +20,7 @@ TITLE = "真皮卡包 多卡位 Leather Card Holder"
 SAME, OTHER = "a" * 192, "5" * 192  # perceptual hashes: identical, and far apart
 
 
-class FakeReads:
+class FakeReads(CandidatePages):
     """The reads the detector makes: own listings, candidates, failing shops, prices."""
 
     def __init__(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.detect import CandidatePages
 from watcher.config import Config, parse_config
 from watcher.detectors import DetectContext, ShopResult
 from watcher.detectors.copies import CopiedListing
@@ -32,7 +33,7 @@ def _config() -> Config:
     )
 
 
-class FakeReads:
+class FakeReads(CandidatePages):
     """Stored history as plain lists."""
 
     def __init__(self) -> None:
@@ -41,7 +42,7 @@ class FakeReads:
                 1, "m1", "https://m.example/p/1", "真丝衬衫 Silk Blouse", 299.0, "CNY", None, "Mine"
             )
         ]
-        self.candidates = [
+        self.cands = [
             CandidateListing(
                 7,
                 "r9",
@@ -87,7 +88,7 @@ class FakeReads:
         return self.own
 
     def candidate_listings(self) -> list[CandidateListing]:
-        return self.candidates
+        return self.cands
 
     def shops(self) -> list[ShopInfo]:
         return [
@@ -161,10 +162,16 @@ def test_the_store_answers_the_read_interface(tmp_path: Path) -> None:
     assert [(o.title, o.shop, o.image) for o in reads.own_top_listings()] == [
         ("Silk Blouse", "Mine", "https://m.example/1.jpg")
     ]
-    assert {(c.ref, c.shop) for c in reads.candidate_listings()} == {
+    titles = reads.candidate_titles(0, 10)
+    assert [t for _, t in titles] == ["Down Jacket", "Old Tee"], "own listings are no candidates"
+    assert reads.candidate_titles(0, 1) == titles[:1], "a page holds at most `limit`"
+    assert reads.candidate_titles(titles[0][0], 10) == titles[1:], "the next page"
+    assert reads.candidate_titles(0, 10, {"Other"}) == []
+    assert {(c.ref, c.shop) for c in reads.candidates([i for i, _ in titles])} == {
         ("r1", "Rival"),
         ("r2", "Rival"),
     }
+    assert reads.candidates([own.seen[0][0]]) == [], "an own listing is never a candidate"
     shops = {s.name: s for s in reads.shops()}
     assert shops["Rival"].role == "competitor" and shops["Rival"].baseline_at is None
     since = datetime.now(UTC) - timedelta(days=7)
@@ -175,3 +182,43 @@ def test_the_store_answers_the_read_interface(tmp_path: Path) -> None:
         "Down Jacket",
         "Old Tee",
     }, "first seen after the baseline counts too"
+
+
+def test_candidates_found_a_page_at_a_time_are_those_of_one_index(tmp_path: Path) -> None:
+    """The copy and position detectors search the candidates a page at a time (memory
+    that does not grow with the shops); any page size finds the same listings with the
+    same similarities as searching them all at once."""
+    from watcher.detectors._candidates import similar_candidates
+    from watcher.text.similarity import TitleIndex
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    words = ["Linen", "Dress", "Silk", "Blouse", "Wool", "Coat", "亚麻", "连衣裙", "Midi", "Red"]
+    for n in range(3):
+        shop = store.registry.ensure_shop(f"R{n}", "shopify", "competitor", f"https://r{n}.x")
+        assert shop.id
+        store.catalog.apply(
+            shop.id,
+            [
+                Listing(
+                    ref=f"{n}-{i}",
+                    url=f"https://r{n}.x/p/{i}",
+                    title=" ".join(words[(i * k + n) % len(words)] for k in (1, 3, 7)),
+                )
+                for i in range(40)
+            ],
+            complete=True,
+        )
+    queries = ["Linen Midi Dress", "亚麻 连衣裙 Red", "Wool Coat"]
+    every = store.reads.candidates([i for i, _ in store.reads.candidate_titles(0, 1000)])
+    assert len(every) == 120
+    index = TitleIndex([c.title for c in every])
+    whole = [sorted((every[i].id, round(s, 9)) for i, s in index.matches(q, 0.4)) for q in queries]
+    assert any(whole), "the queries match something"
+    for page in (1, 7, 50, 5000):
+        found = similar_candidates(store.reads, queries, 0.4, page=page)
+        assert [[(c.id, round(s, 9)) for c, s in hits] for hits in found] == whole, page
+    only = similar_candidates(store.reads, queries, 0.4, shops={"R1"}, page=7)
+    assert {c.shop for hits in only for c, _ in hits} == {"R1"}
+    searched = every[5]
+    forced = similar_candidates(store.reads, ["zzz qqq"], 0.4, always={searched.id}, page=7)
+    assert [c.id for c, _ in forced[0]] == [searched.id], "a search result is always compared"

@@ -136,13 +136,14 @@ class Runner:
         (competitors' searches wait for them too)."""
         own = [s for s in shops if s.own]
         titles: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        competitors = asyncio.gather(
-            *(
-                check_shop(self.strategy(s, "competitor"), titles, progress)
-                for s in shops
-                if not s.own
-            )
-        )
+        # Every competitor starts at once (their copy searches wait for the own titles),
+        # but only `concurrency` of them read their catalogs at a time: a catalog is held
+        # until stored, and a hundred half-read catalogs would grow memory with the shops.
+        slots = asyncio.Semaphore(self.config.watcher.concurrency)
+        rivals = [self.strategy(s, "competitor") for s in shops if not s.own]
+        for rival in rivals:
+            rival.catalog_slots = slots
+        competitors = asyncio.gather(*(check_shop(r, titles, progress) for r in rivals))
         try:
             own_results = await asyncio.gather(
                 *(check_shop(self.strategy(s, "own"), titles, progress) for s in own)

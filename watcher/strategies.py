@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -52,6 +52,19 @@ class Strategy(ABC):
         self.shop = shop
         self.source = source
         self.store = store
+        self.catalog_slots: asyncio.Semaphore | None = None
+        """Shared by the competitors of one check: how many catalogs are read and stored
+        at once (each holds its listings until stored, so this bounds a check's memory
+        whatever the number of shops)."""
+
+    @contextlib.asynccontextmanager
+    async def catalog_slot(self) -> AsyncIterator[None]:
+        """Hold one of :attr:`catalog_slots` (if any) while a catalog is read and stored."""
+        if self.catalog_slots is None:
+            yield
+            return
+        async with self.catalog_slots:
+            yield
 
     @abstractmethod
     async def run(self, result: ShopResult, titles: Titles) -> None:
@@ -131,28 +144,33 @@ class Competitor(Strategy):
 
     role = "competitor"
 
+    async def _catalog(self) -> tuple[Catalog, bool | None]:
+        """The shop's catalog, and whether it is complete for removals (None: only the
+        configured listings are watched, never a whole catalog, never removals)."""
+        if self.shop.listings:
+            listings, errors = await self.fetch_listings(list(self.shop.listings))
+            return Catalog(listings, complete=not errors, note="; ".join(errors[:3])), None
+        catalog = await self.source.catalog()
+        return catalog, catalog.complete
+
     async def run(self, result: ShopResult, titles: Titles) -> None:
         """Read and store the catalog, then search it for the own titles."""
-        if self.shop.listings:
-            # Only the named listings are watched: never a whole catalog, never removals.
-            listings, errors = await self.fetch_listings(list(self.shop.listings))
-            catalog = Catalog(listings, complete=not errors, note="; ".join(errors[:3]))
-            complete: bool | None = None
-        else:
-            catalog = await self.source.catalog()
-            complete = catalog.complete
-        first = result.baseline_at is None
-        changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
-        if not self.shop.allow_private:  # whose photos the runner needs to know
-            changes.let_go_stored()
-        changes.baseline = catalog.complete and first and not changes.suspect
+        async with self.catalog_slot():
+            catalog, complete = await self._catalog()
+            first = result.baseline_at is None
+            changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)
+            if not self.shop.allow_private:  # whose photos the runner needs to know
+                changes.let_go_stored()
+            whole, note = catalog.complete, catalog.note
+            del catalog  # its listings are stored: let them go before the searches
+        changes.baseline = whole and first and not changes.suspect
         result.changes = changes
         if changes.suspect:
             result.status, result.error = "partial", changes.suspect
         if first:
-            result.baseline_at = datetime.now(UTC) if catalog.complete else None
-        if not catalog.complete:
-            result.status, result.error = "partial", f"catalog incomplete: {catalog.note}"
+            result.baseline_at = datetime.now(UTC) if whole else None
+        if not whole:
+            result.status, result.error = "partial", f"catalog incomplete: {note}"
         queries = await asyncio.shield(titles)
         if queries and (self.shop.search_url or self.shop.kind != "html"):
             err = await self.search(result, queries)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from watcher import money
+from watcher.detectors._candidates import similar_candidates
 from watcher.detectors.base import DetectContext, Detector, price
 from watcher.i18n import Audience
 from watcher.models import (
@@ -163,23 +164,17 @@ class CopiedListing(Detector):
         own = ctx.reads.own_top_listings()
         pairs: list[_Pair] = []
         if own:
-            # Imported here: numpy and friends cost ~20 MB a check with no own listings skips.
-            from watcher.text.similarity import TitleIndex, title_similarity
-
             checked = {r.shop.name for r in ctx.results}
             everything = any(r.shop.own for r in ctx.results)
-            cands = [c for c in ctx.reads.candidate_listings() if everything or c.shop in checked]
-            searched = {lid for r in ctx.results for lid, _ in r.searched}
-            searched_idx = [i for i, c in enumerate(cands) if c.id in searched]
-            index = TitleIndex([c.title for c in cands])
-            low = self.config.detect.copies.candidate_similarity
-            for o in own:
-                row = o
-                hits = dict(index.matches(row.title, low))
-                for i in searched_idx:
-                    if i not in hits:
-                        hits[i] = title_similarity(row.title, cands[i].title)
-                pairs.extend(_Pair(row, o.shop, cands[i], sim) for i, sim in sorted(hits.items()))
+            found = similar_candidates(
+                ctx.reads,
+                [o.title for o in own],
+                self.config.detect.copies.candidate_similarity,
+                shops=None if everything else checked,
+                always={lid for r in ctx.results for lid, _ in r.searched},
+            )
+            for o, hits in zip(own, found, strict=True):
+                pairs.extend(_Pair(o, o.shop, cand, sim) for cand, sim in hits)
         self._cache = (ctx, pairs)
         return pairs
 

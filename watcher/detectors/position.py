@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Self, TypeGuard
 
 from watcher import money
+from watcher.detectors._candidates import similar_candidates
 from watcher.detectors.base import DetectContext, Detector, price
 from watcher.i18n import ENGLISH, Audience
 from watcher.models import (
@@ -294,14 +295,11 @@ class PricePosition(Detector):
         own = ctx.reads.own_top_listings()
         out: list[_Similar] = []
         if own:
-            from watcher.text.similarity import TitleIndex
-
-            cands = list(ctx.reads.candidate_listings())
-            index = TitleIndex([c.title for c in cands])
-            low = self.config.detect.copies.candidate_similarity
-            for o in own:
-                hits = sorted(index.matches(o.title, low), key=lambda h: -h[1])
-                out.append((o, [(cands[i], sim) for i, sim in hits]))
+            found = similar_candidates(
+                ctx.reads, [o.title for o in own], self.config.detect.copies.candidate_similarity
+            )
+            for o, hits in zip(own, found, strict=True):
+                out.append((o, sorted(hits, key=lambda h: -h[1])))
         self._cache = (ctx, out)
         return out
 

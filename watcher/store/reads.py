@@ -8,7 +8,7 @@ SQL. :class:`StoreReads` answers it from the database; a test answers it with pl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -87,8 +87,17 @@ class DetectReads(Protocol):
         """The watched listings of every own shop, best first."""
         ...
 
-    def candidate_listings(self) -> Sequence[CandidateListing]:
-        """Active listings of every shop that is not an own shop."""
+    def candidate_titles(
+        self, after: int, limit: int, shops: Collection[str] | None = None
+    ) -> Sequence[tuple[int, str]]:
+        """``(id, title)`` of up to ``limit`` active listings of shops that are not own
+        shops (of ``shops`` only, when given), with ids above ``after``, in id order: the
+        candidates are read a page at a time, so a check's memory does not grow with them."""
+        ...
+
+    def candidates(self, ids: Sequence[int]) -> Sequence[CandidateListing]:
+        """The active competitor listings among ``ids`` (others are left out: a listing
+        may have been removed since its title was read)."""
         ...
 
     def shops(self) -> Sequence[ShopInfo]:
@@ -140,13 +149,43 @@ class StoreReads:
             return [OwnListing._make(r) for r in c.execute(q)]
 
     @guarded
-    def candidate_listings(self) -> list[CandidateListing]:
-        """Active listings of every shop that is not an own shop."""
-        q = _select(CandidateListing._fields).where(
-            col(ShopRow.role) != "own", col(ListingRow.removed_at).is_(None)
+    def candidate_titles(
+        self, after: int, limit: int, shops: Collection[str] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, title)`` of up to ``limit`` active competitor listings with ids above
+        ``after``, in id order (of ``shops`` only, when given)."""
+        q = (
+            _select(("id", "title"))
+            .where(
+                col(ShopRow.role) != "own",
+                col(ListingRow.removed_at).is_(None),
+                col(ListingRow.id) > after,
+            )
+            .order_by(col(ListingRow.id))
+            .limit(limit)
         )
+        if shops is not None:
+            q = q.where(col(ShopRow.name).in_(sorted(shops)))
         with self.engine.connect() as c:
-            return [CandidateListing._make(r) for r in c.execute(q)]
+            return [(pk(i), t) for i, t in c.execute(q)]
+
+    @guarded
+    def candidates(self, ids: Sequence[int]) -> list[CandidateListing]:
+        """The active competitor listings among ``ids``, in id order."""
+        out: list[CandidateListing] = []
+        with self.engine.connect() as c:
+            for part in chunks(sorted(set(ids)), 500):
+                q = (
+                    _select(CandidateListing._fields)
+                    .where(
+                        col(ShopRow.role) != "own",
+                        col(ListingRow.removed_at).is_(None),
+                        col(ListingRow.id).in_(part),
+                    )
+                    .order_by(col(ListingRow.id))
+                )
+                out.extend(CandidateListing._make(r) for r in c.execute(q))
+        return out
 
     @guarded
     def shops(self) -> list[ShopInfo]:
