@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from watcher.sources import locales
@@ -50,6 +51,7 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "select", "option", "svg", "head", "textarea"}
 )
 _ZONE_TAGS = frozenset({"nav", "footer", "aside", "header"})
+_ZONE_OR_SKIP_TAGS = _ZONE_TAGS | _SKIP_TAGS
 _PRICE_WORD = re.compile(
     r"price|preis|prix|precio|prezzo|prijs|fiyat|cena|pris|amount|cost|money|betrag|tarif"
     r"|valor|jiage|价",
@@ -79,6 +81,19 @@ _EXCLUDED_ZONE = re.compile(
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _NEW_TOKEN = re.compile(r"new|now|final|current|special|sale|actual|selling", re.I)
 _HIDDEN_CLASS = frozenset({"hidden", "hide", "d-none", "is-hidden", "display-none", "invisible"})
+_ZONE_NAME_HINT = re.compile(
+    _EXCLUDED_ZONE.pattern + "|" + "|".join(re.escape(c) for c in sorted(_HIDDEN_CLASS)), re.I
+)
+"""Matches (at least) wherever a class/id line names an excluded zone or a hidden class."""
+
+
+@lru_cache(maxsize=4096)
+def _names_zone(names: str) -> bool:
+    """Whether an element's class/id may make it an excluded zone (shops repeat a few
+    class names on thousands of elements)."""
+    return _ZONE_NAME_HINT.search(names) is not None
+
+
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _CENTS_CLASS = re.compile(r"cent|decimal|fraction|minor|sup\b|pennies|dec\b|small", re.I)
 _CURRENCY_MARK = re.compile(
@@ -369,7 +384,11 @@ class _Reader:
         self.elements: list[Any] = []
         self._pricey_cache: dict[Any, bool] = {}
         self._excluded: dict[Any, str | None] = {}
-        self._walled: dict[Any, bool] = {}
+        self._zone: list[int] = []
+        """Per element (document order): the index of the nearest element, itself or an
+        ancestor, that is an excluded zone (see :meth:`_own_exclusion`), or -1."""
+        self._zone_reason: dict[int, str] = {}
+        self._zone_walled: dict[int, bool] = {}
         self.stock_named = False
         self._index()
 
@@ -406,16 +425,56 @@ class _Reader:
 
     def _index(self) -> None:
         names: list[str] = []
+        suspects: list[int] = []  # elements that may be excluded zones by their tag
         for i, el in enumerate(self.root.iter()):
             self.order[el] = i
             self.elements.append(el)
-            names.append(_class_id(el) if isinstance(el.tag, str) else "")
+            tag = el.tag
+            if not isinstance(tag, str):
+                names.append("")
+                continue
+            if tag.lower() in _ZONE_OR_SKIP_TAGS:
+                suspects.append(i)
+            keys = el.keys()
+            if not keys:
+                names.append("")
+                continue
+            name = _class_id(el)
+            names.append(name)
+            if "style" in keys or "hidden" in keys or "type" in keys or _names_zone(name):
+                suspects.append(i)
         self._offsets: list[int] = []
         pos = 0
         for n in names:
             self._offsets.append(pos)
             pos += len(n) + 1
         self._blob = "\n".join(names).lower()
+        self._zones(suspects)
+
+    def _zones(self, suspects: list[int]) -> None:
+        """Mark every element with its nearest excluded zone (:attr:`_zone`), so that
+        :meth:`excluded` is a lookup: the zones are found among few ``suspects`` (by tag,
+        by a hiding attribute, by a class or id that names a zone) and checked one by one,
+        instead of walking up from each element asked about."""
+        at = self.order
+        count = len(self.elements)
+        zone = [-1] * count
+        for i in sorted(set(suspects)):  # an ancestor before its descendants
+            el = self.elements[i]
+            reason = self._own_exclusion(el)
+            if reason is None:
+                continue
+            self._zone_reason[i] = reason
+            end = count
+            node = el
+            while node is not None:  # the subtree ends where the next sibling of it or an
+                nxt = node.getnext()  # ancestor starts
+                if nxt is not None:
+                    end = at.get(nxt, count)
+                    break
+                node = node.getparent()
+            zone[i:end] = [i] * (end - i)  # an inner zone overwrites the outer one
+        self._zone = zone
 
     def named(self, pattern: re.Pattern[str]) -> list[Any]:
         """Elements whose lower-cased class or id matches ``pattern``, in document order
@@ -433,6 +492,12 @@ class _Reader:
 
     def excluded(self, el: Any) -> str | None:
         """Why ``el`` is outside what a shopper reads as the product (or None)."""
+        if not isinstance(el.tag, str):
+            return None
+        i = self.order.get(el)
+        if i is not None:
+            zone = self._zone[i]
+            return self._zone_reason[zone] if zone >= 0 else None
         chain: list[Any] = []
         node = el
         reason: str | None = None
@@ -535,13 +600,15 @@ class _Reader:
             tag = _tag(el)
             if tag == "input" and _attr(el, "type").lower() not in ("submit", "button", "image"):
                 continue
+            if self.excluded(el):  # before the label: most links sit in nav and related items
+                continue
             label = f"{_class_id(el)} {_attr(el, 'value')} {_attr(el, 'title')}"
             if tag in ("button", "input", "a"):
                 text = _text(el, 80) if tag != "input" else ""
                 if tag == "a" and len(text) > 40:
                     continue
                 label = f"{label} {text}"
-            if not _BUY.search(label) or self.excluded(el):
+            if not _BUY.search(label):
                 continue
             out.append(el)
             if len(out) > 50:
@@ -608,23 +675,15 @@ class _Reader:
         """Whether ``el`` lies inside an excluded zone (see :meth:`excluded`) whose text is
         too long for :meth:`_price_element` to climb into: whatever that finds is excluded
         too, so it need not be looked for (a block of 200 related items)."""
-        chain: list[Any] = []
-        node = el.getparent()
-        walled = False
-        while node is not None and isinstance(node.tag, str):
-            known = self._walled.get(node)
-            if known is not None:
-                walled = known
-                break
-            chain.append(node)
-            if _tag(node) in ("body", "html"):
-                break
-            if self._own_exclusion(node) is not None:
-                walled = node.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT
-                break
-            node = node.getparent()
-        for n in chain:
-            self._walled[n] = walled
+        parent = el.getparent()
+        i = self.order.get(parent) if parent is not None else None
+        zone = self._zone[i] if i is not None else -1
+        if zone < 0:
+            return False
+        walled = self._zone_walled.get(zone)
+        if walled is None:
+            size = self.elements[zone].xpath("string-length(normalize-space(.))")
+            walled = self._zone_walled[zone] = size > 4 * MAX_PRICE_TEXT
         return walled
 
     def _pricey(self, el: Any, levels: int = 3) -> bool:
