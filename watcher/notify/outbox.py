@@ -120,7 +120,7 @@ class Outbox:
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Paces the sends of one flush to a channel; tests replace it."""
         self._sending: set[asyncio.Future[None]] = set()
-        kinds = channel_kinds()
+        kinds = channel_kinds() if alerts else {}  # no channel plugin imports without alerts
         self.channels: dict[str, tuple[AlertConfig, Channel]] = {
             a.name: (a, kinds[a.kind](a.options, client)) for a in alerts
         }
