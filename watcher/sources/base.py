@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
@@ -58,6 +60,23 @@ def _pool() -> Executor:
     if _parser_pool is None:
         _parser_pool = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse")
     return _parser_pool
+
+
+_in_hand: weakref.WeakKeyDictionary[Http, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def page_in_hand(http: Http) -> AsyncIterator[None]:
+    """A slot for one page from before it is fetched until it is read: pages arrive faster
+    than the parser threads read them, and without a bound every fetched body (and its
+    request's task) would wait in the executor's queue at once, ~100 KB each. There are
+    as many slots as requests may run at once plus two pages per parser thread, so the
+    bound never slows the fetching down while the parsers keep up."""
+    hand = _in_hand.get(http)
+    if hand is None:
+        hand = _in_hand[http] = asyncio.Semaphore(http.settings.concurrency + 2 * PARSE_WORKERS)
+    async with hand:
+        yield
 
 
 async def parse_off_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
