@@ -424,11 +424,11 @@ class _Reader:
         return code if re.fullmatch(r"[A-Z]{3}", code) else None
 
     def _index(self) -> None:
+        self.elements = elements = list(self.root.iter())
+        self.order = {el: i for i, el in enumerate(elements)}
         names: list[str] = []
-        suspects: list[int] = []  # elements that may be excluded zones by their tag
-        for i, el in enumerate(self.root.iter()):
-            self.order[el] = i
-            self.elements.append(el)
+        suspects: list[int] = []  # elements that may be excluded zones
+        for i, el in enumerate(elements):
             tag = el.tag
             if not isinstance(tag, str):
                 names.append("")
@@ -439,7 +439,7 @@ class _Reader:
             if not keys:
                 names.append("")
                 continue
-            name = _class_id(el)
+            name = _class_id(el) if "class" in keys or "id" in keys else ""
             names.append(name)
             if "style" in keys or "hidden" in keys or "type" in keys or _names_zone(name):
                 suspects.append(i)
@@ -631,6 +631,13 @@ class _Reader:
         ):
             parent = node.getparent()
             if parent is None:
+                continue
+            # what is left out below anyway is left out before any reading
+            if node.is_tail:
+                holder = parent.getparent()
+                if holder is None or self.excluded(holder) is not None:
+                    continue
+            elif self._walled_in(parent):
                 continue
             text = str(node)
             if not (
