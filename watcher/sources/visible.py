@@ -52,6 +52,8 @@ _SKIP_TAGS = frozenset(
 )
 _ZONE_TAGS = frozenset({"nav", "footer", "aside", "header"})
 _ZONE_OR_SKIP_TAGS = _ZONE_TAGS | _SKIP_TAGS
+_PRICE_DATA = frozenset({"data-price-type", "data-price", "data-price-amount"})
+_PRICE_ATTRS = _PRICE_DATA | {"itemprop"}
 _PRICE_WORD = re.compile(
     r"price|preis|prix|precio|prezzo|prijs|fiyat|cena|pris|amount|cost|money|betrag|tarif"
     r"|valor|jiage|价",
@@ -428,6 +430,11 @@ class _Reader:
         self.order = {el: i for i, el in enumerate(elements)}
         names: list[str] = []
         suspects: list[int] = []  # elements that may be excluded zones
+        self._price_attrs: list[Any] = []
+        """Elements with ``itemprop="price"``/``"lowPrice"`` or a ``data-price*`` attribute
+        (see :meth:`candidates`), in document order."""
+        self._named_items: list[Any] = []
+        """Elements with ``itemprop="name"`` (see :meth:`title_element`)."""
         for i, el in enumerate(elements):
             tag = el.tag
             if not isinstance(tag, str):
@@ -439,6 +446,12 @@ class _Reader:
             if not keys:
                 names.append("")
                 continue
+            if _PRICE_ATTRS.intersection(keys):
+                itemprop = el.get("itemprop")
+                if itemprop in ("price", "lowPrice") or _PRICE_DATA.intersection(keys):
+                    self._price_attrs.append(el)
+                if itemprop == "name":
+                    self._named_items.append(el)
             name = _class_id(el) if "class" in keys or "id" in keys else ""
             names.append(name)
             if "style" in keys or "hidden" in keys or "type" in keys or _names_zone(name):
@@ -557,7 +570,7 @@ class _Reader:
         refs = [r for r in refs if r]
         best: tuple[float, int, Any] | None = None
         heads = list(self.root.iter("h1"))
-        heads += self.root.xpath("//*[@itemprop='name']")
+        heads += self._named_items
         heads += [
             e
             for e in self.named(_TITLE_NAMES)
@@ -653,13 +666,7 @@ class _Reader:
                     found.append((container, str(node), parent))
             else:
                 found.append((parent, None, None))
-        found.extend(
-            (el, None, None)
-            for el in self.root.xpath(
-                "//*[@itemprop='price' or @itemprop='lowPrice' or @data-price-type"
-                " or @data-price or @data-price-amount]"
-            )
-        )
+        found.extend((el, None, None) for el in self._price_attrs)
         for el, own, before in found:
             if len(out) >= MAX_CANDIDATES:
                 break
