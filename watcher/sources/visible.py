@@ -456,13 +456,16 @@ class _Reader:
             if not keys:
                 names.append("")
                 continue
-            if _PRICE_ATTRS.intersection(keys):
+            if not _PRICE_ATTRS.isdisjoint(keys):
                 itemprop = el.get("itemprop")
-                if itemprop in ("price", "lowPrice") or _PRICE_DATA.intersection(keys):
+                if itemprop in ("price", "lowPrice") or not _PRICE_DATA.isdisjoint(keys):
                     self._price_attrs.append(el)
                 if itemprop == "name":
                     self._named_items.append(el)
-            name = _class_id(el) if "class" in keys or "id" in keys else ""
+            if "class" in keys or "id" in keys:  # _class_id, inline: lxml's values are str
+                name = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+            else:
+                name = ""
             names.append(name)
             if "style" in keys or "hidden" in keys or "type" in keys or _names_zone(name):
                 suspects.append(i)
