@@ -556,11 +556,12 @@ class HtmlSource(Source):
     def read_listing(self, resp: Response, ref: str) -> Listing:
         """The listing of an already fetched product page (what :meth:`listing` returns for
         it): no I/O, so ``watcher inspect`` and the page benchmark read pages the same way."""
-        return self.read_page(resp, ref).listing
+        return self.read_page(resp, ref, selectors=False).listing
 
-    def read_page(self, resp: Response, ref: str) -> PageReading:
+    def read_page(self, resp: Response, ref: str, *, selectors: bool = True) -> PageReading:
         """:meth:`read_listing` with where the price came from and, when there is none, why
-        (see :class:`PageReading`)."""
+        (see :class:`PageReading`); ``selectors=False`` leaves the CSS selectors that would
+        read the price and title out of ``seen``."""
         doc = _Doc(resp)
         products = extract_products(
             doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
@@ -599,7 +600,12 @@ class HtmlSource(Source):
             seen = Seen(title=amazon.title, buy_button=True)  # nothing left to look for
         else:
             seen = read_visible(
-                doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
+                doc.page,
+                doc.url,
+                tree,
+                title_hint=listing.title,
+                currency=listing.currency,
+                selectors=selectors,
             )
         if amazon is None:
             source = _reconcile(listing, seen, source)

@@ -1076,8 +1076,11 @@ def read_visible(
     *,
     title_hint: str = "",
     currency: str | None = None,
+    selectors: bool = True,
 ) -> Seen:
-    """What a shopper sees on the product page ``tree`` (an lxml tree of ``page``)."""
+    """What a shopper sees on the product page ``tree`` (an lxml tree of ``page``);
+    ``selectors=False`` leaves out the CSS selectors of the price and title (which only
+    ``watcher inspect`` shows; a check does not need them)."""
     seen = Seen()
     if tree is None:
         seen.why = "the page could not be parsed"
@@ -1094,14 +1097,14 @@ def read_visible(
     if best is not None:
         seen.price, seen.currency = best.value, best.currency or reader.currency
         seen.compare_at = compare.value if compare is not None else None
-        seen.selector = css_selector(best.el, tree)
+        seen.selector = css_selector(best.el, tree) if selectors else None
         seen.strong = best.has_symbol and best.distance <= 10
     else:
         seen.why = why
         guess = sorted(
             [c for c in usable if not c.old], key=lambda c: (-c.score, c.distance, c.order)
         )
-        if guess:
+        if guess and selectors:
             seen.selector = css_selector(guess[0].el, tree)
     if not named and best is None:
         seen.title = ""  # only a <title>: a search or error page, not a product
@@ -1110,7 +1113,7 @@ def read_visible(
     seen.available = reader.stock([a for a in (title_el, anchor, buy) if a is not None])
     seen.stock_named = reader.stock_named
     seen.buyable = best is not None and buy is not None and buy.get("disabled") is None
-    if title_el is not None:
+    if title_el is not None and selectors:
         sel = css_selector(title_el, tree)
         if sel:
             seen.selectors["title"] = sel
