@@ -440,35 +440,53 @@ class _Reader:
         digits = _ASCII_DIGIT.search
         self._digit_texts: list[tuple[int, bool]] = []
         """(element index, tail?) of every text or tail with an ASCII digit."""
-        for i, el in enumerate(elements):
+        count = len(elements)
+        i = 0
+        while i < count:
+            el = elements[i]
             tag = el.tag
             if not isinstance(tag, str):
                 names.append("")
+                i += 1
                 continue
             text, tail = el.text, el.tail
             if text and digits(text):
                 self._digit_texts.append((i, False))
             if tail and i and digits(tail):  # the root's tail is outside the document
                 self._digit_texts.append((i, True))
-            if tag.lower() in _ZONE_OR_SKIP_TAGS:
-                suspects.append(i)
+            suspect = tag.lower() in _ZONE_OR_SKIP_TAGS
             keys = el.keys()
-            if not keys:
-                names.append("")
-                continue
-            if not _PRICE_ATTRS.isdisjoint(keys):
-                itemprop = el.get("itemprop")
-                if itemprop in ("price", "lowPrice") or not _PRICE_DATA.isdisjoint(keys):
-                    self._price_attrs.append(el)
-                if itemprop == "name":
-                    self._named_items.append(el)
-            if "class" in keys or "id" in keys:  # _class_id, inline: lxml's values are str
-                name = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-            else:
-                name = ""
+            name = ""
+            if keys:
+                if not _PRICE_ATTRS.isdisjoint(keys):
+                    itemprop = el.get("itemprop")
+                    if itemprop in ("price", "lowPrice") or not _PRICE_DATA.isdisjoint(keys):
+                        self._price_attrs.append(el)
+                    if itemprop == "name":
+                        self._named_items.append(el)
+                if "class" in keys or "id" in keys:  # _class_id, inline: lxml's values are str
+                    name = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+                suspect = (
+                    suspect
+                    or "style" in keys
+                    or "hidden" in keys
+                    or "type" in keys
+                    or _names_zone(name)
+                )
             names.append(name)
-            if "style" in keys or "hidden" in keys or "type" in keys or _names_zone(name):
+            if suspect:
                 suspects.append(i)
+                if len(el) and self._own_exclusion(el) is not None and _long_text(el):
+                    # An excluded zone with too much text for a price to be read out of
+                    # it (a block of related items, the <head>): nothing inside it can be
+                    # a title, price, buy button or stock label (every reading leaves
+                    # out what excluded() or _walled_in() say), so it is not indexed.
+                    end = self._subtree_end(el)
+                    names.extend([""] * (end - i - 1))
+                    self._zone_walled[i] = True
+                    i = end
+                    continue
+            i += 1
         self._offsets: list[int] = []
         pos = 0
         for n in names:
@@ -477,12 +495,22 @@ class _Reader:
         self._blob = "\n".join(names).lower()
         self._zones(suspects)
 
+    def _subtree_end(self, el: Any) -> int:
+        """The index of the first element after ``el`` and its descendants (document order):
+        where the next sibling of it or of an ancestor starts."""
+        node = el
+        while node is not None:
+            nxt = node.getnext()
+            if nxt is not None:
+                return self.order.get(nxt, len(self.elements))
+            node = node.getparent()
+        return len(self.elements)
+
     def _zones(self, suspects: list[int]) -> None:
         """Mark every element with its nearest excluded zone (:attr:`_zone`), so that
         :meth:`excluded` is a lookup: the zones are found among few ``suspects`` (by tag,
         by a hiding attribute, by a class or id that names a zone) and checked one by one,
         instead of walking up from each element asked about."""
-        at = self.order
         count = len(self.elements)
         zone = [-1] * count
         for i in sorted(set(suspects)):  # an ancestor before its descendants
@@ -491,14 +519,7 @@ class _Reader:
             if reason is None:
                 continue
             self._zone_reason[i] = reason
-            end = count
-            node = el
-            while node is not None:  # the subtree ends where the next sibling of it or an
-                nxt = node.getnext()  # ancestor starts
-                if nxt is not None:
-                    end = at.get(nxt, count)
-                    break
-                node = node.getparent()
+            end = self._subtree_end(el)
             zone[i:end] = [i] * (end - i)  # an inner zone overwrites the outer one
         self._zone = zone
 
@@ -697,7 +718,6 @@ class _Reader:
         document order: what ``//text()`` with those conditions gives, without the XPath
         engine's walk over the whole page (~1 ms a page)."""
         keyed: list[tuple[tuple[int, int, int], str, Any, bool]] = []
-        count = len(self.elements)
         for i, is_tail in self._digit_texts:
             el = self.elements[i]
             text = el.tail if is_tail else el.text
@@ -707,13 +727,9 @@ class _Reader:
             if not is_tail:
                 keyed.append(((i, 1, 0), text, el, False))
                 continue
-            end, node = count, el  # a tail follows the element's subtree: it comes before
-            while node is not None:  # the next element after it, and after the tails of
-                nxt = node.getnext()  # the deeper elements that end there too
-                if nxt is not None:
-                    end = self.order.get(nxt, count)
-                    break
-                node = node.getparent()
+            # a tail follows the element's subtree: it comes before the next element after
+            # it, and after the tails of the deeper elements that end there too
+            end = self._subtree_end(el)
             depth = sum(1 for _ in el.iterancestors())
             keyed.append(((end, 0, -depth), text, el, True))
         keyed.sort(key=lambda k: k[0])
@@ -730,8 +746,7 @@ class _Reader:
             return False
         walled = self._zone_walled.get(zone)
         if walled is None:
-            size = self.elements[zone].xpath("string-length(normalize-space(.))")
-            walled = self._zone_walled[zone] = size > 4 * MAX_PRICE_TEXT
+            walled = self._zone_walled[zone] = _long_text(self.elements[zone])
         return walled
 
     def _pricey(self, el: Any, levels: int = 3) -> bool:
@@ -943,6 +958,12 @@ class _Reader:
                 break
             block = parent
         return block
+
+
+def _long_text(el: Any) -> bool:
+    """Whether ``el`` holds more text than a price element can (:data:`MAX_PRICE_TEXT`
+    four times over, white space normalized)."""
+    return bool(el.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT)
 
 
 def _count_numbers(text: str) -> int:
