@@ -642,12 +642,12 @@ class _Reader:
         found: list[Any] = list(self.root.iter("button", "input"))
         found.extend(self.named(_BUY_NAMES))
         found.extend(a for a in self.root.iter("a") if a.get("href") is not None and len(a) < 4)
+        # before anything is read: most links sit in nav and related items
+        found = [el for el in found if not self.excluded(el)]
         out = []
         for el in sorted(set(found), key=lambda e: self.order.get(e, 0)):
             tag = _tag(el)
             if tag == "input" and _attr(el, "type").lower() not in ("submit", "button", "image"):
-                continue
-            if self.excluded(el):  # before the label: most links sit in nav and related items
                 continue
             label = f"{_class_id(el)} {_attr(el, 'value')} {_attr(el, 'title')}"
             if tag in ("button", "input", "a"):
