@@ -35,7 +35,10 @@ MAX_ELEMENTS = 50_000
 largest of 106 real product pages from 96 shops (/work/shared/data/product-pages) has
 about 8,800; BeautifulSoup needs ~1 KB and ~15 us per element (50 MB, 0.6 s here)."""
 
-PARSE_WORKERS = 2
+PARSE_WORKERS = 1
+"""Parser threads. The page readers are mostly Python (the GIL): a second thread only
+contended for it (500 product pages: 0.4 s more wall, 0.5 s more CPU, +2 MiB; a 20-shop
+check the same either way). The thread keeps parsing off the event loop."""
 
 _parser_pool: Executor | None = None
 
