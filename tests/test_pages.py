@@ -315,6 +315,26 @@ def test_related_items_and_instalments_are_not_the_price() -> None:
     assert (seen.price, seen.currency) == (99.0, "AUD")  # "$" on .com.au
 
 
+def test_a_long_related_block_is_never_read_and_the_text_after_it_is() -> None:
+    # The related block holds a title, prices, a struck price, a stock label and buy
+    # buttons of its own; none of them is the product's. The price after the block (the
+    # block's tail) is the product's.
+    card = (
+        "<div class='card'><h1>Trail shoe X</h1><span class='price'>$ 10.00</span>"
+        "<del>$ 80.00</del><p class='stock'>Out of stock</p><button>Add to cart</button></div>"
+    )
+    page = Page(
+        "<html><head><title>Trail shoe X</title></head><body><h1>Trail shoe X</h1>"
+        f"<div class='price-box'><div class='related'>{card * 30}</div>$ 59.00"
+        " <del>$ 70.00</del></div><p class='availability'>In stock</p>"
+        "<button>Add to cart</button></body></html>"
+    )
+    seen = read_visible(page, "https://shop.example/p/1", parse_tree(page))
+    assert (seen.price, seen.compare_at, seen.available) == (59.0, 70.0, True)
+    assert seen.values == {59.0, 70.0}
+    assert seen.title == "Trail shoe X" and seen.stock_named
+
+
 @pytest.mark.parametrize(
     ("html", "expected"),
     [

@@ -70,7 +70,11 @@ async def open_app(
     check_plugins(config)
     own_store = store is None
     store = store or Store(config.watcher.database)
-    alerts = alert_client(config.watcher.timeout.total_seconds(), config.watcher.user_agent)
+    alerts = (  # without alerts there is nothing to post (a client is ~25 ms and 1.4 MiB)
+        alert_client(config.watcher.timeout.total_seconds(), config.watcher.user_agent)
+        if config.alerts
+        else None
+    )
     settings = http_settings(config)
     if not http_cache:
         settings.cache_bytes = 0
@@ -89,6 +93,7 @@ async def open_app(
         yield App(config, store, http, outbox, Runner(config, store, http, outbox))
     finally:
         await http.aclose()
-        await alerts.aclose()
+        if alerts is not None:
+            await alerts.aclose()
         if own_store:
             store.close()

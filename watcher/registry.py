@@ -32,6 +32,8 @@ def _check(config: Config) -> None:
         _check_kind(shop.kind, sources, f"shops[{i}].kind")
     for i, market in enumerate(config.marketplaces):
         _check_kind(market.kind, sources, f"marketplaces[{i}].kind")
+    if not config.alerts:
+        return  # the channel plugins (mail, images, SMTP) are imported only when used
     channels = channel_kinds()
     alerts: list[AlertConfig] = []
     for i, alert in enumerate(config.alerts):

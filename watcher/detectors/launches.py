@@ -179,8 +179,6 @@ class SeasonalLaunch(Detector):
         self, ctx: DetectContext, shop_id: int, baseline: datetime | None, since: datetime
     ) -> dict[tuple[str, int], list[_Item]]:
         """New listings of a shop since ``since`` grouped by (season, year)."""
-        from watcher.text.seasons import listing_season_years
-
         groups: dict[tuple[str, int], list[_Item]] = defaultdict(list)
         hemisphere = self.config.watcher.hemisphere
         for row in ctx.reads.listings_since(shop_id, since, baseline):
@@ -194,6 +192,9 @@ class SeasonalLaunch(Detector):
             )
             if when < since:
                 continue
+            # imported for the first new listing: its lexicon takes ~30 ms to build
+            from watcher.text.seasons import listing_season_years
+
             years = listing_season_years(
                 row.title, row.tags, row.product_type, row.description, when.date(), hemisphere
             )

@@ -312,12 +312,14 @@ class PricePosition(Detector):
             yield from (c.image for c, _ in hits[:IMAGES_PER_LISTING] if c.image)
 
     def _matches(self, ctx: DetectContext) -> list[_Match]:
-        from watcher.images import image_distance
-
         copies = self.config.detect.copies
-        out = []
+        out: list[_Match] = []
         similar = self._similar(ctx)
         self._cache = None
+        if not similar:
+            return out  # no own listings: the image stack (numpy, Pillow) is not imported
+        from watcher.images import image_distance
+
         for o, hits in similar:
             own_hash = ctx.images.get(o.image or "")
             same = []

@@ -99,7 +99,7 @@ class Outbox:
         self,
         store: OutboxStore,
         alerts: Sequence[AlertConfig],
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None,
         *,
         retry_first: timedelta = BACKOFF_BASE,
         audience: Audience = ENGLISH,
@@ -120,10 +120,12 @@ class Outbox:
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """Paces the sends of one flush to a channel; tests replace it."""
         self._sending: set[asyncio.Future[None]] = set()
-        kinds = channel_kinds()
-        self.channels: dict[str, tuple[AlertConfig, Channel]] = {
-            a.name: (a, kinds[a.kind](a.options, client)) for a in alerts
-        }
+        self.channels: dict[str, tuple[AlertConfig, Channel]] = {}
+        if alerts:  # no channel plugin is imported, and no client needed, without alerts
+            if client is None:
+                raise ValueError("alert channels need an HTTP client")
+            kinds = channel_kinds()
+            self.channels = {a.name: (a, kinds[a.kind](a.options, client)) for a in alerts}
 
     def record(self, findings: Sequence[Finding]) -> list[Finding]:
         """Store findings; return only those never raised before (by ``dedup_key``). A

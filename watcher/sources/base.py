@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
@@ -33,7 +35,10 @@ MAX_ELEMENTS = 50_000
 largest of 106 real product pages from 96 shops (/work/shared/data/product-pages) has
 about 8,800; BeautifulSoup needs ~1 KB and ~15 us per element (50 MB, 0.6 s here)."""
 
-PARSE_WORKERS = 2
+PARSE_WORKERS = 1
+"""Parser threads. The page readers are mostly Python (the GIL): a second thread only
+contended for it (500 product pages: 0.4 s more wall, 0.5 s more CPU, +2 MiB; a 20-shop
+check the same either way). The thread keeps parsing off the event loop."""
 
 _parser_pool: Executor | None = None
 
@@ -58,6 +63,23 @@ def _pool() -> Executor:
     if _parser_pool is None:
         _parser_pool = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="parse")
     return _parser_pool
+
+
+_in_hand: weakref.WeakKeyDictionary[Http, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def page_in_hand(http: Http) -> AsyncIterator[None]:
+    """A slot for one page from before it is fetched until it is read: pages arrive faster
+    than the parser threads read them, and without a bound every fetched body (and its
+    request's task) would wait in the executor's queue at once, ~100 KB each. There are
+    as many slots as requests may run at once plus two pages per parser thread, so the
+    bound never slows the fetching down while the parsers keep up."""
+    hand = _in_hand.get(http)
+    if hand is None:
+        hand = _in_hand[http] = asyncio.Semaphore(http.settings.concurrency + 2 * PARSE_WORKERS)
+    async with hand:
+        yield
 
 
 async def parse_off_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -30,7 +30,7 @@ from watcher.errors import BadResponseError, ConfigError, FetchError, ParseError
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing, Review
 from watcher.sources.amazon import amazon_listing, is_amazon
-from watcher.sources.base import Source, check_elements, parse_off_loop
+from watcher.sources.base import Source, check_elements, page_in_hand, parse_off_loop
 from watcher.sources.blocks import blocked_reason
 from watcher.sources.prices import parse_price
 from watcher.sources.stock_words import stock_from_text
@@ -386,7 +386,8 @@ class HtmlSource(Source):
 
     async def _get_page(self, url: str) -> _PageRead:
         """Fetch a catalog or search page and read it on the parser threads."""
-        return await parse_off_loop(self._read_page, await self.fetch(url))
+        async with page_in_hand(self.http):
+            return await parse_off_loop(self._read_page, await self.fetch(url))
 
     def _read_page(self, resp: Response) -> _PageRead:
         doc = _Doc(resp)
@@ -549,16 +550,18 @@ class HtmlSource(Source):
         """The product page at ``ref`` with its reviews; structured data first, selectors
         for the gaps. BadResponseError for a captcha/login wall, ParseError when the page
         has no product title (or is too big to be one)."""
-        return await parse_off_loop(self.read_listing, await self.fetch(ref), ref)
+        async with page_in_hand(self.http):
+            return await parse_off_loop(self.read_listing, await self.fetch(ref), ref)
 
     def read_listing(self, resp: Response, ref: str) -> Listing:
         """The listing of an already fetched product page (what :meth:`listing` returns for
         it): no I/O, so ``watcher inspect`` and the page benchmark read pages the same way."""
-        return self.read_page(resp, ref).listing
+        return self.read_page(resp, ref, selectors=False).listing
 
-    def read_page(self, resp: Response, ref: str) -> PageReading:
+    def read_page(self, resp: Response, ref: str, *, selectors: bool = True) -> PageReading:
         """:meth:`read_listing` with where the price came from and, when there is none, why
-        (see :class:`PageReading`)."""
+        (see :class:`PageReading`); ``selectors=False`` leaves the CSS selectors that would
+        read the price and title out of ``seen``."""
         doc = _Doc(resp)
         products = extract_products(
             doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
@@ -597,7 +600,12 @@ class HtmlSource(Source):
             seen = Seen(title=amazon.title, buy_button=True)  # nothing left to look for
         else:
             seen = read_visible(
-                doc.page, doc.url, tree, title_hint=listing.title, currency=listing.currency
+                doc.page,
+                doc.url,
+                tree,
+                title_hint=listing.title,
+                currency=listing.currency,
+                selectors=selectors,
             )
         if amazon is None:
             source = _reconcile(listing, seen, source)

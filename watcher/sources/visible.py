@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from watcher.sources import locales
@@ -50,6 +51,9 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "select", "option", "svg", "head", "textarea"}
 )
 _ZONE_TAGS = frozenset({"nav", "footer", "aside", "header"})
+_ZONE_OR_SKIP_TAGS = _ZONE_TAGS | _SKIP_TAGS
+_PRICE_DATA = frozenset({"data-price-type", "data-price", "data-price-amount"})
+_PRICE_ATTRS = _PRICE_DATA | {"itemprop"}
 _PRICE_WORD = re.compile(
     r"price|preis|prix|precio|prezzo|prijs|fiyat|cena|pris|amount|cost|money|betrag|tarif"
     r"|valor|jiage|价",
@@ -79,6 +83,19 @@ _EXCLUDED_ZONE = re.compile(
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _NEW_TOKEN = re.compile(r"new|now|final|current|special|sale|actual|selling", re.I)
 _HIDDEN_CLASS = frozenset({"hidden", "hide", "d-none", "is-hidden", "display-none", "invisible"})
+_ZONE_NAME_HINT = re.compile(
+    _EXCLUDED_ZONE.pattern + "|" + "|".join(re.escape(c) for c in sorted(_HIDDEN_CLASS)), re.I
+)
+"""Matches (at least) wherever a class/id line names an excluded zone or a hidden class."""
+
+
+@lru_cache(maxsize=4096)
+def _names_zone(names: str) -> bool:
+    """Whether an element's class/id may make it an excluded zone (shops repeat a few
+    class names on thousands of elements)."""
+    return _ZONE_NAME_HINT.search(names) is not None
+
+
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _CENTS_CLASS = re.compile(r"cent|decimal|fraction|minor|sup\b|pennies|dec\b|small", re.I)
 _CURRENCY_MARK = re.compile(
@@ -87,6 +104,8 @@ _CURRENCY_MARK = re.compile(
     r"(?![A-Za-z])|元|円|원"
 )
 _NUMBER = re.compile(r"\d")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
 _CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
 _RANGE = re.compile(r"(\d)\s*(?:-|–|—|~|〜|至)\s*(?:[¥￥$€£]\s*)?(?=\d)")
 _PERCENT = re.compile(r"\d\s*%|%\s*\d")
@@ -369,7 +388,11 @@ class _Reader:
         self.elements: list[Any] = []
         self._pricey_cache: dict[Any, bool] = {}
         self._excluded: dict[Any, str | None] = {}
-        self._walled: dict[Any, bool] = {}
+        self._zone: list[int] = []
+        """Per element (document order): the index of the nearest element, itself or an
+        ancestor, that is an excluded zone (see :meth:`_own_exclusion`), or -1."""
+        self._zone_reason: dict[int, str] = {}
+        self._zone_walled: dict[int, bool] = {}
         self.stock_named = False
         self._index()
 
@@ -405,17 +428,100 @@ class _Reader:
         return code if re.fullmatch(r"[A-Z]{3}", code) else None
 
     def _index(self) -> None:
+        self.elements = elements = list(self.root.iter())
+        self.order = {el: i for i, el in enumerate(elements)}
         names: list[str] = []
-        for i, el in enumerate(self.root.iter()):
-            self.order[el] = i
-            self.elements.append(el)
-            names.append(_class_id(el) if isinstance(el.tag, str) else "")
+        suspects: list[int] = []  # elements that may be excluded zones
+        self._price_attrs: list[Any] = []
+        """Elements with ``itemprop="price"``/``"lowPrice"`` or a ``data-price*`` attribute
+        (see :meth:`candidates`), in document order."""
+        self._named_items: list[Any] = []
+        """Elements with ``itemprop="name"`` (see :meth:`title_element`)."""
+        digits = _ASCII_DIGIT.search
+        self._digit_texts: list[tuple[int, bool]] = []
+        """(element index, tail?) of every text or tail with an ASCII digit."""
+        count = len(elements)
+        i = 0
+        while i < count:
+            el = elements[i]
+            tag = el.tag
+            if not isinstance(tag, str):
+                names.append("")
+                i += 1
+                continue
+            text, tail = el.text, el.tail
+            if text and digits(text):
+                self._digit_texts.append((i, False))
+            if tail and i and digits(tail):  # the root's tail is outside the document
+                self._digit_texts.append((i, True))
+            suspect = tag.lower() in _ZONE_OR_SKIP_TAGS
+            keys = el.keys()
+            name = ""
+            if keys:
+                if not _PRICE_ATTRS.isdisjoint(keys):
+                    itemprop = el.get("itemprop")
+                    if itemprop in ("price", "lowPrice") or not _PRICE_DATA.isdisjoint(keys):
+                        self._price_attrs.append(el)
+                    if itemprop == "name":
+                        self._named_items.append(el)
+                if "class" in keys or "id" in keys:  # _class_id, inline: lxml's values are str
+                    name = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+                suspect = (
+                    suspect
+                    or "style" in keys
+                    or "hidden" in keys
+                    or "type" in keys
+                    or _names_zone(name)
+                )
+            names.append(name)
+            if suspect:
+                suspects.append(i)
+                if len(el) and self._own_exclusion(el) is not None and _long_text(el):
+                    # An excluded zone with too much text for a price to be read out of
+                    # it (a block of related items, the <head>): nothing inside it can be
+                    # a title, price, buy button or stock label (every reading leaves
+                    # out what excluded() or _walled_in() say), so it is not indexed.
+                    end = self._subtree_end(el)
+                    names.extend([""] * (end - i - 1))
+                    self._zone_walled[i] = True
+                    i = end
+                    continue
+            i += 1
         self._offsets: list[int] = []
         pos = 0
         for n in names:
             self._offsets.append(pos)
             pos += len(n) + 1
         self._blob = "\n".join(names).lower()
+        self._zones(suspects)
+
+    def _subtree_end(self, el: Any) -> int:
+        """The index of the first element after ``el`` and its descendants (document order):
+        where the next sibling of it or of an ancestor starts."""
+        node = el
+        while node is not None:
+            nxt = node.getnext()
+            if nxt is not None:
+                return self.order.get(nxt, len(self.elements))
+            node = node.getparent()
+        return len(self.elements)
+
+    def _zones(self, suspects: list[int]) -> None:
+        """Mark every element with its nearest excluded zone (:attr:`_zone`), so that
+        :meth:`excluded` is a lookup: the zones are found among few ``suspects`` (by tag,
+        by a hiding attribute, by a class or id that names a zone) and checked one by one,
+        instead of walking up from each element asked about."""
+        count = len(self.elements)
+        zone = [-1] * count
+        for i in sorted(set(suspects)):  # an ancestor before its descendants
+            el = self.elements[i]
+            reason = self._own_exclusion(el)
+            if reason is None:
+                continue
+            self._zone_reason[i] = reason
+            end = self._subtree_end(el)
+            zone[i:end] = [i] * (end - i)  # an inner zone overwrites the outer one
+        self._zone = zone
 
     def named(self, pattern: re.Pattern[str]) -> list[Any]:
         """Elements whose lower-cased class or id matches ``pattern``, in document order
@@ -433,6 +539,12 @@ class _Reader:
 
     def excluded(self, el: Any) -> str | None:
         """Why ``el`` is outside what a shopper reads as the product (or None)."""
+        if not isinstance(el.tag, str):
+            return None
+        i = self.order.get(el)
+        if i is not None:
+            zone = self._zone[i]
+            return self._zone_reason[zone] if zone >= 0 else None
         chain: list[Any] = []
         node = el
         reason: str | None = None
@@ -492,7 +604,7 @@ class _Reader:
         refs = [r for r in refs if r]
         best: tuple[float, int, Any] | None = None
         heads = list(self.root.iter("h1"))
-        heads += self.root.xpath("//*[@itemprop='name']")
+        heads += self._named_items
         heads += [
             e
             for e in self.named(_TITLE_NAMES)
@@ -530,6 +642,8 @@ class _Reader:
         found: list[Any] = list(self.root.iter("button", "input"))
         found.extend(self.named(_BUY_NAMES))
         found.extend(a for a in self.root.iter("a") if a.get("href") is not None and len(a) < 4)
+        # before anything is read: most links sit in nav and related items
+        found = [el for el in found if not self.excluded(el)]
         out = []
         for el in sorted(set(found), key=lambda e: self.order.get(e, 0)):
             tag = _tag(el)
@@ -541,7 +655,7 @@ class _Reader:
                 if tag == "a" and len(text) > 40:
                     continue
                 label = f"{label} {text}"
-            if not _BUY.search(label) or self.excluded(el):
+            if not _BUY.search(label):
                 continue
             out.append(el)
             if len(out) > 50:
@@ -558,34 +672,28 @@ class _Reader:
         seen: set[Any] = set()
         out: list[Candidate] = []
         found: list[tuple[Any, str | None, Any]] = []  # (element, own text, element before)
-        for node in self.root.xpath(
-            "//text()[string-length(normalize-space(.)) > 0]"
-            "[string-length(normalize-space(.)) < 60][translate(., '0123456789', '') != .]"
-        ):
-            parent = node.getparent()
-            if parent is None:
+        for text, parent, is_tail in self._short_numbers():
+            # what is left out below anyway is left out before any reading
+            if is_tail:
+                holder = parent.getparent()
+                if holder is None or self.excluded(holder) is not None:
+                    continue
+            elif self._walled_in(parent):
                 continue
-            text = str(node)
             if not (
                 _CURRENCY_MARK.search(text)
                 or _WHOLE_UNITS.search(text)
-                or self._pricey(parent if not node.is_tail else parent.getparent())
+                or self._pricey(parent if not is_tail else parent.getparent())
             ):
                 continue
-            if node.is_tail:
+            if is_tail:
                 # "<span>UVP 169,00</span> 167,00 EUR": the tail is a price of its own
                 container = parent.getparent()
                 if container is not None:
-                    found.append((container, str(node), parent))
+                    found.append((container, text, parent))
             else:
                 found.append((parent, None, None))
-        found.extend(
-            (el, None, None)
-            for el in self.root.xpath(
-                "//*[@itemprop='price' or @itemprop='lowPrice' or @data-price-type"
-                " or @data-price or @data-price-amount]"
-            )
-        )
+        found.extend((el, None, None) for el in self._price_attrs)
         for el, own, before in found:
             if len(out) >= MAX_CANDIDATES:
                 break
@@ -604,27 +712,41 @@ class _Reader:
                 out.append(cand)
         return out
 
+    def _short_numbers(self) -> list[tuple[str, Any, bool]]:
+        """(text, its element, whether it is that element's tail) of every text node with
+        an ASCII digit and 1 to 59 characters once its XML white space is normalized, in
+        document order: what ``//text()`` with those conditions gives, without the XPath
+        engine's walk over the whole page (~1 ms a page)."""
+        keyed: list[tuple[tuple[int, int, int], str, Any, bool]] = []
+        for i, is_tail in self._digit_texts:
+            el = self.elements[i]
+            text = el.tail if is_tail else el.text
+            size = len(_XML_SPACE.sub(" ", text.strip(" \t\r\n")))
+            if not 0 < size < 60:
+                continue
+            if not is_tail:
+                keyed.append(((i, 1, 0), text, el, False))
+                continue
+            # a tail follows the element's subtree: it comes before the next element after
+            # it, and after the tails of the deeper elements that end there too
+            end = self._subtree_end(el)
+            depth = sum(1 for _ in el.iterancestors())
+            keyed.append(((end, 0, -depth), text, el, True))
+        keyed.sort(key=lambda k: k[0])
+        return [(text, el, is_tail) for _, text, el, is_tail in keyed]
+
     def _walled_in(self, el: Any) -> bool:
         """Whether ``el`` lies inside an excluded zone (see :meth:`excluded`) whose text is
         too long for :meth:`_price_element` to climb into: whatever that finds is excluded
         too, so it need not be looked for (a block of 200 related items)."""
-        chain: list[Any] = []
-        node = el.getparent()
-        walled = False
-        while node is not None and isinstance(node.tag, str):
-            known = self._walled.get(node)
-            if known is not None:
-                walled = known
-                break
-            chain.append(node)
-            if _tag(node) in ("body", "html"):
-                break
-            if self._own_exclusion(node) is not None:
-                walled = node.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT
-                break
-            node = node.getparent()
-        for n in chain:
-            self._walled[n] = walled
+        parent = el.getparent()
+        i = self.order.get(parent) if parent is not None else None
+        zone = self._zone[i] if i is not None else -1
+        if zone < 0:
+            return False
+        walled = self._zone_walled.get(zone)
+        if walled is None:
+            walled = self._zone_walled[zone] = _long_text(self.elements[zone])
         return walled
 
     def _pricey(self, el: Any, levels: int = 3) -> bool:
@@ -838,6 +960,12 @@ class _Reader:
         return block
 
 
+def _long_text(el: Any) -> bool:
+    """Whether ``el`` holds more text than a price element can (:data:`MAX_PRICE_TEXT`
+    four times over, white space normalized)."""
+    return bool(el.xpath("string-length(normalize-space(.))") > 4 * MAX_PRICE_TEXT)
+
+
 def _count_numbers(text: str) -> int:
     """How many numbers a price text holds; a range ("5499.00-6799.00") counts as one."""
     return len(_NUMBERS.findall(_RANGE.sub(r"\1", text)))
@@ -969,8 +1097,11 @@ def read_visible(
     *,
     title_hint: str = "",
     currency: str | None = None,
+    selectors: bool = True,
 ) -> Seen:
-    """What a shopper sees on the product page ``tree`` (an lxml tree of ``page``)."""
+    """What a shopper sees on the product page ``tree`` (an lxml tree of ``page``);
+    ``selectors=False`` leaves out the CSS selectors of the price and title (which only
+    ``watcher inspect`` shows; a check does not need them)."""
     seen = Seen()
     if tree is None:
         seen.why = "the page could not be parsed"
@@ -987,14 +1118,14 @@ def read_visible(
     if best is not None:
         seen.price, seen.currency = best.value, best.currency or reader.currency
         seen.compare_at = compare.value if compare is not None else None
-        seen.selector = css_selector(best.el, tree)
+        seen.selector = css_selector(best.el, tree) if selectors else None
         seen.strong = best.has_symbol and best.distance <= 10
     else:
         seen.why = why
         guess = sorted(
             [c for c in usable if not c.old], key=lambda c: (-c.score, c.distance, c.order)
         )
-        if guess:
+        if guess and selectors:
             seen.selector = css_selector(guess[0].el, tree)
     if not named and best is None:
         seen.title = ""  # only a <title>: a search or error page, not a product
@@ -1003,7 +1134,7 @@ def read_visible(
     seen.available = reader.stock([a for a in (title_el, anchor, buy) if a is not None])
     seen.stock_named = reader.stock_named
     seen.buyable = best is not None and buy is not None and buy.get("disabled") is None
-    if title_el is not None:
+    if title_el is not None and selectors:
         sel = css_selector(title_el, tree)
         if sel:
             seen.selectors["title"] = sel

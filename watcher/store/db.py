@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 from sqlalchemy import Connection, Engine, Insert, create_engine, event, inspect, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
@@ -21,6 +20,10 @@ from sqlmodel import SQLModel
 from watcher.errors import ConfigError, StorageError
 from watcher.store import fleet_tables, tables  # also registers the tables with SQLModel
 from watcher.store.guard import describe, storage_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 T = TypeVar("T")
 
@@ -71,13 +74,24 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def _insert(dialect: str, table: type[SQLModel]) -> PgInsert | SqliteInsert:
+    """The dialect's INSERT (with ON CONFLICT); PostgreSQL's module is imported only for a
+    PostgreSQL database (~2 MiB)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
 def insert_ignore(
     dialect: str, table: type[SQLModel], values: dict[str, Any] | None, keys: Sequence[str]
 ) -> Insert:
     """INSERT that does nothing when a row with the same ``keys`` exists (PostgreSQL, SQLite);
     ``values`` None: the rows are given at execution (one statement for many rows)."""
-    mod = postgresql if dialect == "postgresql" else sqlite
-    stmt = mod.insert(table)
+    stmt = _insert(dialect, table)
     if values is not None:
         stmt = stmt.values(**values)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))
@@ -87,9 +101,8 @@ def upsert(
     dialect: str, table: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
 ) -> Insert:
     """INSERT, or UPDATE the other columns when a row with the same ``keys`` exists."""
-    mod = postgresql if dialect == "postgresql" else sqlite
     return (
-        mod.insert(table)
+        _insert(dialect, table)
         .values(**values)
         .on_conflict_do_update(
             index_elements=list(keys), set_={k: v for k, v in values.items() if k not in keys}
