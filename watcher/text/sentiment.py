@@ -10,7 +10,9 @@ features computed here in pure Python:
 * English: lower-cased words and word bigrams, with the words after a negator ("not", "never",
   "n't", ...) re-marked as negated until the clause ends; plus two dense lexicon features
   from the VADER lexicon (MIT) and the adjectives of pattern's lexicon (PDDL) that VADER
-  lacks, shipped in the model, so English words absent from the small training set still count.
+  lacks, shipped in the model, so English words absent from the small training set still count;
+  two more over Hu & Liu's opinion lexicon of product reviews (MIT-packaged), and "no evidence"
+  indicators for an English text without any lexicon word or complaint cue.
 * Emoji are mapped to their VADER emoji descriptions and scored with the same lexicon.
 * Two dense "complaint cue" counts, one per language, over wording that means a complaint in
   any product domain (退货, 差评, 假货, 漏液, 客服不理 ...; broken, refund, stopped working,
