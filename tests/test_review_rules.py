@@ -16,7 +16,7 @@ from watcher.text.sentiment import load_model, negativity
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 # A real complaint that the model scores between its own threshold and 0.75 (the default
 # text_threshold): flagged without stars, not flagged under five stars.
-MIDDLING = "Love the colour but it shrank two sizes"
+MIDDLING = "Pretty dress but the zipper broke"
 
 
 def _config() -> Config:

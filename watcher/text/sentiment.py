@@ -10,15 +10,19 @@ features computed here in pure Python:
 * English: lower-cased words and word bigrams, with the words after a negator ("not", "never",
   "n't", ...) re-marked as negated until the clause ends; plus two dense lexicon features
   from the VADER lexicon (MIT) and the adjectives of pattern's lexicon (PDDL) that VADER
-  lacks, shipped in the model, so English words absent from the small training set still count.
+  lacks, shipped in the model, so English words absent from the small training set still count;
+  two more over Hu & Liu's opinion lexicon of product reviews (MIT-packaged), and "no evidence"
+  indicators for an English text without any lexicon word or complaint cue.
 * Emoji are mapped to their VADER emoji descriptions and scored with the same lexicon.
 * Two dense "complaint cue" counts, one per language, over wording that means a complaint in
   any product domain (退货, 差评, 假货, 漏液, 客服不理 ...; broken, refund, stopped working,
   "doesn't work", never replied ...), skipped when negated ("没有破损", "not broken"). They
   carry what the training reviews (health products, clothing) cannot teach about phones,
   books or hotels.
-* A language indicator, so each language has its own intercept; each language also has its
-  own decision threshold (chosen on held-out reviews, stored with the model).
+* Each language has its own fit (weights and intercept; a text is scored by the weights of
+  its ``language()``), so a change to one language's data or features cannot move the
+  other's scores; each language also has its own decision threshold (chosen on held-out
+  reviews, stored with the model).
 
 The model is a gzip'd JSON file shipped in the package and loaded lazily once.
 """
@@ -207,27 +211,29 @@ _EN_NEGATED_CUES = _words(
 
 @dataclass(frozen=True)
 class SentimentModel:
-    """Weights of the exported linear model."""
+    """Weights of the exported linear model: one independent fit per language."""
 
-    weights: dict[str, float]
-    bias: float
+    weights: dict[str, dict[str, float]]
+    biases: dict[str, float]
     threshold: float
     lexicon: dict[str, float]
     emoji: dict[str, str]
     meta: dict[str, Any]
     thresholds: dict[str, float]
+    opinion: dict[str, int]
 
     def threshold_for(self, text: str) -> float:
         """The model's own decision threshold for the language of ``text``."""
         return self.thresholds.get(language(text), self.threshold)
 
     def score(self, text: str) -> float:
-        """Probability-like negativity of ``text`` in [0, 1]."""
-        feats = features(text, self.lexicon, self.emoji)
+        """Probability-like negativity of ``text`` in [0, 1], by its language's weights."""
+        feats = features(text, self.lexicon, self.emoji, self.opinion)
         if not feats:
             return 0.0
-        w = self.weights.get
-        z = self.bias + sum(map(mul, map(w, feats, repeat(0.0)), feats.values()))
+        lang = language(text)
+        w = self.weights[lang].get
+        z = self.biases[lang] + sum(map(mul, map(w, feats, repeat(0.0)), feats.values()))
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
@@ -248,15 +254,32 @@ def load_model() -> SentimentModel:
             raw = resources.files("watcher.text").joinpath(MODEL_RESOURCE).read_bytes()
             data = json.loads(gzip.decompress(raw).decode("utf-8"))
             _model = SentimentModel(
-                weights=data["weights"],
-                bias=float(data["bias"]),
+                weights=_with_cjk_grams(data["weights"]),
+                biases={k: float(v) for k, v in data["biases"].items()},
                 threshold=float(data["threshold"]),
                 lexicon=data.get("lexicon", {}),
                 emoji=data.get("emoji", {}),
                 meta=data.get("meta", {}),
                 thresholds={k: float(v) for k, v in data.get("thresholds", {}).items()},
+                opinion=data.get("opinion", {}),
             )
     return _model
+
+
+def _with_cjk_grams(weights: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each language's weights; the English ones also get the Chinese n-gram weights.
+
+    A review that ``language()`` calls English may still hold some Chinese ("衣服质量很差 but
+    shipping was fast"); the English fit never saw Chinese, so its Chinese n-grams (and the
+    Chinese cue counts) are scored by the Chinese fit's weights. English and Chinese texts
+    never share a weight otherwise.
+    """
+    zh = {
+        name: v
+        for name, v in weights["zh"].items()
+        if name[0] >= "\u3400" or name.startswith(("n:", "_cue_zh", "_praise_zh"))
+    }
+    return {**weights, "en": {**zh, **weights["en"]}}
 
 
 def negativity(text: str) -> float:
@@ -313,10 +336,19 @@ def clean(text: str) -> str:
 
 
 def features(
-    text: str, lexicon: dict[str, float] | None = None, emoji: dict[str, str] | None = None
+    text: str,
+    lexicon: dict[str, float] | None = None,
+    emoji: dict[str, str] | None = None,
+    opinion: dict[str, int] | None = None,
 ) -> dict[str, float]:
-    """Sparse feature vector of ``text`` (name -> value); shared by training and inference."""
+    """Sparse feature vector of ``text`` (name -> value); shared by training and inference.
+
+    ``opinion`` maps the words of a product-review opinion lexicon to +1 / -1; their counts
+    (negated and contrast-weighted like the lexicon's valences) are two more dense features.
+    """
     text = clean(text)
+    op_pos = 0.0
+    op_neg = 0.0
     out: dict[str, float] = {}
     n_words = 0
     lex_pos = 0.0
@@ -368,6 +400,14 @@ def features(
                 if prev_word:
                     out["b:" + prev_word + "_" + word] = contrast
                 prev_word = word
+                if opinion:
+                    sign = opinion.get(word)
+                    if sign is not None:
+                        op = sign * contrast * (_VADER_NEG_SCALE if negated else 1.0)
+                        if op > 0:
+                            op_pos += op
+                        else:
+                            op_neg -= op
                 if lexicon:
                     val = lexicon.get(word)
                     if val is not None:
@@ -386,6 +426,10 @@ def features(
         out["_lex_neg"] = math.log1p(lex_neg)
     if cue_en:
         out["_cue_en"] = math.log1p(cue_en)
+    if op_pos:
+        out["_op_pos"] = math.log1p(op_pos)
+    if op_neg:
+        out["_op_neg"] = math.log1p(op_neg)
     if cjk:
         cue_zh = sum(
             1
@@ -407,6 +451,13 @@ def features(
         for limit in _LENGTHS:
             if n_words <= limit:
                 out[f"_len{limit}"] = 1.0
+        if not (lex_pos or lex_neg or cue_en or op_pos or op_neg):
+            # No word of any lexicon and no complaint cue: a review that says nothing either
+            # way ("Bought this for my son."), which a stream holds many of; short ones apart.
+            out["_noev"] = 1.0
+            for limit in _LENGTHS:
+                if n_words <= limit:
+                    out[f"_noev{limit}"] = 1.0
     return out
 
 
