@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from watcher.config import ShopConfig, Url, load_config, parse_config
 from watcher.errors import ConfigError, FetchError, ParseError
-from watcher.http import Response
+from watcher.http import Http, Response
 from watcher.images import image_hash
 from watcher.models import Listing
 from watcher.sources.html import HtmlSource
@@ -900,7 +900,9 @@ def _html_source(page: bytes, selectors: bool) -> _PageSource:
         from watcher.config import Selectors
 
         shop.selectors = Selectors(**sel)
-    src = _PageSource(shop, None, robots=False)  # type: ignore[arg-type]
+    # A real client that is never used (every fetch is answered by the fixed page): the
+    # source still takes its page slots from it.
+    src = _PageSource(shop, Http(), robots=False)
     src.page, src.fetched = page, []
     return src
 
@@ -1107,7 +1109,6 @@ def test_page_urls_with_impossible_ports() -> None:
 
 async def test_http_get_impossible_port() -> None:
     """A URL with an impossible port is a FetchError (BlockedError), like any bad URL."""
-    from watcher.http import Http
 
     async with Http() as http:
         with pytest.raises(FetchError):
