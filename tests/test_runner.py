@@ -16,10 +16,10 @@ from watcher.config import Config, ShopConfig, parse_config
 from watcher.detectors import DetectContext, Detector, ShopResult
 from watcher.errors import FetchError
 from watcher.http import Http, HttpSettings
-from watcher.models import Finding, Listing, Severity
+from watcher.models import Catalog, Finding, Listing, Severity
 from watcher.runner import Runner
 from watcher.store import Store
-from watcher.strategies import Strategy, Titles
+from watcher.strategies import Competitor, Strategy, Titles
 
 Log = list[str]
 
@@ -189,3 +189,89 @@ def test_a_shop_is_never_checked_twice_at_once(store: Store) -> None:
     fetches = _index(log, "fetch Rival")
     searches = _index(log, "search Rival")
     assert len(fetches) == 2 and fetches[1] > searches[0], "the second check waited"
+
+
+class _CountingSource:
+    """A competitor's source: a catalog of one listing, read slowly; counts how many
+    catalogs are being read at once."""
+
+    reading = 0
+    most = 0
+
+    def __init__(self, shop: ShopConfig) -> None:
+        self.shop = shop
+
+    async def catalog(self) -> Catalog:
+        cls = _CountingSource
+        cls.reading += 1
+        cls.most = max(cls.most, cls.reading)
+        try:
+            await asyncio.sleep(0.05)
+        finally:
+            cls.reading -= 1
+        item = Listing(ref="1", url=f"{self.shop.url}/1", title=f"{self.shop.name} dress")
+        return Catalog([item], complete=True)
+
+    async def search(self, query: str) -> list[Listing]:
+        return []
+
+
+def test_competitors_read_at_most_concurrency_catalogs_at_once(store: Store) -> None:
+    """A catalog is held until it is stored, so a check reads at most `concurrency` of them
+    at a time (memory does not grow with the shops); the copy searches, which wait for a
+    slow own shop, wait outside that limit, so every catalog is still read before the own
+    shop is done."""
+    rivals = [
+        {"name": f"Rival {n}", "kind": "shopify", "url": f"https://r{n}.example"} for n in range(6)
+    ]
+    config = parse_config(
+        {
+            "watcher": {"database": store.url, "concurrency": 2},
+            "shops": [
+                {"name": "Mine", "role": "own", "kind": "shopify", "url": "https://m.example"},
+                *rivals,
+            ],
+        },
+        env={},
+    )
+    log: Log = []
+    own_done = asyncio.Event()
+
+    class SlowOwn(FakeStrategy):
+        async def run(self, result: ShopResult, titles: Titles) -> None:
+            # done only once every competitor's catalog is stored: a competitor that kept
+            # its slot while waiting for the own titles would leave this waiting forever
+            while sum(e.startswith("stored Rival") for e in log) < len(rivals):
+                await asyncio.sleep(0.01)
+            await super().run(result, titles)
+            own_done.set()
+
+    class LoggedCompetitor(Competitor):
+        async def run(self, result: ShopResult, titles: Titles) -> None:
+            await super().run(result, titles)
+            log.append(f"searched {self.shop.name}")
+
+        async def _catalog(self) -> tuple[Catalog, bool | None]:
+            out = await super()._catalog()
+            log.append(f"stored {self.shop.name}")
+            return out
+
+    def strategy(shop: ShopConfig, role: str) -> Strategy:
+        if role == "competitor":
+            return LoggedCompetitor(shop, _CountingSource(shop), store)  # type: ignore[arg-type]
+        return SlowOwn(shop, store, role, log)
+
+    _CountingSource.reading = _CountingSource.most = 0
+    runner = Runner(
+        config,
+        store,
+        Http(HttpSettings()),
+        FakeNotifier(log, store),
+        strategies=strategy,
+        detectors=[],
+    )
+    report = asyncio.run(asyncio.wait_for(runner.check(), 10))
+    assert _CountingSource.most == 2, "never more catalogs at once than `concurrency`"
+    assert own_done.is_set()
+    assert {r.shop.name for r in report.results if r.ok} == {"Mine", *(r["name"] for r in rivals)}
+    assert sum(e.startswith("searched") for e in log) == len(rivals)
