@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -56,15 +56,6 @@ class Strategy(ABC):
         """Shared by the competitors of one check: how many catalogs are read and stored
         at once (each holds its listings until stored, so this bounds a check's memory
         whatever the number of shops)."""
-
-    @contextlib.asynccontextmanager
-    async def catalog_slot(self) -> AsyncIterator[None]:
-        """Hold one of :attr:`catalog_slots` (if any) while a catalog is read and stored."""
-        if self.catalog_slots is None:
-            yield
-            return
-        async with self.catalog_slots:
-            yield
 
     @abstractmethod
     async def run(self, result: ShopResult, titles: Titles) -> None:
@@ -155,7 +146,7 @@ class Competitor(Strategy):
 
     async def run(self, result: ShopResult, titles: Titles) -> None:
         """Read and store the catalog, then search it for the own titles."""
-        async with self.catalog_slot():
+        async with self.catalog_slots or contextlib.nullcontext():
             catalog, complete = await self._catalog()
             first = result.baseline_at is None
             changes = self.store.catalog.apply(result.shop_id, catalog.listings, complete=complete)

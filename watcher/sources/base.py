@@ -17,7 +17,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
 from loguru import logger
 
@@ -69,7 +69,7 @@ _in_hand: weakref.WeakKeyDictionary[Http, asyncio.Semaphore] = weakref.WeakKeyDi
 
 
 @asynccontextmanager
-async def page_in_hand(http: Http) -> AsyncIterator[None]:
+async def _page_in_hand(http: Http) -> AsyncIterator[None]:
     """A slot for one page from before it is fetched until it is read: pages arrive faster
     than the parser threads read them, and without a bound every fetched body (and its
     request's task) would wait in the executor's queue at once, ~100 KB each. There are
@@ -165,6 +165,19 @@ class Source(ABC):
         return await self.http.get(
             url, robots=self.robots, allow_private=self.shop.allow_private, **kwargs
         )
+
+    async def fetch_and_read(
+        self,
+        url: str,
+        read: Callable[Concatenate[Response, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Fetch ``url`` and read the response with ``read(response, *args, **kwargs)`` on the
+        parser threads, holding a page slot from before the fetch until it is read (see
+        :func:`_page_in_hand`)."""
+        async with _page_in_hand(self.http):
+            return await parse_off_loop(read, await self.fetch(url), *args, **kwargs)
 
     async def fetch_json(self, url: str, **kwargs: Any) -> tuple[object, Response]:
         """GET JSON through the shared client with this shop's robots.txt and address

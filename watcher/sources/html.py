@@ -30,7 +30,7 @@ from watcher.errors import BadResponseError, ConfigError, FetchError, ParseError
 from watcher.http import Http, Response
 from watcher.models import Catalog, Listing, Review
 from watcher.sources.amazon import amazon_listing, is_amazon
-from watcher.sources.base import Source, check_elements, page_in_hand, parse_off_loop
+from watcher.sources.base import Source, check_elements
 from watcher.sources.blocks import blocked_reason
 from watcher.sources.prices import parse_price
 from watcher.sources.stock_words import stock_from_text
@@ -386,8 +386,7 @@ class HtmlSource(Source):
 
     async def _get_page(self, url: str) -> _PageRead:
         """Fetch a catalog or search page and read it on the parser threads."""
-        async with page_in_hand(self.http):
-            return await parse_off_loop(self._read_page, await self.fetch(url))
+        return await self.fetch_and_read(url, self._read_page)
 
     def _read_page(self, resp: Response) -> _PageRead:
         doc = _Doc(resp)
@@ -550,8 +549,7 @@ class HtmlSource(Source):
         """The product page at ``ref`` with its reviews; structured data first, selectors
         for the gaps. BadResponseError for a captcha/login wall, ParseError when the page
         has no product title (or is too big to be one)."""
-        async with page_in_hand(self.http):
-            return await parse_off_loop(self.read_listing, await self.fetch(ref), ref)
+        return await self.fetch_and_read(ref, self.read_listing, ref)
 
     def read_listing(self, resp: Response, ref: str) -> Listing:
         """The listing of an already fetched product page (what :meth:`listing` returns for

@@ -127,6 +127,10 @@ def _select(fields: Sequence[str]) -> Select[Any]:
     return select(*columns).join(ShopRow, col(ShopRow.id) == col(ListingRow.shop_id))
 
 
+_ACTIVE_COMPETITOR = (col(ShopRow.role) != "own", col(ListingRow.removed_at).is_(None))
+"""What makes a listing a candidate: not removed, of a shop that is not an own shop."""
+
+
 class StoreReads:
     """:class:`DetectReads` from the database."""
 
@@ -156,11 +160,7 @@ class StoreReads:
         ``after``, in id order (of ``shops`` only, when given)."""
         q = (
             _select(("id", "title"))
-            .where(
-                col(ShopRow.role) != "own",
-                col(ListingRow.removed_at).is_(None),
-                col(ListingRow.id) > after,
-            )
+            .where(*_ACTIVE_COMPETITOR, col(ListingRow.id) > after)
             .order_by(col(ListingRow.id))
             .limit(limit)
         )
@@ -177,11 +177,7 @@ class StoreReads:
             for part in chunks(sorted(set(ids)), 500):
                 q = (
                     _select(CandidateListing._fields)
-                    .where(
-                        col(ShopRow.role) != "own",
-                        col(ListingRow.removed_at).is_(None),
-                        col(ListingRow.id).in_(part),
-                    )
+                    .where(*_ACTIVE_COMPETITOR, col(ListingRow.id).in_(part))
                     .order_by(col(ListingRow.id))
                 )
                 out.extend(CandidateListing._make(r) for r in c.execute(q))
