@@ -5,7 +5,8 @@ Builds a SQLite store with one own shop (``--own`` watched listings) and ``--sho
 competitors of ``--listings`` listings each; every own listing is sold by ``--matches``
 competitors, whose prices then change ``--changes`` times (a snapshot each). Prints the
 wall and CPU time of one ``detect`` (median of ``--runs``) and the findings it raised, and
-the copy detector's time on the same store for scale. ``--history N`` times instead the
+the copy detector's time on the same store for scale, and both on one check's context
+(where they share one candidate search). ``--history N`` times instead the
 dating of a position over N stored price changes on each of the own listing and 4 matched
 listings (a year of hourly changes: ``--history 8760``).
 
@@ -144,17 +145,23 @@ def main() -> None:
         timings: dict[str, tuple[list[float], list[float]]] = {}
         raised = 0
         for _ in range(args.runs):
-            for cls in (PricePosition, CopiedListing):
+            # Alone, then both on one context as a check runs them (one shared search).
+            for name, classes in (
+                ("PricePosition", (PricePosition,)),
+                ("CopiedListing", (CopiedListing,)),
+                ("both", (CopiedListing, PricePosition)),
+            ):
                 ctx = DetectContext(cfg, store.reads, results, datetime.now(UTC))
-                detector = cls(cfg)
+                detectors = [cls(cfg) for cls in classes]
                 w0, c0 = time.perf_counter(), time.process_time()
-                list(detector.images_needed(ctx))
-                found = len(list(detector.detect(ctx)))
-                walls, cpus = timings.setdefault(cls.__name__, ([], []))
+                for detector in detectors:
+                    list(detector.images_needed(ctx))
+                found = [len(list(detector.detect(ctx))) for detector in detectors]
+                walls, cpus = timings.setdefault(name, ([], []))
                 walls.append(time.perf_counter() - w0)
                 cpus.append(time.process_time() - c0)
-                if cls is PricePosition:
-                    raised = found
+                if name == "PricePosition":
+                    raised = found[0]
         store.close()
     print(
         json.dumps(

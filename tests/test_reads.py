@@ -3,8 +3,10 @@ like the store does, and the store answers it with typed records."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.detect import CandidatePages
 from watcher.config import Config, parse_config
@@ -191,6 +193,65 @@ def test_candidates_found_a_page_at_a_time_are_those_of_one_index(tmp_path: Path
     from watcher.detectors._candidates import similar_candidates
     from watcher.text.similarity import TitleIndex
 
+    store = _three_catalogs(tmp_path)
+    queries = ["Linen Midi Dress", "亚麻 连衣裙 Red", "Wool Coat"]
+    every = store.reads.candidates([i for i, _ in store.reads.candidate_titles(0, 1000)])
+    assert len(every) == 120
+    index = TitleIndex([c.title for c in every])
+    whole = [sorted((every[i].id, round(s, 9)) for i, s in index.matches(q, 0.4)) for q in queries]
+    assert any(whole), "the queries match something"
+    for page in (1, 7, 50, 5000):
+        found = similar_candidates(store.reads, queries, 0.4, page=page)
+        assert [[(c.id, round(s, 9)) for c, s in hits] for hits in found] == whole, page
+    only = similar_candidates(store.reads, queries, 0.4, shops={"R1"}, page=7)
+    assert {c.shop for hits in only for c, _ in hits} == {"R1"}
+    searched = every[5]
+    forced = similar_candidates(store.reads, ["zzz qqq"], 0.4, always={searched.id}, page=7)
+    assert [c.id for c, _ in forced[0]] == [searched.id], "a search result is always compared"
+
+
+def test_detectors_of_one_check_share_one_search(tmp_path: Path) -> None:
+    """The copy detector (one shop's check, with a copy-search result) and the position
+    detector (every shop) search the catalogs once between them, and each gets what its
+    own search would have found."""
+    from watcher.detectors._candidates import similar_candidates
+
+    store = _three_catalogs(tmp_path)
+    pages: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(store.reads, name)
+
+        def candidate_titles(self, after: int, limit: int, shops: object = None) -> object:
+            pages.append(after)
+            return store.reads.candidate_titles(after, limit, shops)  # type: ignore[arg-type]
+
+    reads = Counting()
+    queries = ["Linen Midi Dress", "亚麻 连衣裙 Red", "Wool Coat"]
+    far = next(c for c in store.reads.candidates(list(range(1, 121))) if c.shop == "R2")
+    kw: dict[str, Any] = {"shops": {"R1", "R2"}, "always": {far.id}, "page": 7}
+
+    def ids(found: list[list[tuple[CandidateListing, float]]]) -> list[list[tuple[int, float]]]:
+        return [[(c.id, round(s, 9)) for c, s in hits] for hits in found]
+
+    alone_copies = ids(similar_candidates(store.reads, queries, 0.4, **kw))
+    alone_market = ids(similar_candidates(store.reads, queries, 0.4, page=7))
+    shared: dict[Hashable, Any] = {}
+    copies = ids(similar_candidates(reads, queries, 0.4, shared=shared, **kw))  # type: ignore[arg-type]
+    searched_once = len(pages)
+    market = ids(similar_candidates(reads, queries, 0.4, page=7, shared=shared))  # type: ignore[arg-type]
+    assert (copies, market) == (alone_copies, alone_market)
+    assert any(far.id in [i for i, _ in hits] for hits in copies), "the search result is kept"
+    assert not any(far.id in [i for i, _ in hits] for hits in market), "only where searched"
+    assert searched_once > 1 and len(pages) == searched_once, "the second detector reads nothing"
+    other = Counting()
+    similar_candidates(other, queries, 0.4, page=7, shared=shared)  # type: ignore[arg-type]
+    assert len(pages) == 2 * searched_once, "other reads (another check's) search again"
+
+
+def _three_catalogs(tmp_path: Path) -> Store:
+    """A store with three competitors of 40 listings each, titles from a few words."""
     store = Store(f"sqlite:///{tmp_path / 'w.db'}")
     words = ["Linen", "Dress", "Silk", "Blouse", "Wool", "Coat", "亚麻", "连衣裙", "Midi", "Red"]
     for n in range(3):
@@ -208,17 +269,4 @@ def test_candidates_found_a_page_at_a_time_are_those_of_one_index(tmp_path: Path
             ],
             complete=True,
         )
-    queries = ["Linen Midi Dress", "亚麻 连衣裙 Red", "Wool Coat"]
-    every = store.reads.candidates([i for i, _ in store.reads.candidate_titles(0, 1000)])
-    assert len(every) == 120
-    index = TitleIndex([c.title for c in every])
-    whole = [sorted((every[i].id, round(s, 9)) for i, s in index.matches(q, 0.4)) for q in queries]
-    assert any(whole), "the queries match something"
-    for page in (1, 7, 50, 5000):
-        found = similar_candidates(store.reads, queries, 0.4, page=page)
-        assert [[(c.id, round(s, 9)) for c, s in hits] for hits in found] == whole, page
-    only = similar_candidates(store.reads, queries, 0.4, shops={"R1"}, page=7)
-    assert {c.shop for hits in only for c, _ in hits} == {"R1"}
-    searched = every[5]
-    forced = similar_candidates(store.reads, ["zzz qqq"], 0.4, always={searched.id}, page=7)
-    assert [c.id for c, _ in forced[0]] == [searched.id], "a search result is always compared"
+    return store

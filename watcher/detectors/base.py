@@ -4,10 +4,10 @@ the check's results and the store, and return findings."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from watcher import money
 from watcher.config import Config, ShopConfig
@@ -58,6 +58,9 @@ class DetectContext:
     now: datetime
     images: dict[str, str] = field(default_factory=dict)
     """Perceptual hashes of image URLs fetched for this check (url -> hex hash)."""
+    shared: dict[Hashable, Any] = field(default_factory=dict)
+    """What one detector computed that another of the same check needs too (the search
+    for listings like the own ones); gone with the check."""
 
     def result(self, name: str) -> ShopResult | None:
         """The result of the named shop in this check, if it was checked."""

@@ -172,6 +172,8 @@ class CopiedListing(Detector):
                 self.config.detect.copies.candidate_similarity,
                 shops=None if everything else checked,
                 always={lid for r in ctx.results for lid, _ in r.searched},
+                # The position detector searches every shop anyway: one search serves both.
+                shared=ctx.shared if everything or self.config.detect.position.enabled else None,
             )
             for o, hits in zip(own, found, strict=True):
                 pairs.extend(_Pair(o, o.shop, cand, sim) for cand, sim in hits)

@@ -296,7 +296,10 @@ class PricePosition(Detector):
         out: list[_Similar] = []
         if own:
             found = similar_candidates(
-                ctx.reads, [o.title for o in own], self.config.detect.copies.candidate_similarity
+                ctx.reads,
+                [o.title for o in own],
+                self.config.detect.copies.candidate_similarity,
+                shared=ctx.shared,
             )
             for o, hits in zip(own, found, strict=True):
                 out.append((o, sorted(hits, key=lambda h: -h[1])))
