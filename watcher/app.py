@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,6 +55,25 @@ def http_settings(config: Config) -> HttpSettings:
     )
 
 
+_settled = False
+
+
+def settle_heap() -> None:
+    """Move every object alive now (modules, classes, the wired app) out of the cyclic
+    garbage collector's reach, once per process.
+
+    A full collection walks every tracked object, the ~90,000 of start-up (SQLAlchemy,
+    pydantic, httpx, lxml's readers, the config) included, although they live as long as
+    the process: in a 500-page check the six full collections cost ~0.35 s of CPU and
+    freed almost nothing. Objects made later are collected as before (nine cheap full
+    collections there, ~0.05 s).
+    """
+    global _settled
+    if not _settled:
+        _settled = True
+        gc.freeze()
+
+
 @asynccontextmanager
 async def open_app(
     config: Config,
@@ -90,7 +110,9 @@ async def open_app(
             clock=clock,
             view=DigestView(public_url=config.serve.public_url),
         )
-        yield App(config, store, http, outbox, Runner(config, store, http, outbox))
+        app = App(config, store, http, outbox, Runner(config, store, http, outbox))
+        settle_heap()
+        yield app
     finally:
         await http.aclose()
         if alerts is not None:
