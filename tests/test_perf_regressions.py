@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from pathlib import Path
 
 import pytest
 
@@ -124,17 +125,57 @@ def test_stored_catalog_listings_are_let_go_but_changed_ones_stay() -> None:
 def test_check_start_up_imports_no_worker_pool_and_no_image_stack() -> None:
     """`watcher check` starts without the worker pool's machinery or the image stack
     (numpy, Pillow): a small check never pays for them; a large one imports them when
-    its photos or pages go to the workers."""
+    its photos or pages go to the workers. Nor does it import rich (only tables and the
+    progress bar on a terminal need it) or httpx's command-line tool (click, pygments)."""
     import subprocess
     import sys
 
     code = (
         "import sys, watcher.app, watcher.runner, watcher.cli.commands.check\n"
         "heavy = ('watcher.workers', 'concurrent.futures.process', 'numpy', 'PIL',"
-        " 'watcher.images')\n"
-        "print([m for m in heavy if m in sys.modules])\n"
+        " 'watcher.images', 'rich', 'click', 'pygments')\n"
+        "print([m for m in heavy if sys.modules.get(m) is not None])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_open_app_takes_start_up_objects_out_of_the_cyclic_collector(tmp_path: Path) -> None:
+    """The objects alive once the app is wired (modules, the config, the app) are frozen
+    out of the cyclic collector, once per process; garbage made afterwards is still
+    collected (in a child process: freezing is for the whole process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, gc, weakref\n"
+        "from watcher.app import open_app\n"
+        "from watcher.config import parse_config\n"
+        f"cfg = parse_config({{'watcher': {{'database': 'sqlite:///{tmp_path}/w.db'}},\n"
+        "    'shops': [{'name': 'R', 'kind': 'html', 'url': 'https://r.example'}]}, env={})\n"
+        "class Node: pass\n"
+        "async def main():\n"
+        "    assert gc.get_freeze_count() == 0\n"
+        "    async with open_app(cfg):\n"
+        "        frozen = gc.get_freeze_count()\n"
+        "        a, b = Node(), Node()\n"
+        "        a.other, b.other = b, a\n"
+        "        alive = weakref.ref(a)\n"
+        "        del a, b\n"
+        "        gc.collect()\n"
+        "        print(frozen, alive() is None)\n"
+        "    kept = [Node() for _ in range(20_000)]\n"
+        "    async with open_app(cfg):\n"
+        "        print(gc.get_freeze_count() < frozen + len(kept))\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    first, again = out.stdout.split("\n")[:2]
+    frozen, collected = first.split()
+    assert int(frozen) > 20_000, out.stdout
+    assert collected == "True"
+    assert again == "True"

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from watcher.i18n import ENGLISH, N_, Audience
 from watcher.models import AlertBatch, Finding, Severity, kind_names
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from watcher.runner import CheckReport
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -31,6 +31,8 @@ STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "red"}
 def console(width: int = 200) -> Console:
     """A console for stdout; piped output (logs, cron mail) gets ``width``-column lines
     instead of 80-column folding."""
+    from rich.console import Console  # only the commands that print tables need rich
+
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else width)
 
 
@@ -42,6 +44,8 @@ def print_json(obj: Any) -> None:
 
 def cell(value: object, style: str = "") -> Text:
     """One table cell as plain text (no markup), with control characters made visible."""
+    from rich.text import Text
+
     if isinstance(value, Text):
         return value
     text = "" if value is None else str(value)
@@ -50,6 +54,8 @@ def cell(value: object, style: str = "") -> Text:
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
     """A table whose every cell goes through :func:`cell`."""
+    from rich.table import Table
+
     out = Table(title=cell(title), title_justify="left")
     for column in columns:
         out.add_column(cell(column), overflow="fold")

@@ -7,9 +7,6 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from watcher.cli import output
 from watcher.cli.command import Command, Exit
 from watcher.cli.names import pick
@@ -32,6 +29,15 @@ async def run_check(
         targets = shops if shops is not None else config.shops
         if not show_progress:
             return await app.runner.check(targets)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         total = len(targets) + (len(config.marketplaces) if any(s.own for s in targets) else 0)
         with Progress(
             TextColumn("[bold]checking"),
