@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,23 +124,25 @@ def test_stored_catalog_listings_are_let_go_but_changed_ones_stay() -> None:
     assert repr(ShopResult(shop=SHOP, shop_id=1, changes=changes)).endswith("3 listing(s)>")
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (start-up state is per process)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+
 def test_check_start_up_imports_no_worker_pool_and_no_image_stack() -> None:
     """`watcher check` starts without the worker pool's machinery or the image stack
     (numpy, Pillow): a small check never pays for them; a large one imports them when
     its photos or pages go to the workers. Nor does it import rich (only tables and the
     progress bar on a terminal need it) or httpx's command-line tool (click, pygments)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, watcher.app, watcher.runner, watcher.cli.commands.check\n"
         "heavy = ('watcher.workers', 'concurrent.futures.process', 'numpy', 'PIL',"
         " 'watcher.images', 'rich', 'click', 'pygments')\n"
         "print([m for m in heavy if sys.modules.get(m) is not None])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    out = _python(code)
     assert out.stdout.strip() == "[]", out.stdout
 
 
@@ -146,9 +150,6 @@ def test_open_app_takes_start_up_objects_out_of_the_cyclic_collector(tmp_path: P
     """The objects alive once the app is wired (modules, the config, the app) are frozen
     out of the cyclic collector, once per process; garbage made afterwards is still
     collected (in a child process: freezing is for the whole process)."""
-    import subprocess
-    import sys
-
     code = (
         "import asyncio, gc, weakref\n"
         "from watcher.app import open_app\n"
@@ -171,9 +172,7 @@ def test_open_app_takes_start_up_objects_out_of_the_cyclic_collector(tmp_path: P
         "        print(gc.get_freeze_count() < frozen + len(kept))\n"
         "asyncio.run(main())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    out = _python(code)
     first, again = out.stdout.split("\n")[:2]
     frozen, collected = first.split()
     assert int(frozen) > 20_000, out.stdout
