@@ -28,6 +28,7 @@ from watcher.validation import (
     build,
     check_url,
     convert,
+    currency_code,
     env_reference,
     interpolate_all,
     nonempty,
@@ -170,9 +171,11 @@ class ShopConfig:
     selectors: Selectors = field(default_factory=Selectors)
 
     def validate(self, path: str) -> None:
-        """Check the URL-ish optional keys."""
+        """Check the URL-ish optional keys and the currency code."""
         if self.top_url:
             check_url(self.top_url, f"{path}.top_url")
+        if self.currency is not None:
+            self.currency = currency_code(self.currency, f"{path}.currency")
 
     @property
     def own(self) -> bool:
@@ -196,6 +199,8 @@ class MarketplaceConfig:
         """A search URL is the point of a marketplace."""
         if not self.search_url:
             raise ConfigError(f"{path}.search_url", "is required")
+        if self.currency is not None:
+            self.currency = currency_code(self.currency, f"{path}.currency")
 
     def as_shop(self) -> ShopConfig:
         """A competitor-like shop view used by sources to run searches."""
