@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -95,6 +96,28 @@ def test_listings_and_log_json(market: Marketplace, tmp_path: Path) -> None:
     proc = run("listings", "--config", str(config), "--shop", FENGSHANG)
     assert proc.returncode == 0 and "醋酸缎面半身裙" in proc.stdout
     assert check(config).findings == []
+
+
+def test_output_to_a_closed_pipe_is_no_traceback(market: Marketplace, tmp_path: Path) -> None:
+    """`watcher listings --json | head -1`: the reader leaving early is not a crash."""
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    assert run("check", "--config", str(config)).returncode == 0
+    for args in (["listings", "--json"], ["listings"], ["alerts", "--json"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "watcher", *args, "--config", str(config)],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env(),
+                timeout=90,
+            )
+        finally:
+            os.close(write)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        assert proc.returncode == 1, args
 
 
 def test_demo_runs_offline_under_30_seconds() -> None:

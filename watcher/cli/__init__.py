@@ -9,6 +9,7 @@ Each command is a module of :mod:`watcher.cli.commands`. The global options (``-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -115,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.FAILED
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
+    except BrokenPipeError:
+        # The reader left early (`watcher listings --json | head -1`): no traceback, and
+        # none either when the interpreter flushes stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.FAILED
 
 
 __all__ = ["Exit", "build_parser", "main"]
