@@ -357,3 +357,18 @@ url = "http://127.0.0.1:{_dead_port()}/"
     assert result.code == 1
     (finding,) = [f for f in result.findings if f["kind"] == "shop_unreachable"]
     assert "could not be checked 1 time in a row" in finding["summary"]
+
+
+def test_status_prints_shop_names_as_text(tmp_path: Path) -> None:
+    """A shop name is text, never terminal markup: ``[/]`` neither crashes the table
+    nor ``[bold]`` vanishes."""
+    name = "Rival [bold]A[/bold] [/]"
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'[[shops]]\nname = "{name}"\nkind = "shopify"\nurl = "https://a.example"\n',
+        encoding="utf-8",
+    )
+    proc = run("status", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert name in proc.stdout and "Traceback" not in proc.stderr

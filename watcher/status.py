@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 
 from watcher import when
+from watcher.cli import output
 from watcher.config import Config
 from watcher.store import Store
 from watcher.store.fleet import FleetStore, Instance, Slot
@@ -76,46 +77,47 @@ def _shop(name: str, slot: Slot | None, now: datetime) -> dict[str, Any]:
 
 
 def tables(data: dict[str, Any], tz: ZoneInfo) -> list[Table]:
-    """The human view of :func:`collect`'s data."""
+    """The human view of :func:`collect`'s data; every cell is plain text (shop names
+    and hosts are never read as terminal markup)."""
     now = datetime.fromisoformat(data["now"])
     alive = [i for i in data["instances"] if i["alive"]]
-    inst = Table(
-        title=f"Instances ({len(alive)} alive)",
-        title_justify="left",
-        caption=None if alive else "no `watcher run` is running on this database",
-        caption_justify="left",
-    )
-    for col in ("instance", "state", "started", "heartbeat", "checks", "checking now", "last of"):
-        inst.add_column(col, overflow="fold")
-    for i in data["instances"]:
-        beat = datetime.fromisoformat(i["heartbeat_at"])
-        last = i["checked_last"]
-        inst.add_row(
-            i["id"],
-            "[green]alive[/]" if i["alive"] else "[red]gone[/]",
-            when.local(datetime.fromisoformat(i["started_at"]), tz),
-            when.ago(beat, now),
-            str(i["checks"]),
-            ", ".join(i["checking"]) or "-",
-            f"{len(last)} shop(s)" if last else "-",
-        )
-    shops = Table(title=f"Shops ({len(data['shops'])})", title_justify="left")
-    for col in ("shop", "next check", "checking now", "last check"):
-        shops.add_column(col, overflow="fold")
-    for s in data["shops"]:
-        if not s["scheduled"]:
-            shops.add_row(s["shop"], "not scheduled yet (no `watcher run` started)", "-", "-")
-            continue
-        last = "-"
-        if s["last_finished_at"]:
-            last = (
-                f"{s['last_status']}, {when.ago(datetime.fromisoformat(s['last_finished_at']), now)}"
-                f" by {s['last_by']}"
+    inst = output.table(
+        f"Instances ({len(alive)} alive)",
+        ("instance", "state", "started", "heartbeat", "checks", "checking now", "last of"),
+        (
+            (
+                i["id"],
+                output.cell("alive", "green") if i["alive"] else output.cell("gone", "red"),
+                when.local(datetime.fromisoformat(i["started_at"]), tz),
+                when.ago(datetime.fromisoformat(i["heartbeat_at"]), now),
+                str(i["checks"]),
+                ", ".join(i["checking"]) or "-",
+                f"{len(i['checked_last'])} shop(s)" if i["checked_last"] else "-",
             )
-        shops.add_row(
-            s["shop"],
-            when.due(datetime.fromisoformat(s["due_at"]), now, tz),
-            s["checking_by"] or "-",
-            last,
-        )
+            for i in data["instances"]
+        ),
+    )
+    if not alive:
+        inst.caption = output.cell("no `watcher run` is running on this database")
+        inst.caption_justify = "left"
+    shops = output.table(
+        f"Shops ({len(data['shops'])})",
+        ("shop", "next check", "checking now", "last check"),
+        (_shop_row(s, now, tz) for s in data["shops"]),
+    )
     return [inst, shops]
+
+
+def _shop_row(s: dict[str, Any], now: datetime, tz: ZoneInfo) -> tuple[str, ...]:
+    if not s["scheduled"]:
+        return (s["shop"], "not scheduled yet (no `watcher run` started)", "-", "-")
+    last = "-"
+    if s["last_finished_at"]:
+        ago = when.ago(datetime.fromisoformat(s["last_finished_at"]), now)
+        last = f"{s['last_status']}, {ago} by {s['last_by']}"
+    return (
+        s["shop"],
+        when.due(datetime.fromisoformat(s["due_at"]), now, tz),
+        s["checking_by"] or "-",
+        last,
+    )
