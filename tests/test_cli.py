@@ -372,3 +372,19 @@ def test_status_prints_shop_names_as_text(tmp_path: Path) -> None:
     proc = run("status", "--config", str(config))
     assert proc.returncode == 0, proc.stderr
     assert name in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_listings_times_are_in_the_configured_zone(market: Marketplace, tmp_path: Path) -> None:
+    """`watcher listings` writes its moments in `[watcher] timezone`, as `watcher alerts`
+    and the alerts do, and says which zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    assert run("check", "--config", str(config)).returncode == 0
+    proc = run("listings", "--json", "--config", str(config), "--shop", FENGSHANG)
+    first = json.loads(proc.stdout.splitlines()[0])
+    seen = datetime.fromisoformat(first["last_seen"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    proc = run("listings", "--config", str(config), "--shop", FENGSHANG)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{seen:%Y-%m-%d %H:%M}" in proc.stdout and "Asia/Shanghai" in proc.stdout

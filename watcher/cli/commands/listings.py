@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from watcher.cli import output
 from watcher.cli.command import Command, Exit
 from watcher.cli.names import pick
+from watcher.i18n import Audience, audience
 
 if TYPE_CHECKING:
     from watcher.config import Config
@@ -37,7 +38,9 @@ def _as_json(r: Any) -> dict[str, Any]:
     }
 
 
-def _as_row(r: Any) -> tuple[object, ...]:
+def _as_row(r: Any, a: Audience) -> tuple[object, ...]:
+    from watcher.store.db import from_db
+
     lr = r.ListingRow
     price = f"{lr.price:,.2f} {lr.currency or ''}" if lr.price is not None else "?"
     stock = {True: "in stock", False: "out", None: "?"}[lr.available]
@@ -48,8 +51,8 @@ def _as_row(r: Any) -> tuple[object, ...]:
         price,
         stock,
         rating,
-        f"{lr.first_seen:%Y-%m-%d}",
-        f"{lr.last_seen:%Y-%m-%d %H:%M}",
+        a.when(from_db(lr.first_seen))[:10],
+        a.when(from_db(lr.last_seen)),
     )
 
 
@@ -84,11 +87,20 @@ class Listings(Command):
                 for r in rows:
                     output.print_json(_as_json(r))
                 return Exit.OK
+            a = audience(config.watcher.language, config.watcher.timezone)
             output.console().print(
                 output.table(
                     f"Listings ({len(rows)})",
-                    ("shop", "title", "price", "stock", "rating", "first seen", "last seen"),
-                    (_as_row(r) for r in rows),
+                    (
+                        "shop",
+                        "title",
+                        "price",
+                        "stock",
+                        "rating",
+                        "first seen",
+                        f"last seen ({a.zone})",
+                    ),
+                    (_as_row(r, a) for r in rows),
                 )
             )
             return Exit.OK
