@@ -388,3 +388,26 @@ def test_listings_times_are_in_the_configured_zone(market: Marketplace, tmp_path
     proc = run("listings", "--config", str(config), "--shop", FENGSHANG)
     assert proc.returncode == 0, proc.stderr
     assert f"{seen:%Y-%m-%d %H:%M}" in proc.stdout and "Asia/Shanghai" in proc.stdout
+
+
+def test_status_and_listings_speak_the_configured_language(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """With `language = "zh"` the command line's tables are Chinese, as the config's
+    `language` key promises (alerts, the CLI and the dashboard)."""
+    config = write_config(
+        market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}", watcher='language = "zh"'
+    )
+    assert run("check", "--config", str(config)).returncode == 0
+    status = run("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    for word in ("实例", "店铺", "下次检查"):
+        assert word in status.stdout, word
+    for english in ("Instances", "next check", "not scheduled yet", "checking now"):
+        assert english not in status.stdout, english
+    listings = run("listings", "--config", str(config), "--shop", FENGSHANG)
+    assert listings.returncode == 0, listings.stderr
+    for word in ("商品", "价格", "有货"):
+        assert word in listings.stdout, word
+    for english in ("Listings", "title", "in stock", "first seen"):
+        assert english not in listings.stdout, english

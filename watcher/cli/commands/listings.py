@@ -43,7 +43,7 @@ def _as_row(r: Any, a: Audience) -> tuple[object, ...]:
 
     lr = r.ListingRow
     price = f"{lr.price:,.2f} {lr.currency or ''}" if lr.price is not None else "?"
-    stock = {True: "in stock", False: "out", None: "?"}[lr.available]
+    stock = {True: a._("in stock"), False: a._("out of stock"), None: "?"}[lr.available]
     rating = f"{lr.rating:.1f} ({lr.rating_count or 0})" if lr.rating else ""
     return (
         r.shop,
@@ -90,15 +90,15 @@ class Listings(Command):
             a = audience(config.watcher.language, config.watcher.timezone)
             output.console().print(
                 output.table(
-                    f"Listings ({len(rows)})",
+                    a._("Listings (%(num)s)") % {"num": len(rows)},
                     (
-                        "shop",
-                        "title",
-                        "price",
-                        "stock",
-                        "rating",
-                        "first seen",
-                        f"last seen ({a.zone})",
+                        a._("shop"),
+                        a._("listing"),
+                        a._("price"),
+                        a._("stock"),
+                        a._("rating"),
+                        a._("first seen"),
+                        a._("last seen (%(zone)s)") % {"zone": a.zone},
                     ),
                     (_as_row(r, a) for r in rows),
                 )

@@ -25,15 +25,15 @@ class Status(Command):
     def run(self, args: argparse.Namespace, config: Config | None) -> int:
         """Exit 0."""
         assert config is not None
-        from zoneinfo import ZoneInfo
-
         from watcher import status
+        from watcher.i18n import audience
 
         data = status.collect(config)
         if args.json:
             output.print_json(data)
             return Exit.OK
         console = output.console()
-        for table in status.tables(data, ZoneInfo(config.watcher.timezone)):
+        a = audience(config.watcher.language, config.watcher.timezone)
+        for table in status.tables(data, a):
             console.print(table)
         return Exit.OK
