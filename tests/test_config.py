@@ -283,6 +283,18 @@ BAD_CASES = [
         "marketplaces[0].currency",
         "ISO 4217",
     ),
+    (
+        "user_agent not ASCII",
+        '[watcher]\nuser_agent = "我的监控 watcher"\n',
+        "watcher.user_agent",
+        "printable ASCII",
+    ),
+    (
+        "user_agent with a line break",
+        '[watcher]\nuser_agent = "a\\nb"\n',
+        "watcher.user_agent",
+        "printable ASCII",
+    ),
     ("shops not a table array", 'shops = "x"\n', "shops", "[[shops]]"),
     ("invalid toml", "[watcher\n", "", "not valid TOML"),
 ]

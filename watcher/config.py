@@ -30,6 +30,7 @@ from watcher.validation import (
     convert,
     currency_code,
     env_reference,
+    header_value,
     interpolate_all,
     nonempty,
     not_negative,
@@ -122,7 +123,10 @@ class WatcherSettings:
     timeout: timedelta = field(default=timedelta(seconds=20), metadata={"check": positive})
     retries: int = field(default=3, metadata={"check": not_negative})
     robots: bool = True
-    user_agent: str = "watcher/0.1 (+https://github.com/watcher-dev/watcher)"
+    user_agent: str = field(
+        default="watcher/0.1 (+https://github.com/watcher-dev/watcher)",
+        metadata={"check": header_value},
+    )
     max_bytes: int = field(default=10 * 1024 * 1024, metadata={"check": positive})
     unreachable_after: int = field(default=3, metadata={"check": positive})
     alert_retry: timedelta = field(default=timedelta(minutes=1), metadata={"check": positive})

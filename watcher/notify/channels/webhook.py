@@ -28,6 +28,7 @@ from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
 from watcher.notify.formats import WebhookFormat, formats
+from watcher.validation import header_value
 
 _FORBIDDEN_HEADERS = {
     "content-type",
@@ -47,8 +48,6 @@ def _positive_duration(value: timedelta, path: str) -> None:
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """A header name (RFC 9110 ``token``)."""
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
-"""A header value HTTP clients send as it is: printable ASCII, spaces and tabs."""
 
 
 def _headers(value: dict[str, str], path: str) -> None:
@@ -62,8 +61,7 @@ def _headers(value: dict[str, str], path: str) -> None:
                 f"{path}.{name}",
                 "not a valid header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)",
             )
-        if not _FIELD_VALUE.fullmatch(v):
-            raise ConfigError(f"{path}.{name}", "the value must be printable ASCII")
+        header_value(v, f"{path}.{name}")
 
 
 def _format(value: str, path: str) -> None:
