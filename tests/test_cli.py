@@ -411,3 +411,25 @@ def test_status_and_listings_speak_the_configured_language(
         assert word in listings.stdout, word
     for english in ("Listings", "title", "in stock", "first seen"):
         assert english not in listings.stdout, english
+
+
+def test_an_alert_retry_is_logged_in_the_configured_zone(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """ "retry at …" is a moment in `[watcher] timezone` with its zone, like "next check
+    at …", not a bare UTC clock time that reads as the past on a server in Shanghai."""
+    import re
+
+    from tests.receiver import Receiver
+
+    with Receiver() as rx:
+        rx.reply(500)
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        proc = run("check", "--config", str(config))
+    line = next(x for x in proc.stderr.splitlines() if "retry at" in x)
+    assert re.search(r"retry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST:", line), line
