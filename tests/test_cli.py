@@ -433,3 +433,27 @@ def test_an_alert_retry_is_logged_in_the_configured_zone(
         proc = run("check", "--config", str(config))
     line = next(x for x in proc.stderr.splitlines() if "retry at" in x)
     assert re.search(r"retry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST:", line), line
+
+
+def test_alerts_delivery_states_speak_the_configured_language(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """`watcher alerts` in Chinese says 待发送 and 已尝试 N 次, as the dashboard does, not
+    "pending (1 tries: …)"."""
+    from tests.receiver import Receiver
+
+    with Receiver() as rx:
+        rx.reply(500)
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            watcher='language = "zh"',
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        assert run("check", "--config", str(config)).returncode == 0
+    proc = run("alerts", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "待发送" in proc.stdout and "已尝试 1 次" in proc.stdout, proc.stdout
+    for english in ("pending", "tries"):
+        assert english not in proc.stdout, english
