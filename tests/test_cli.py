@@ -457,3 +457,26 @@ def test_alerts_delivery_states_speak_the_configured_language(
     assert "待发送" in proc.stdout and "已尝试 1 次" in proc.stdout, proc.stdout
     for english in ("pending", "tries"):
         assert english not in proc.stdout, english
+
+
+def test_json_output_writes_moments_in_iso_8601(market: Marketplace, tmp_path: Path) -> None:
+    """`--json` moments are ISO 8601 with a "T", like `detected_at` and the webhook's, so
+    jq's `fromdateiso8601` and JavaScript's `Date` read them."""
+    import re
+
+    from tests.receiver import Receiver
+
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+    with Receiver() as rx:
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        assert run("check", "--config", str(config)).returncode == 0
+    alert = json.loads(run("alerts", "--json", "--config", str(config)).stdout.splitlines()[0])
+    assert iso.fullmatch(alert["detected_at"]), alert["detected_at"]
+    assert iso.fullmatch(alert["deliveries"][0]["sent_at"]), alert["deliveries"][0]
+    listing = json.loads(run("listings", "--json", "--config", str(config)).stdout.splitlines()[0])
+    assert iso.fullmatch(listing["first_seen"]) and iso.fullmatch(listing["last_seen"]), listing
