@@ -480,3 +480,22 @@ def test_json_output_writes_moments_in_iso_8601(market: Marketplace, tmp_path: P
     assert iso.fullmatch(alert["deliveries"][0]["sent_at"]), alert["deliveries"][0]
     listing = json.loads(run("listings", "--json", "--config", str(config)).stdout.splitlines()[0])
     assert iso.fullmatch(listing["first_seen"]) and iso.fullmatch(listing["last_seen"]), listing
+
+
+def test_commands_that_send_nothing_do_not_need_the_channels_secrets(tmp_path: Path) -> None:
+    """`watcher status` and `watcher listings` from a shell without the daemon's
+    environment work: they send no alert, so an unset ${FEISHU_HOOK} is no config error
+    for them. A command that sends still refuses to start without it."""
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\n'
+        '[[alerts]]\nkind = "webhook"\nformat = "feishu"\nurl = "${FEISHU_HOOK_UNSET}"\n',
+        encoding="utf-8",
+    )
+    for command in ("status", "listings"):
+        proc = run(command, "--config", str(config))
+        assert proc.returncode == 0, (command, proc.stderr)
+    for command in ("check", "test-alert"):
+        proc = run(command, "--config", str(config))
+        assert proc.returncode == 2 and "FEISHU_HOOK_UNSET" in proc.stderr, command

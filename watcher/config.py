@@ -541,8 +541,11 @@ def parse_config(
         raise secrets.redact_error(e) from None
 
 
-def load_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Read and validate a TOML config file."""
+def load_config(
+    path: str | Path, env: typing.Mapping[str, str] | None = None, *, channels: bool = True
+) -> Config:
+    """Read and validate a TOML config file; without ``channels`` its ``[[alerts]]`` are
+    left out (neither read nor their ``${VAR}`` required)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -556,6 +559,8 @@ def load_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -
         raise ConfigError("", f"{p} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"{p} is not valid TOML: {e}") from None
+    if not channels:
+        data.pop("alerts", None)
     config = parse_config(data, env, base=p.resolve().parent)
     config.path = p
     return config

@@ -60,6 +60,7 @@ class Listings(Command):
     """What watcher has stored about every shop's listings."""
 
     name = "listings"
+    sends = False
     help = "stored listings with their latest fields"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

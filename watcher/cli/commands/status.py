@@ -16,6 +16,7 @@ class Status(Command):
     """What the ``watcher run`` instances on the configured database are doing."""
 
     name = "status"
+    sends = False
     help = "the running instances, the shops each checks, when each shop is due"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
