@@ -50,6 +50,7 @@ def test_demo_prints_its_findings_in_chinese() -> None:
     for word in ("同款/盗图", "盗图", "差评", "上新", "降价", "缺货", "重要程度", "摘要"):
         assert word in out, word
     assert "第 3 步" in out and "watcher init watcher.toml" in out
+    assert "收到新的 1★ 差评" in out and "没有变化" in out, "the timeline is told in Chinese"
     for english in (
         "Copied listing",
         "Negative review",
@@ -58,6 +59,9 @@ def test_demo_prints_its_findings_in_chinese() -> None:
         "summary",
         "Step 3",
         "Point watcher at your own shops",
+        "new 1★ review on",
+        "items published",
+        "nothing changes",
     ):
         assert english not in out, english
 

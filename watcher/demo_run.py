@@ -53,7 +53,7 @@ def run_demo(
                         market.advance()
                     if not json_output:
                         console.rule(Text(a._("Step %(step)s") % {"step": step}, style="bold"))
-                        for event in market.events(step):
+                        for event in market.events(step, a.code):
                             console.print(Text(f"  • {event}"))
                     report = await app.runner.check()
                     reports.append(report)
