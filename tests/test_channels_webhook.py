@@ -307,6 +307,25 @@ def test_options_validation() -> None:
     assert opts.format == "json" and opts.timeout == timedelta(seconds=10)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("X Team", "ops", "not a valid header name"),
+        ("X:Team", "ops", "not a valid header name"),
+        ("X-Tëam", "ops", "not a valid header name"),
+        ("X-Team", "运营", "printable ASCII"),
+        ("X-Team", "a\x00b", "printable ASCII"),
+    ],
+)
+def test_a_header_http_cannot_send_is_a_config_error(name: str, value: str, problem: str) -> None:
+    """A header that could never be sent fails at start with its key, not at every
+    delivery (retried for ever, or a crash in the log)."""
+    with pytest.raises(ConfigError) as e:
+        build(WebhookOptions, {"url": "https://x.example", "headers": {name: value}}, "alerts[0]")
+    assert e.value.path == f"alerts[0].headers.{name}"
+    assert problem in str(e.value)
+
+
 # -- json (contract) -------------------------------------------------------------------
 
 

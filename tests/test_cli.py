@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -95,6 +96,28 @@ def test_listings_and_log_json(market: Marketplace, tmp_path: Path) -> None:
     proc = run("listings", "--config", str(config), "--shop", FENGSHANG)
     assert proc.returncode == 0 and "醋酸缎面半身裙" in proc.stdout
     assert check(config).findings == []
+
+
+def test_output_to_a_closed_pipe_is_no_traceback(market: Marketplace, tmp_path: Path) -> None:
+    """`watcher listings --json | head -1`: the reader leaving early is not a crash."""
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    assert run("check", "--config", str(config)).returncode == 0
+    for args in (["listings", "--json"], ["listings"], ["alerts", "--json"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first line
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "watcher", *args, "--config", str(config)],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env(),
+                timeout=90,
+            )
+        finally:
+            os.close(write)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        assert proc.returncode == 1, args
 
 
 def test_demo_runs_offline_under_30_seconds() -> None:
@@ -334,3 +357,145 @@ url = "http://127.0.0.1:{_dead_port()}/"
     assert result.code == 1
     (finding,) = [f for f in result.findings if f["kind"] == "shop_unreachable"]
     assert "could not be checked 1 time in a row" in finding["summary"]
+
+
+def test_status_prints_shop_names_as_text(tmp_path: Path) -> None:
+    """A shop name is text, never terminal markup: ``[/]`` neither crashes the table
+    nor ``[bold]`` vanishes."""
+    name = "Rival [bold]A[/bold] [/]"
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        f'[[shops]]\nname = "{name}"\nkind = "shopify"\nurl = "https://a.example"\n',
+        encoding="utf-8",
+    )
+    proc = run("status", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert name in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_listings_times_are_in_the_configured_zone(market: Marketplace, tmp_path: Path) -> None:
+    """`watcher listings` writes its moments in `[watcher] timezone`, as `watcher alerts`
+    and the alerts do, and says which zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    config = write_config(market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}")
+    assert run("check", "--config", str(config)).returncode == 0
+    proc = run("listings", "--json", "--config", str(config), "--shop", FENGSHANG)
+    first = json.loads(proc.stdout.splitlines()[0])
+    seen = datetime.fromisoformat(first["last_seen"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    proc = run("listings", "--config", str(config), "--shop", FENGSHANG)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{seen:%Y-%m-%d %H:%M}" in proc.stdout and "Asia/Shanghai" in proc.stdout
+
+
+def test_status_and_listings_speak_the_configured_language(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """With `language = "zh"` the command line's tables are Chinese, as the config's
+    `language` key promises (alerts, the CLI and the dashboard)."""
+    config = write_config(
+        market, tmp_path / "w.toml", f"sqlite:///{tmp_path / 'w.db'}", watcher='language = "zh"'
+    )
+    assert run("check", "--config", str(config)).returncode == 0
+    status = run("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    for word in ("实例", "店铺", "下次检查"):
+        assert word in status.stdout, word
+    for english in ("Instances", "next check", "not scheduled yet", "checking now"):
+        assert english not in status.stdout, english
+    listings = run("listings", "--config", str(config), "--shop", FENGSHANG)
+    assert listings.returncode == 0, listings.stderr
+    for word in ("商品", "价格", "有货"):
+        assert word in listings.stdout, word
+    for english in ("Listings", "title", "in stock", "first seen"):
+        assert english not in listings.stdout, english
+
+
+def test_an_alert_retry_is_logged_in_the_configured_zone(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """ "retry at …" is a moment in `[watcher] timezone` with its zone, like "next check
+    at …", not a bare UTC clock time that reads as the past on a server in Shanghai."""
+    import re
+
+    from tests.receiver import Receiver
+
+    with Receiver() as rx:
+        rx.reply(500)
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        proc = run("check", "--config", str(config))
+    line = next(x for x in proc.stderr.splitlines() if "retry at" in x)
+    assert re.search(r"retry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST:", line), line
+
+
+def test_alerts_delivery_states_speak_the_configured_language(
+    market: Marketplace, tmp_path: Path
+) -> None:
+    """`watcher alerts` in Chinese says 待发送 and 已尝试 N 次, as the dashboard does, not
+    "pending (1 tries: …)"."""
+    from tests.receiver import Receiver
+
+    with Receiver() as rx:
+        rx.reply(500)
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            watcher='language = "zh"',
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        assert run("check", "--config", str(config)).returncode == 0
+    proc = run("alerts", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "待发送" in proc.stdout and "已尝试 1 次" in proc.stdout, proc.stdout
+    for english in ("pending", "tries"):
+        assert english not in proc.stdout, english
+
+
+def test_json_output_writes_moments_in_iso_8601(market: Marketplace, tmp_path: Path) -> None:
+    """`--json` moments are ISO 8601 with a "T", like `detected_at` and the webhook's, so
+    jq's `fromdateiso8601` and JavaScript's `Date` read them."""
+    import re
+
+    from tests.receiver import Receiver
+
+    iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+    with Receiver() as rx:
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
+        )
+        assert run("check", "--config", str(config)).returncode == 0
+    alert = json.loads(run("alerts", "--json", "--config", str(config)).stdout.splitlines()[0])
+    assert iso.fullmatch(alert["detected_at"]), alert["detected_at"]
+    assert iso.fullmatch(alert["deliveries"][0]["sent_at"]), alert["deliveries"][0]
+    listing = json.loads(run("listings", "--json", "--config", str(config)).stdout.splitlines()[0])
+    assert iso.fullmatch(listing["first_seen"]) and iso.fullmatch(listing["last_seen"]), listing
+
+
+def test_commands_that_send_nothing_do_not_need_the_channels_secrets(tmp_path: Path) -> None:
+    """`watcher status` and `watcher listings` from a shell without the daemon's
+    environment work: they send no alert, so an unset ${FEISHU_HOOK} is no config error
+    for them. A command that sends still refuses to start without it."""
+    config = tmp_path / "w.toml"
+    config.write_text(
+        f'[watcher]\ndatabase = "sqlite:///{tmp_path / "w.db"}"\n'
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\n'
+        '[[alerts]]\nkind = "webhook"\nformat = "feishu"\nurl = "${FEISHU_HOOK_UNSET}"\n',
+        encoding="utf-8",
+    )
+    for command in ("status", "listings"):
+        proc = run(command, "--config", str(config))
+        assert proc.returncode == 0, (command, proc.stderr)
+    for command in ("check", "test-alert"):
+        proc = run(command, "--config", str(config))
+        assert proc.returncode == 2 and "FEISHU_HOOK_UNSET" in proc.stderr, command

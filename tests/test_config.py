@@ -259,6 +259,42 @@ BAD_CASES = [
         "detect.prices.shops.A.min_change",
         "between 0 and 1",
     ),
+    (
+        "currency as a symbol",
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\ncurrency = "¥"\n',
+        "shops[0].currency",
+        "ISO 4217",
+    ),
+    (
+        "currency as a word",
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\ncurrency = "yuan"\n',
+        "shops[0].currency",
+        "ISO 4217",
+    ),
+    (
+        "currency RMB",
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\ncurrency = "RMB"\n',
+        "shops[0].currency",
+        "'CNY'",
+    ),
+    (
+        "marketplace currency",
+        '[[marketplaces]]\nname = "M"\nsearch_url = "https://m.example/s?q={query}"\ncurrency = "$"\n',
+        "marketplaces[0].currency",
+        "ISO 4217",
+    ),
+    (
+        "user_agent not ASCII",
+        '[watcher]\nuser_agent = "我的监控 watcher"\n',
+        "watcher.user_agent",
+        "printable ASCII",
+    ),
+    (
+        "user_agent with a line break",
+        '[watcher]\nuser_agent = "a\\nb"\n',
+        "watcher.user_agent",
+        "printable ASCII",
+    ),
     ("shops not a table array", 'shops = "x"\n', "shops", "[[shops]]"),
     ("invalid toml", "[watcher\n", "", "not valid TOML"),
 ]
@@ -276,6 +312,15 @@ def test_bad_config_names_the_key(
         load(f, env={})
     assert info.value.path == path, str(info.value)
     assert problem in str(info.value)
+
+
+def test_a_currency_code_in_any_case_is_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "w.toml"
+    f.write_text(
+        '[[shops]]\nname = "A"\nkind = "shopify"\nurl = "https://a.example"\ncurrency = " cny"\n',
+        encoding="utf-8",
+    )
+    assert load(f, env={}).shops[0].currency == "CNY"
 
 
 def test_cli_exits_2_with_the_key_and_no_traceback(tmp_path: Path) -> None:

@@ -539,3 +539,11 @@ def test_config_toml_parses(market: Marketplace):
     assert data["shops"][3]["selectors"]["item"] == ".product-card"
     assert data["marketplaces"][0]["selectors"]["shop"] == ".seller"
     assert data["alerts"] == [{"kind": "webhook"}]
+
+
+def test_every_step_is_told_in_chinese_too() -> None:
+    """`watcher demo --language zh` narrates each step in Chinese, one line per event."""
+    from watcher.demo.timeline import STEPS
+
+    for step in STEPS:
+        assert len(step.events_zh) == len(step.events), step.events

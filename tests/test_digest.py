@@ -359,8 +359,8 @@ def test_the_alerts_table_says_when_a_held_alert_is_due_in_the_audiences_words()
         channel="hook", state="pending", attempts=0, last_error=None, next_attempt_at=due
     )
     local = f"{due.astimezone(SH):%Y-%m-%d %H:%M}"
-    en = _delivery_state([held], audience("en", "Asia/Shanghai"))
-    zh = _delivery_state([held], audience("zh", "Asia/Shanghai"))
+    en = _delivery_state([held], audience("en", "Asia/Shanghai"), str)
+    zh = _delivery_state([held], audience("zh", "Asia/Shanghai"), str)
     assert en == f"hook: pending (held for the digest at {local})"
     assert zh.endswith(f"（留待 {local} 的摘要发送）")
 

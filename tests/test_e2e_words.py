@@ -49,7 +49,20 @@ def test_demo_prints_its_findings_in_chinese() -> None:
     out = proc.stdout
     for word in ("同款/盗图", "盗图", "差评", "上新", "降价", "缺货", "重要程度", "摘要"):
         assert word in out, word
-    for english in ("Copied listing", "Negative review", "Copy:", "has started", "summary"):
+    assert "第 3 步" in out and "watcher init watcher.toml" in out
+    assert "收到新的 1★ 差评" in out and "没有变化" in out, "the timeline is told in Chinese"
+    for english in (
+        "Copied listing",
+        "Negative review",
+        "Copy:",
+        "has started",
+        "summary",
+        "Step 3",
+        "Point watcher at your own shops",
+        "new 1★ review on",
+        "items published",
+        "nothing changes",
+    ):
         assert english not in out, english
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from watcher.demo.faults import stacked_gzip
 from watcher.errors import BadResponseError, BlockedError, TooLargeError, TransportError
-from watcher.http import Http, HttpSettings, alert_client
+from watcher.http import Http, HttpSettings, Response, alert_client
 
 BOMB = gzip.compress(b"\0" * (30 * 1024 * 1024))
 STACKED = stacked_gzip(1024 * 1024, 256)  # 256 MiB inside two gzip layers, ~1 KB sent
@@ -202,6 +202,22 @@ async def test_json_errors_and_refused_connections(server: str) -> None:
         http.trust("http://127.0.0.1:9/")
         with pytest.raises(TransportError):
             await http.get("http://127.0.0.1:9/")
+
+
+def test_a_broken_json_body_is_called_invalid_json() -> None:
+    """A JSON answer cut short is not "expected JSON, got application/json": the note
+    says the JSON is invalid and where it broke."""
+    response = Response(
+        url="https://s.example/products.json",
+        status=200,
+        headers=httpx.Headers({"content-type": "application/json; charset=utf-8"}),
+        content=b'[{"id":1201,"name":"\xe6\xb3\x95\xe5\xbc\x8f","slug":"squ',
+    )
+    with pytest.raises(BadResponseError) as info:
+        response.json()
+    text = str(info.value)
+    assert "invalid JSON" in text and "expected JSON" not in text, text
+    assert "line 1 column 32" in text, "says where it broke"
 
 
 async def test_stacked_gzip_is_capped_while_decoding(server: str) -> None:

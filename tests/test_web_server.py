@@ -348,7 +348,7 @@ def test_demo_serve_leaves_the_dashboard_up() -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0
-        assert re.search(r"Dashboard: http://127\.0\.0\.1:\d+/", out)
+        assert re.search(r"看板：http://127\.0\.0\.1:\d+/", out), "in the chosen language"
     finally:
         if proc.poll() is None:
             proc.kill()

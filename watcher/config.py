@@ -28,7 +28,9 @@ from watcher.validation import (
     build,
     check_url,
     convert,
+    currency_code,
     env_reference,
+    header_value,
     interpolate_all,
     nonempty,
     not_negative,
@@ -121,7 +123,10 @@ class WatcherSettings:
     timeout: timedelta = field(default=timedelta(seconds=20), metadata={"check": positive})
     retries: int = field(default=3, metadata={"check": not_negative})
     robots: bool = True
-    user_agent: str = "watcher/0.1 (+https://github.com/watcher-dev/watcher)"
+    user_agent: str = field(
+        default="watcher/0.1 (+https://github.com/watcher-dev/watcher)",
+        metadata={"check": header_value},
+    )
     max_bytes: int = field(default=10 * 1024 * 1024, metadata={"check": positive})
     unreachable_after: int = field(default=3, metadata={"check": positive})
     alert_retry: timedelta = field(default=timedelta(minutes=1), metadata={"check": positive})
@@ -170,9 +175,11 @@ class ShopConfig:
     selectors: Selectors = field(default_factory=Selectors)
 
     def validate(self, path: str) -> None:
-        """Check the URL-ish optional keys."""
+        """Check the URL-ish optional keys and the currency code."""
         if self.top_url:
             check_url(self.top_url, f"{path}.top_url")
+        if self.currency is not None:
+            self.currency = currency_code(self.currency, f"{path}.currency")
 
     @property
     def own(self) -> bool:
@@ -196,6 +203,8 @@ class MarketplaceConfig:
         """A search URL is the point of a marketplace."""
         if not self.search_url:
             raise ConfigError(f"{path}.search_url", "is required")
+        if self.currency is not None:
+            self.currency = currency_code(self.currency, f"{path}.currency")
 
     def as_shop(self) -> ShopConfig:
         """A competitor-like shop view used by sources to run searches."""
@@ -532,8 +541,11 @@ def parse_config(
         raise secrets.redact_error(e) from None
 
 
-def load_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Read and validate a TOML config file."""
+def load_config(
+    path: str | Path, env: typing.Mapping[str, str] | None = None, *, channels: bool = True
+) -> Config:
+    """Read and validate a TOML config file; without ``channels`` its ``[[alerts]]`` are
+    left out (neither read nor their ``${VAR}`` required)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -547,6 +559,8 @@ def load_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -
         raise ConfigError("", f"{p} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"{p} is not valid TOML: {e}") from None
+    if not channels:
+        data.pop("alerts", None)
     config = parse_config(data, env, base=p.resolve().parent)
     config.path = p
     return config

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from watcher.cli.output import findings_table, print_json, shops_table
 from watcher.config import Config, parse_config
-from watcher.i18n import audience
+from watcher.i18n import Audience, audience
 from watcher.runner import CheckReport
 
 STEPS = 3
@@ -52,8 +52,8 @@ def run_demo(
                     if step:
                         market.advance()
                     if not json_output:
-                        console.rule(f"[bold]Step {step}")
-                        for event in market.events(step):
+                        console.rule(Text(a._("Step %(step)s") % {"step": step}, style="bold"))
+                        for event in market.events(step, a.code):
                             console.print(Text(f"  • {event}"))
                     report = await app.runner.check()
                     reports.append(report)
@@ -79,19 +79,22 @@ def run_demo(
             )
             console.print(Text("\n" + done, style="bold"))
             console.print(
-                "Point watcher at your own shops: `watcher init watcher.toml`, edit it, then"
-                " `watcher check --config watcher.toml`.",
+                a._(
+                    "Point watcher at your own shops: `watcher init watcher.toml`, edit it,"
+                    " then `watcher check --config watcher.toml`."
+                ),
                 markup=False,
             )
         if serve is not None:
-            return _serve(config, serve, console)
+            return _serve(config, serve, console, a)
     return 0
 
 
-def _serve(config: Config, sock: socket.socket, console: Console) -> int:
+def _serve(config: Config, sock: socket.socket, console: Console, a: Audience) -> int:
     """Keep the dashboard up on the demo's database until Ctrl-C."""
     from watcher.web.server import serve_forever, url_of
 
-    console.print(f"\nDashboard: {url_of(sock)}  (Ctrl-C to stop)", markup=False)
+    line = a._("Dashboard: %(url)s  (Ctrl-C to stop)") % {"url": url_of(sock)}
+    console.print("\n" + line, markup=False)
     sys.stdout.flush()
     return asyncio.run(serve_forever(config, sock))

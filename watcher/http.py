@@ -132,12 +132,15 @@ class Response:
         """The body as JSON, or BadResponseError (an HTML captcha in place of JSON...)."""
         try:
             return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError) as e:
             snippet = self.content[:60].decode("utf-8", "replace").strip()
+            kind = self.content_type or "unknown content"
+            # A body that says it is JSON but does not parse was cut short or garbled;
+            # anything else is a page in place of the data (a captcha, a login wall).
+            said_json = "json" in kind
+            problem = f"invalid JSON ({kind}: {e})" if said_json else f"expected JSON, got {kind}"
             raise BadResponseError(
-                f"expected JSON, got {self.content_type or 'unknown content'} ({snippet!r}...)",
-                url=self.url,
-                status=self.status,
+                f"{problem} ({snippet!r}...)", url=self.url, status=self.status
             ) from None
 
 

@@ -73,6 +73,9 @@ def check_plugins(config: Config) -> Config:
     return config
 
 
-def load(path: str | Path, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Read a config file and check it against the installed plugins."""
-    return check_plugins(load_config(path, env))
+def load(
+    path: str | Path, env: typing.Mapping[str, str] | None = None, *, channels: bool = True
+) -> Config:
+    """Read a config file and check it against the installed plugins; without
+    ``channels`` its ``[[alerts]]`` are left out (for commands that send nothing)."""
+    return check_plugins(load_config(path, env, channels=channels))

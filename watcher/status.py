@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
 from watcher import when
+from watcher.cli import output
 from watcher.config import Config
+from watcher.i18n import Audience
 from watcher.store import Store
 from watcher.store.fleet import FleetStore, Instance, Slot
 
@@ -75,47 +76,77 @@ def _shop(name: str, slot: Slot | None, now: datetime) -> dict[str, Any]:
     }
 
 
-def tables(data: dict[str, Any], tz: ZoneInfo) -> list[Table]:
-    """The human view of :func:`collect`'s data."""
+def tables(data: dict[str, Any], a: Audience) -> list[Table]:
+    """The human view of :func:`collect`'s data in ``a``'s words and zone; every cell is
+    plain text (shop names and hosts are never read as terminal markup)."""
     now = datetime.fromisoformat(data["now"])
     alive = [i for i in data["instances"] if i["alive"]]
-    inst = Table(
-        title=f"Instances ({len(alive)} alive)",
-        title_justify="left",
-        caption=None if alive else "no `watcher run` is running on this database",
-        caption_justify="left",
-    )
-    for col in ("instance", "state", "started", "heartbeat", "checks", "checking now", "last of"):
-        inst.add_column(col, overflow="fold")
-    for i in data["instances"]:
-        beat = datetime.fromisoformat(i["heartbeat_at"])
-        last = i["checked_last"]
-        inst.add_row(
-            i["id"],
-            "[green]alive[/]" if i["alive"] else "[red]gone[/]",
-            when.local(datetime.fromisoformat(i["started_at"]), tz),
-            when.ago(beat, now),
-            str(i["checks"]),
-            ", ".join(i["checking"]) or "-",
-            f"{len(last)} shop(s)" if last else "-",
-        )
-    shops = Table(title=f"Shops ({len(data['shops'])})", title_justify="left")
-    for col in ("shop", "next check", "checking now", "last check"):
-        shops.add_column(col, overflow="fold")
-    for s in data["shops"]:
-        if not s["scheduled"]:
-            shops.add_row(s["shop"], "not scheduled yet (no `watcher run` started)", "-", "-")
-            continue
-        last = "-"
-        if s["last_finished_at"]:
-            last = (
-                f"{s['last_status']}, {when.ago(datetime.fromisoformat(s['last_finished_at']), now)}"
-                f" by {s['last_by']}"
+    inst = output.table(
+        a._("Instances (%(num)s alive)") % {"num": len(alive)},
+        (
+            a._("instance"),
+            a._("state"),
+            a._("started"),
+            a._("heartbeat"),
+            a._("checks"),
+            a._("checking now"),
+            a._("last of"),
+        ),
+        (
+            (
+                i["id"],
+                output.cell(a._("alive"), "green")
+                if i["alive"]
+                else output.cell(a._("gone"), "red"),
+                when.local(datetime.fromisoformat(i["started_at"]), a.tz),
+                _ago(datetime.fromisoformat(i["heartbeat_at"]), now, a),
+                str(i["checks"]),
+                a.comma.join(i["checking"]) or "-",
+                a.n_("%(num)d shop", "%(num)d shops", len(i["checked_last"]))
+                if i["checked_last"]
+                else "-",
             )
-        shops.add_row(
-            s["shop"],
-            when.due(datetime.fromisoformat(s["due_at"]), now, tz),
-            s["checking_by"] or "-",
-            last,
-        )
+            for i in data["instances"]
+        ),
+    )
+    if not alive:
+        inst.caption = output.cell(a._("no `watcher run` is running on this database"))
+        inst.caption_justify = "left"
+    shops = output.table(
+        a._("Shops (%(num)s)") % {"num": len(data["shops"])},
+        (a._("shop"), a._("next check"), a._("checking now"), a._("last check")),
+        (_shop_row(s, now, a) for s in data["shops"]),
+    )
     return [inst, shops]
+
+
+def _ago(moment: datetime, now: datetime, a: Audience) -> str:
+    return a._("%(span)s ago") % {"span": when.span(now - moment)}
+
+
+def _due(moment: datetime, now: datetime, a: Audience) -> str:
+    if moment <= now:
+        return a._("now (due since %(when)s)") % {"when": when.local(moment, a.tz)}
+    return a._("at %(when)s (in %(span)s)") % {
+        "when": when.local(moment, a.tz),
+        "span": when.span(moment - now),
+    }
+
+
+def _shop_row(s: dict[str, Any], now: datetime, a: Audience) -> tuple[str, ...]:
+    if not s["scheduled"]:
+        return (s["shop"], a._("not scheduled yet (no `watcher run` started)"), "-", "-")
+    last = "-"
+    if s["last_finished_at"]:
+        status = s["last_status"] or ""
+        last = a._("%(status)s, %(ago)s by %(instance)s") % {
+            "status": a._(output.STATUS_WORDS[status]) if status in output.STATUS_WORDS else status,
+            "ago": _ago(datetime.fromisoformat(s["last_finished_at"]), now, a),
+            "instance": s["last_by"],
+        }
+    return (
+        s["shop"],
+        _due(datetime.fromisoformat(s["due_at"]), now, a),
+        s["checking_by"] or "-",
+        last,
+    )

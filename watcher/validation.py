@@ -139,6 +139,32 @@ def nonempty(value: str, path: str) -> None:
         raise ConfigError(path, "must not be empty")
 
 
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def header_value(value: str, path: str) -> None:
+    """A value HTTP clients send in a header as it is: printable ASCII, spaces and tabs
+    (anything else fails every request, or crashes it)."""
+    if not _HEADER_VALUE.fullmatch(value):
+        raise ConfigError(path, "the value must be printable ASCII (no line breaks)")
+
+
+def currency_code(value: str, path: str) -> str:
+    """``value`` as an upper-case ISO 4217 code, or a ConfigError at ``path``: a symbol
+    or a word would leave every price of the shop without a currency, never compared."""
+    from babel.numbers import list_currencies  # only configs that name a currency pay for it
+
+    code = value.strip().upper()
+    if code not in list_currencies():
+        hint = " (the renminbi is 'CNY')" if code == "RMB" else ""
+        raise ConfigError(
+            path,
+            f"expected a three-letter ISO 4217 currency code such as 'CNY', 'USD' or 'EUR',"
+            f" got {value!r}{hint}",
+        )
+    return code
+
+
 def _type_name(tp: Any) -> str:
     if tp is Url:
         return "an http(s) URL"

@@ -9,6 +9,7 @@ Each command is a module of :mod:`watcher.cli.commands`. The global options (``-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -81,10 +82,10 @@ def build_parser(commands: dict[str, type[Command]] | None = None) -> argparse.A
     return parser
 
 
-def _load(path: str, args: argparse.Namespace) -> Config:
+def _load(path: str, args: argparse.Namespace, channels: bool) -> Config:
     from watcher.registry import load
 
-    config = load(path)
+    config = load(path, channels=channels)
     logs.setup(
         args.log_level or config.watcher.log_level, json=args.log_json, secrets=config.secrets
     )
@@ -100,10 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(args.log_level or "INFO", json=args.log_json)
     secrets = Secrets()
     try:
-        config = _load(args.config, args) if getattr(args, "config", None) else None
+        command = found[args.command]
+        config = _load(args.config, args, command.sends) if getattr(args, "config", None) else None
         if config is not None:
             secrets = config.secrets
-        return int(found[args.command]().run(args, config))
+        return int(command().run(args, config))
     except ConfigError as e:
         print(f"watcher: config error: {secrets.redact(str(e))}", file=sys.stderr)
         return Exit.USAGE
@@ -115,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.FAILED
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
+    except BrokenPipeError:
+        # The reader left early (`watcher listings --json | head -1`): no traceback, and
+        # none either when the interpreter flushes stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.FAILED
 
 
 __all__ = ["Exit", "build_parser", "main"]

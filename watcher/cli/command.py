@@ -41,6 +41,10 @@ class Command(ABC):
     help: ClassVar[str]
     config: ClassVar[Literal["required", "optional", "none"]] = "required"
     config_help: ClassVar[str] = "the TOML config file"
+    sends: ClassVar[bool] = True
+    """Whether the command may deliver alerts. One that never does (``status``,
+    ``listings``) loads the config without its ``[[alerts]]``, so it runs from a shell
+    that lacks the channels' secrets."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027 - optional
         """Add the command's own options (``--config`` and the global ones are added for

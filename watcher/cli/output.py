@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from watcher.i18n import ENGLISH, N_, Audience
@@ -36,9 +37,17 @@ def console(width: int = 200) -> Console:
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else width)
 
 
+def _json_default(value: object) -> object:
+    """Moments as ISO 8601 (``2026-12-01T04:14:04+00:00``, as in the alerts' JSON),
+    anything else as its text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def print_json(obj: Any) -> None:
     """One JSON object per line on stdout."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
     sys.stdout.flush()
 
 

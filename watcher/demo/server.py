@@ -527,11 +527,14 @@ class Marketplace:
                 apply_step(STEPS[self.step], self._world, now)
             return self.step
 
-    def events(self, step: int) -> list[str]:
-        """What happens at ``step``, in words."""
+    def events(self, step: int, language: str = "en") -> list[str]:
+        """What happens at ``step``, in words (``language`` ``zh``: in Chinese)."""
         if self._scale:
             return ["scale world: baseline"] if step == 0 else self._scale_events.get(step, [])
-        return list(STEPS[step].events) if 0 <= step < len(STEPS) else []
+        if not 0 <= step < len(STEPS):
+            return []
+        s = STEPS[step]
+        return list(s.events_zh if language == "zh" and s.events_zh else s.events)
 
     # --- faults ---------------------------------------------------------------------------
 

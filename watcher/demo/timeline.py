@@ -179,10 +179,12 @@ Change = NewReview | EditReview | SetPrice | SetStock | NewProduct | NewCopy
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the timeline: what happens, in words and as changes."""
+    """One step of the timeline: what happens, in words (English and Chinese, one line
+    each) and as changes."""
 
     events: tuple[str, ...]
     changes: tuple[Change, ...] = field(default=())
+    events_zh: tuple[str, ...] = field(default=())
 
 
 # The products the timeline touches (handles from catalog.py).
@@ -210,6 +212,13 @@ STEPS: tuple[Step, ...] = (
             "Wide-Leg Trousers (stolen photo, 包邮 2027新款 prefix, ¥135.20 vs ¥169.00: "
             "own #2 is undercut by 20%)",
         ),
+        events_zh=(
+            f"{URBAN}：3 件冬季新品，3–9 天前上架（Winter Down Puffer Jacket 羽绒服、"
+            "Chunky Knit Winter Beanie、Merino Wool Winter Scarf）",
+            "Demo Market：某某服饰旗舰店 在卖你的 #2 高腰阔腿西装裤 垂感显瘦 High-Waist "
+            "Wide-Leg Trousers 的同款（盗图，标题前加了“包邮 2027新款”，¥135.20 对 ¥169.00："
+            "#2 被低价跟卖 20%）",
+        ),
     ),
     Step(
         events=(
@@ -225,6 +234,20 @@ STEPS: tuple[Step, ...] = (
             f"{FENGSHANG}: 醋酸缎面半身裙 垂感鱼尾裙 on sale, ¥199.00 → ¥159.00",
             f"{URBAN}: Organic Cotton Crew Tee sold out (all variants unavailable)",
             f"{OWN}: #5 珍珠发夹套装 Pearl Hair Clip Set price ¥129.00 → ¥99.00",
+        ),
+        events_zh=(
+            f"{OWN}：#1 山茶花刺绣真丝衬衫 Camellia Embroidered Silk Blouse 收到新的 1★ 差评："
+            f"“{REVIEW_1STAR}”",
+            f"{OWN}：#1 收到新的 5★ 好评：“{REVIEW_5STAR_PRAISE}”",
+            f"{OWN}：#3 羊毛混纺格纹半身裙 Wool Blend Plaid Midi Skirt 收到一条内容是投诉的 5★ 评价："
+            f"“{REVIEW_5STAR_COMPLAINT}”",
+            f"{FENGSHANG}：4 件春季新品（早春新款碎花连衣裙、春季薄款针织开衫、"
+            "早春风衣外套 中长款、春季高腰阔腿裤）",
+            f"{FAWN}：上架了你的 #4 法式碎花茶歇连衣裙 的同款（盗图，“{FAWN_COPY_TITLE}”，"
+            "¥201.00 对 ¥268.00：#4 被低价跟卖 25%）",
+            f"{FENGSHANG}：醋酸缎面半身裙 垂感鱼尾裙 降价促销，¥199.00 → ¥159.00",
+            f"{URBAN}：Organic Cotton Crew Tee 售罄（所有款式都缺货）",
+            f"{OWN}：#5 珍珠发夹套装 Pearl Hair Clip Set 改价 ¥129.00 → ¥99.00",
         ),
         changes=(
             NewReview(OWN, OWN_1, 32001, "Megan B.", 1, REVIEW_1STAR),
@@ -272,7 +295,7 @@ STEPS: tuple[Step, ...] = (
             SetPrice(OWN, OWN_5, "129.00", "99.00"),
         ),
     ),
-    Step(events=("nothing changes",)),
+    Step(events=("nothing changes",), events_zh=("没有变化",)),
     Step(
         events=(
             f"{URBAN}: 3 spring items published now (Spring Floral Wrap Dress, Lightweight Spring "
@@ -280,6 +303,14 @@ STEPS: tuple[Step, ...] = (
             f"{FAWN}: 直筒休闲裤 九分 price ¥150.00 → ¥147.00 (−2%, below the 5% threshold)",
             f"{OWN}: review {REVIEW_EDITED_ID} on #2 edited (text only): “{REVIEW_EDITED_TEXT}”",
             f"{OWN}: new 4★ review on #2 高腰阔腿西装裤 垂感显瘦 High-Waist Wide-Leg Trousers: "
+            f"“{REVIEW_4STAR}”",
+        ),
+        events_zh=(
+            f"{URBAN}：3 件春季新品刚刚上架（Spring Floral Wrap Dress、Lightweight Spring "
+            "Trench Coat、Spring Pastel Knit Cardigan）",
+            f"{FAWN}：直筒休闲裤 九分 价格 ¥150.00 → ¥147.00（−2%，低于 5% 的提醒门槛）",
+            f"{OWN}：#2 的评价 {REVIEW_EDITED_ID} 被修改（只改了内容）：“{REVIEW_EDITED_TEXT}”",
+            f"{OWN}：#2 高腰阔腿西装裤 垂感显瘦 High-Waist Wide-Leg Trousers 收到新的 4★ 评价："
             f"“{REVIEW_4STAR}”",
         ),
         changes=(

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 import httpx
 from loguru import logger
 
+from watcher import when
 from watcher.config import AlertConfig
 from watcher.errors import DeliveryError, StorageError
 from watcher.i18n import ENGLISH, Audience
@@ -284,10 +285,10 @@ class Outbox:
         report.failed[name] = str(error)
         if error.retryable:
             logger.warning(
-                "alerts to {} failed (attempt {}), retry at {:%H:%M:%S}: {}",
+                "alerts to {} failed (attempt {}), retry at {}: {}",
                 name,
                 attempts,
-                retry_at,
+                when.local(retry_at, self.audience.tz) if retry_at else "?",
                 error,
             )
         else:

@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from watcher.cli import output
 from watcher.cli.command import Command, Exit
-from watcher.i18n import Audience, audience
+from watcher.i18n import N_, Audience, audience
 from watcher.models import Finding
 
 if TYPE_CHECKING:
@@ -34,7 +35,10 @@ async def _retry(config: Config, store: Store) -> bool:
     return not report.failed
 
 
-def _delivery_state(deliveries: list[Any], a: Audience) -> str:
+DELIVERY_WORDS = {"sent": N_("sent"), "pending": N_("pending"), "failed": N_("failed")}
+
+
+def _delivery_state(deliveries: list[Any], a: Audience, redact: Callable[[str], str]) -> str:
     from watcher.store.db import from_db
 
     now = datetime.now(UTC)
@@ -43,20 +47,18 @@ def _delivery_state(deliveries: list[Any], a: Audience) -> str:
         due = from_db(d.next_attempt_at)
         if d.state != "pending" or d.attempts or due is None or due <= now:
             return ""
-        return " " + a._("(held for the digest at %(time)s)") % {"time": a.when(due)}
+        space = "" if a.code == "zh" else " "
+        return space + a._("(held for the digest at %(time)s)") % {"time": a.when(due)}
 
-    return (
-        ", ".join(
-            f"{d.channel}: {d.state}"
-            + (
-                f" ({d.attempts} tries: {d.last_error})"
-                if d.state != "sent" and d.last_error
-                else held(d)
-            )
-            for d in deliveries
-        )
-        or "no channel"
-    )
+    def state(d: Any) -> str:
+        word = a._(DELIVERY_WORDS[d.state]) if d.state in DELIVERY_WORDS else d.state
+        if d.state != "sent" and d.last_error:
+            tries = a.n_("%(num)d try", "%(num)d tries", d.attempts)
+            why = f"{tries}{a.colon}{redact(d.last_error)}"
+            return f"{d.channel}{a.colon}{word}" + (f"（{why}）" if a.code == "zh" else f" ({why})")
+        return f"{d.channel}{a.colon}{word}{held(d)}"
+
+    return a.comma.join(state(d) for d in deliveries) or a._("no channel takes this alert")
 
 
 def _summary(summary: str, payload: str, a: Audience) -> str:
@@ -134,7 +136,7 @@ class Alerts(Command):
                                 output.severity_word(a, alert.severity),
                                 output.kind_label(a, alert.kind),
                                 _summary(alert.summary, alert.payload, a),
-                                _delivery_state(deliveries, a),
+                                _delivery_state(deliveries, a, config.secrets.redact),
                             )
                             for alert, deliveries in rows
                         ),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from watcher.cli import output
 from watcher.cli.command import Command, Exit
 from watcher.cli.names import pick
+from watcher.i18n import Audience, audience
 
 if TYPE_CHECKING:
     from watcher.config import Config
@@ -37,10 +38,12 @@ def _as_json(r: Any) -> dict[str, Any]:
     }
 
 
-def _as_row(r: Any) -> tuple[object, ...]:
+def _as_row(r: Any, a: Audience) -> tuple[object, ...]:
+    from watcher.store.db import from_db
+
     lr = r.ListingRow
     price = f"{lr.price:,.2f} {lr.currency or ''}" if lr.price is not None else "?"
-    stock = {True: "in stock", False: "out", None: "?"}[lr.available]
+    stock = {True: a._("in stock"), False: a._("out of stock"), None: "?"}[lr.available]
     rating = f"{lr.rating:.1f} ({lr.rating_count or 0})" if lr.rating else ""
     return (
         r.shop,
@@ -48,8 +51,8 @@ def _as_row(r: Any) -> tuple[object, ...]:
         price,
         stock,
         rating,
-        f"{lr.first_seen:%Y-%m-%d}",
-        f"{lr.last_seen:%Y-%m-%d %H:%M}",
+        a.when(from_db(lr.first_seen))[:10],
+        a.when(from_db(lr.last_seen)),
     )
 
 
@@ -57,6 +60,7 @@ class Listings(Command):
     """What watcher has stored about every shop's listings."""
 
     name = "listings"
+    sends = False
     help = "stored listings with their latest fields"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -84,11 +88,20 @@ class Listings(Command):
                 for r in rows:
                     output.print_json(_as_json(r))
                 return Exit.OK
+            a = audience(config.watcher.language, config.watcher.timezone)
             output.console().print(
                 output.table(
-                    f"Listings ({len(rows)})",
-                    ("shop", "title", "price", "stock", "rating", "first seen", "last seen"),
-                    (_as_row(r) for r in rows),
+                    a._("Listings (%(num)s)") % {"num": len(rows)},
+                    (
+                        a._("shop"),
+                        a._("listing"),
+                        a._("price"),
+                        a._("stock"),
+                        a._("rating"),
+                        a._("first seen"),
+                        a._("last seen (%(zone)s)") % {"zone": a.zone},
+                    ),
+                    (_as_row(r, a) for r in rows),
                 )
             )
             return Exit.OK

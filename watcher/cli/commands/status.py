@@ -16,6 +16,7 @@ class Status(Command):
     """What the ``watcher run`` instances on the configured database are doing."""
 
     name = "status"
+    sends = False
     help = "the running instances, the shops each checks, when each shop is due"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -25,15 +26,15 @@ class Status(Command):
     def run(self, args: argparse.Namespace, config: Config | None) -> int:
         """Exit 0."""
         assert config is not None
-        from zoneinfo import ZoneInfo
-
         from watcher import status
+        from watcher.i18n import audience
 
         data = status.collect(config)
         if args.json:
             output.print_json(data)
             return Exit.OK
         console = output.console()
-        for table in status.tables(data, ZoneInfo(config.watcher.timezone)):
+        a = audience(config.watcher.language, config.watcher.timezone)
+        for table in status.tables(data, a):
             console.print(table)
         return Exit.OK

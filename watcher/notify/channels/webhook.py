@@ -13,6 +13,7 @@ Error messages never contain the URL (its path or query is the token) or the sec
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +28,7 @@ from watcher.errors import ConfigError, DeliveryError
 from watcher.models import AlertBatch
 from watcher.notify.channels.base import Channel
 from watcher.notify.formats import WebhookFormat, formats
+from watcher.validation import header_value
 
 _FORBIDDEN_HEADERS = {
     "content-type",
@@ -44,12 +46,22 @@ def _positive_duration(value: timedelta, path: str) -> None:
         raise ConfigError(path, "must be greater than 0")
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name (RFC 9110 ``token``)."""
+
+
 def _headers(value: dict[str, str], path: str) -> None:
     for name, v in value.items():
         if name.lower() in _FORBIDDEN_HEADERS:
             raise ConfigError(f"{path}.{name}", "is set by watcher and cannot be overridden")
         if any(c in name + v for c in "\r\n"):
             raise ConfigError(f"{path}.{name}", "must not contain line breaks")
+        if not _TOKEN.fullmatch(name):
+            raise ConfigError(
+                f"{path}.{name}",
+                "not a valid header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)",
+            )
+        header_value(v, f"{path}.{name}")
 
 
 def _format(value: str, path: str) -> None:
