@@ -499,3 +499,35 @@ def test_commands_that_send_nothing_do_not_need_the_channels_secrets(tmp_path: P
     for command in ("check", "test-alert"):
         proc = run(command, "--config", str(config))
         assert proc.returncode == 2 and "FEISHU_HOOK_UNSET" in proc.stderr, command
+
+
+def test_alerts_json_masks_secrets_in_delivery_errors(market: Marketplace, tmp_path: Path) -> None:
+    """A delivery error that quotes a secret (a crashed channel stores its exception text
+    as it was) is masked in `watcher alerts --json`, as in the table and on the dashboard."""
+    import sqlite3
+
+    from tests.receiver import Receiver
+
+    token = "tok-5f0e9a1c77"
+    with Receiver() as rx:
+        rx.reply(500)
+        config = write_config(
+            market,
+            tmp_path / "w.toml",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}?t=${{HOOK_TOKEN}}"\n',
+        )
+        assert run("check", "--config", str(config), HOOK_TOKEN=token).returncode == 0
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        changed = db.execute(
+            "UPDATE delivery SET last_error = ? WHERE state = 'pending'",
+            (f"InvalidURL: {rx.url()}?t={token}",),
+        ).rowcount
+    assert changed
+    proc = run("alerts", "--json", "--config", str(config), HOOK_TOKEN=token)
+    assert proc.returncode == 0, proc.stderr
+    errors = [
+        d["last_error"] for x in proc.stdout.splitlines() for d in json.loads(x)["deliveries"]
+    ]
+    assert any(e and "***" in e for e in errors), errors
+    assert token not in proc.stdout

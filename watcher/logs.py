@@ -19,15 +19,21 @@ def setup(level: str = "INFO", json: bool = False, secrets: Secrets | None = Non
     def patch(record: Any) -> None:
         record["message"] = redact(record["message"])
 
+    def write(line: str) -> None:
+        # The patcher reaches the message only: a logged exception's traceback (a channel
+        # that crashed on a URL with its token in it) is masked here, fully formatted.
+        sys.stderr.write(redact(line))
+
     logger.remove()
     logger.configure(patcher=patch)
     if json:
-        logger.add(sys.stderr, level=level, serialize=True, backtrace=False, diagnose=False)
+        logger.add(write, level=level, serialize=True, backtrace=False, diagnose=False)
     else:
         logger.add(
-            sys.stderr,
+            write,
             level=level,
             format="<green>{time:YYYY-MM-DD HH:mm:ss}</green> <level>{level: <7}</level> {message}",
+            colorize=sys.stderr.isatty(),
             backtrace=False,
             diagnose=False,
         )

@@ -108,7 +108,9 @@ class Alerts(Command):
                                     "channel": d.channel,
                                     "state": d.state,
                                     "attempts": d.attempts,
-                                    "last_error": d.last_error,
+                                    "last_error": config.secrets.redact(d.last_error)
+                                    if d.last_error
+                                    else None,
                                     "sent_at": from_db(d.sent_at),
                                     "due_at": from_db(d.next_attempt_at)
                                     if d.state == "pending"
