@@ -1,6 +1,7 @@
 """The command line: parse arguments, load the config, run one command, exit with the
-documented code (:class:`~watcher.cli.command.Exit`): 0 success; 1 a shop, fetch or
-delivery failed; 2 bad configuration or usage.
+documented code (:class:`~watcher.cli.command.Exit`): 0 success; 1 a shop or fetch failed
+(for ``alerts --retry``: a delivery; an alert ``check`` could not deliver stays in the outbox
+and is retried, which is no failure of the check); 2 bad configuration or usage.
 
 Each command is a module of :mod:`watcher.cli.commands`. The global options (``--log-level``,
 ``--log-json``) are accepted before and after the command's name.
