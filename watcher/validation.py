@@ -152,9 +152,13 @@ def header_value(value: str, path: str) -> None:
 def currency_code(value: str, path: str) -> str:
     """``value`` as an upper-case ISO 4217 code, or a ConfigError at ``path``: a symbol
     or a word would leave every price of the shop without a currency, never compared."""
-    from babel.numbers import list_currencies  # only configs that name a currency pay for it
+    from watcher.money import ISO_CODES
 
     code = value.strip().upper()
+    if code in ISO_CODES:  # the currencies shops use: no need to load Babel's data (+3 MiB)
+        return code
+    from babel.numbers import list_currencies
+
     if code not in list_currencies():
         hint = " (the renminbi is 'CNY')" if code == "RMB" else ""
         raise ConfigError(

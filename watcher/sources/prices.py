@@ -29,7 +29,7 @@ import unicodedata
 
 from price_parser import Price
 
-from watcher.money import THREE_DECIMAL, ZERO_DECIMAL
+from watcher.money import ISO_CODES, THREE_DECIMAL, ZERO_DECIMAL
 
 MAX_TEXT = 200
 """Only the first characters of a price text are read (hostile input stays cheap)."""
@@ -98,72 +98,6 @@ DOLLARS = frozenset(["USD", "HKD", "TWD", "SGD", "AUD", "CAD", "NZD", "MXN"])
 PESOS = frozenset(["MXN", "CLP", "ARS", "COP", "UYU"])  # also written with "$"
 KRONER = frozenset(["SEK", "NOK", "DKK", "ISK"])
 
-ISO_CODES = frozenset(
-    [
-        "AED",
-        "ARS",
-        "AUD",
-        "AZN",
-        "BDT",
-        "BGN",
-        "BHD",
-        "BRL",
-        "BYN",
-        "CAD",
-        "CHF",
-        "CLP",
-        "CNY",
-        "COP",
-        "CZK",
-        "DKK",
-        "EGP",
-        "EUR",
-        "GBP",
-        "GEL",
-        "GHS",
-        "HKD",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "IQD",
-        "ISK",
-        "JOD",
-        "JPY",
-        "KES",
-        "KRW",
-        "KWD",
-        "KZT",
-        "LKR",
-        "LYD",
-        "MOP",
-        "MXN",
-        "MYR",
-        "NGN",
-        "NOK",
-        "NZD",
-        "OMR",
-        "PHP",
-        "PKR",
-        "PLN",
-        "QAR",
-        "RON",
-        "RSD",
-        "RUB",
-        "SAR",
-        "SEK",
-        "SGD",
-        "THB",
-        "TND",
-        "TRY",
-        "TWD",
-        "UAH",
-        "USD",
-        "UYU",
-        "VND",
-        "ZAR",
-    ]
-)
 
 # Symbols (after NFKC, lower-cased) -> currency. Checked longest first.
 _SYMBOLS: dict[str, str] = {
