@@ -353,6 +353,18 @@ def test_a_page_is_parsed_once_and_its_tree_shared() -> None:
     assert parse_tree(page) is tree
 
 
+def test_a_price_text_padded_with_white_space_is_read_and_a_long_script_is_not() -> None:
+    pad = "\n" + " " * 300 + "\t"
+    page = Page(
+        "<html><head><title>Desk lamp</title></head><body><h1>Desk lamp</h1>"
+        f"<script>var prices = [{', '.join(['$ 1.00'] * 40)}];</script>"
+        f"<span class='price'>{pad}$ 59.00{pad}</span><button>Add to cart</button>"
+        "</body></html>"
+    )
+    seen = read_visible(page, "https://shop.example/p/1", parse_tree(page))
+    assert (seen.price, seen.values) == (59.0, {59.0})
+
+
 def test_meta_tags_first_named_with_content_wins() -> None:
     page = Page(
         "<html><head><meta property='og:title' content=' '>"

@@ -795,6 +795,8 @@ class _Reader:
         for i, is_tail in self._digit_texts:
             el = self.elements[i]
             text = el.tail if is_tail else el.text
+            if len(text) >= 60 and _solid(text[:_SOLID_PREFIX]) >= 60:
+                continue  # normalizing keeps every other character: a script, a paragraph
             size = len(_XML_SPACE.sub(" ", text.strip(" \t\r\n")))
             if not 0 < size < 60:
                 continue
@@ -1038,6 +1040,15 @@ def _long_text(el: Any) -> bool:
     """Whether ``el`` holds more text than a price element can (:data:`MAX_PRICE_TEXT`
     four times over, white space normalized)."""
     return bool(_normalized_length(el) > 4 * MAX_PRICE_TEXT)
+
+
+_SOLID_PREFIX = 256
+
+
+def _solid(text: str) -> int:
+    """How many characters of ``text`` are not XML white space (a lower bound of its
+    length once white space is normalized)."""
+    return len(text) - text.count(" ") - text.count("\t") - text.count("\r") - text.count("\n")
 
 
 def _count_numbers(text: str) -> int:
