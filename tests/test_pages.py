@@ -5,6 +5,7 @@ and the rules behind them (price text, stock wording)."""
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from watcher.config import Selectors
 from watcher.errors import BadResponseError, ParseError
 from watcher.http import Http, HttpSettings, Response
 from watcher.inspect import default_shop, describe_reading
+from watcher.sources import visible
 from watcher.sources.blocks import blocked_reason
 from watcher.sources.html import HtmlSource, PageReading
 from watcher.sources.stock_words import stock_from_text
-from watcher.sources.structured import Page, parse_tree
+from watcher.sources.structured import Page, extract_products, parse_tree
 from watcher.sources.visible import price_text, read_visible
 
 DATA = Path(__file__).parent / "data" / "pages"
@@ -333,6 +335,83 @@ def test_a_long_related_block_is_never_read_and_the_text_after_it_is() -> None:
     assert (seen.price, seen.compare_at, seen.available) == (59.0, 70.0, True)
     assert seen.values == {59.0, 70.0}
     assert seen.title == "Trail shoe X" and seen.stock_named
+
+
+def test_a_page_is_parsed_once_and_its_tree_shared() -> None:
+    page = Page(
+        "<html><body><div itemscope itemtype='https://schema.org/Product'>"
+        "<h1 itemprop='name'>Lamp</h1><div itemprop='offers' itemscope "
+        "itemtype='https://schema.org/Offer'><span itemprop='price' content='12.50'>12,50 €"
+        "</span><meta itemprop='priceCurrency' content='EUR'></div></div></body></html>"
+    )
+    tree = parse_tree(page)
+    assert parse_tree(page) is tree
+    (from_page,) = extract_products(page, "https://shop.example/p/1")
+    (from_bytes,) = extract_products(page.raw, "https://shop.example/p/1")
+    assert repr(from_page) == repr(from_bytes)
+    assert (from_page.price, from_page.currency) == (12.5, "EUR")
+    assert parse_tree(page) is tree
+
+
+def test_a_price_text_padded_with_white_space_is_read_and_a_long_script_is_not() -> None:
+    pad = "\n" + " " * 300 + "\t"
+    page = Page(
+        "<html><head><title>Desk lamp</title></head><body><h1>Desk lamp</h1>"
+        f"<script>var prices = [{', '.join(['$ 1.00'] * 40)}];</script>"
+        f"<span class='price'>{pad}$ 59.00{pad}</span><button>Add to cart</button>"
+        "</body></html>"
+    )
+    seen = read_visible(page, "https://shop.example/p/1", parse_tree(page))
+    assert (seen.price, seen.values) == (59.0, {59.0})
+
+
+def test_meta_tags_first_named_with_content_wins() -> None:
+    page = Page(
+        "<html><head><meta property='og:title' content=' '>"
+        "<meta name='twitter:title' content='Twitter lamp'>"
+        "<meta property='OG:TITLE' content='Brass lamp'>"
+        "<meta property='og:title' content='Later lamp'></head>"
+        "<body><p>A lamp for the desk</p><span>$ 20.00</span></body></html>"
+    )
+    seen = read_visible(page, "https://shop.example/p/1", parse_tree(page))
+    assert seen.title == "Brass lamp"  # og:title before twitter:title; empty content skipped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Related-Products x",
+        "PRODUCT-TILES",
+        "tile",
+        "Tiles2",
+        "xtile",
+        "Mini-Cart d-none",
+        "Zubehör related",
+        "İ related",
+        "carte",
+        "ſponsor",
+        "",
+        "price PRICE",
+        "价格",
+        "Kelvin K",
+    ],
+)
+@pytest.mark.parametrize(
+    "pattern", [visible._EXCLUDED_ZONE, visible._ZONE_NAME_HINT, visible._PRICE_WORD]
+)
+def test_folded_search_matches_as_re_i_does(pattern: re.Pattern[str], text: str) -> None:
+    want = pattern.search(text)
+    got = visible._folded(pattern)(text)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert got.span() == want.span() and got.group(0).lower() == want.group(0).lower()
+
+
+@pytest.mark.parametrize("pattern", [r"Price", r"\W", r"straße", "price"])
+def test_folded_search_refuses_patterns_it_cannot_fold(pattern: str) -> None:
+    flags = re.I if pattern != "price" else 0
+    with pytest.raises(ValueError, match="cannot fold"):
+        visible._folded(re.compile(pattern, flags))
 
 
 @pytest.mark.parametrize(

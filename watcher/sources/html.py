@@ -561,9 +561,9 @@ class HtmlSource(Source):
         (see :class:`PageReading`); ``selectors=False`` leaves the CSS selectors that would
         read the price and title out of ``seen``."""
         doc = _Doc(resp)
-        products = extract_products(
-            doc.page.raw, doc.url, encoding=doc.page.charset, default_currency=self.shop.currency
-        )
+        # the page itself, not its bytes: it is lower-cased and its charset sniffed once,
+        # and the tree a microdata reading builds is the one the visible reading uses
+        products = extract_products(doc.page, doc.url, default_currency=self.shop.currency)
         wanted = {product_ref(ref), product_ref(doc.url)}
         main = next((p for p in products if product_ref(p.url) in wanted), None)
         if main is None and products:

@@ -108,6 +108,9 @@ _DATE_FORMATS = (
 
 # --------------------------------------------------------------------------- the page
 
+_UNPARSED: Any = object()
+"""A :class:`Page` whose lxml tree has not been asked for yet."""
+
 
 class Page:
     """A page as bytes with an ASCII-lower-cased twin for case-insensitive scanning.
@@ -116,7 +119,7 @@ class Page:
     decoded (with ``charset``).
     """
 
-    __slots__ = ("_text", "charset", "low", "raw")
+    __slots__ = ("_text", "_tree", "charset", "low", "raw")
 
     def __init__(
         self, html: str | bytes, encoding: str | None = None, *, verify: bool = False
@@ -135,6 +138,7 @@ class Page:
         else:
             self.raw, self.charset, self._text = b"", "utf-8", ""
         self.low = self.raw.lower()
+        self._tree: Any = _UNPARSED
 
     def decode(self, start: int = 0, end: int | None = None) -> str:
         """The text of ``raw[start:end]``."""
@@ -836,18 +840,27 @@ class _Converter:
 
 
 def parse_tree(page: Page) -> Any:
-    """An lxml tree of the page (comments dropped), or None when lxml cannot make one."""
+    """An lxml tree of the page (comments dropped), or None when lxml cannot make one.
+
+    The tree is built once per :class:`Page` (the microdata reader and the visible-page
+    reader share it; neither changes it)."""
+    if page._tree is not _UNPARSED:
+        return page._tree
     try:
+        # collect_ids=False: nothing looks elements up by XPath id(), and libxml2's id
+        # table costs ~3 % of the parse
         parser = etree.HTMLParser(
             encoding=page.charset if page.charset != "utf-8-sig" else "utf-8",
             recover=True,
             no_network=True,
             remove_comments=True,
             remove_pis=True,
+            collect_ids=False,
         )
-        return etree.fromstring(page.raw, parser)
+        page._tree = etree.fromstring(page.raw, parser)
     except (etree.LxmlError, ValueError, LookupError):
-        return None
+        page._tree = None
+    return page._tree
 
 
 _URL_PROPS = {
@@ -1048,7 +1061,7 @@ def ld_graph(page: Page) -> _Graph:
 
 
 def extract_products(
-    html: str | bytes,
+    html: str | bytes | Page,
     base_url: str,
     *,
     encoding: str | None = None,
@@ -1059,13 +1072,14 @@ def extract_products(
     JSON-LD Products (merged when two blocks describe the same product) win; microdata and
     OpenGraph fill the fields they leave empty, or stand in when there is no JSON-LD
     product. ``reviews`` is always a list. ``encoding`` is the charset from the HTTP
-    header (bytes only); ``default_currency`` applies to prices without a currency.
+    header (bytes only; a :class:`Page` has its own); ``default_currency`` applies to
+    prices without a currency.
     Raises :class:`ParseError` only when ``base_url`` is not an absolute http(s) URL;
     any page, however broken, gives a (possibly empty) list.
     """
     _check_base(base_url)
     base = base_url.strip()
-    page = Page(html, encoding)
+    page = html if isinstance(html, Page) else Page(html, encoding)
     graph = ld_graph(page)
     conv = _Converter(base, graph, default_currency)
     head: dict[str, Any] = {}
