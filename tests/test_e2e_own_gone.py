@@ -26,6 +26,7 @@ def market() -> Iterator[Marketplace]:
 
 def _config(path: Path, own: DemoShop, listings: list[str], rx: Receiver) -> Path:
     q = json.dumps
+    watched = f"listings = {q(listings)}" if listings else "top = 3"
     path.write_text(
         f"""[watcher]
 database = {q(f"sqlite:///{path.parent / 'w.db'}")}
@@ -40,7 +41,7 @@ role = "own"
 kind = {q(own.kind)}
 url = {q(own.url)}
 currency = {q(own.currency)}
-listings = {q(listings)}
+{watched}
 
 [[alerts]]
 kind = "webhook"
@@ -118,3 +119,27 @@ def test_a_listing_taken_down_alerts_once_and_once_more_when_back(
         assert run("404") == [], "…so a later single 404 is a hiccup again"
         assert run("404")[0]["detail"]["http_status"] == 404, "a new takedown alerts again"
         assert len(_delivered(rx)) == 3
+
+
+@pytest.mark.parametrize("watched", ["top", "only"])
+def test_a_taken_down_best_seller_or_only_listing_alerts_too(
+    watched: str, market: Marketplace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``top``: a best seller still on the best-selling page whose own page answers 404;
+    ``only``: the shop's one configured listing (the shop's check fails as a whole, and the
+    takedown is still told)."""
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    own = next(s for s in market.shops if s.role == "own")
+    gone = own.data.best_selling()[0]
+    url = f"{own.base}products/{gone.handle}"
+    with Receiver(secret=SECRET) as rx:
+        config = _config(tmp_path / "w.toml", own, [url] if watched == "only" else [], rx)
+        assert check(config).code == 0
+        market.set_fault(own.name, "404", paths=f"^/products/{gone.handle}([.?/]|$)")
+        first, second, third = check(config), check(config), check(config)
+        assert {first.code, second.code, third.code} == {1}
+        assert _listed(first.findings) == [] and _listed(third.findings) == []
+        (f,) = _listed(second.findings)
+        assert (f["severity"], f["listing"]["title"]) == ("high", gone.title)
+        assert f["detail"]["changes"] == {"listed": {"old": True, "new": False}}
+        assert [a["dedup_key"] for a in _delivered(rx)] == [f["dedup_key"]]
