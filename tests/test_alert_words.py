@@ -138,6 +138,22 @@ SAMPLES: list[Sample] = [
         ("降价", "缺货", "标题"),
     ),
     (
+        "listing_changed",
+        Severity.HIGH,
+        "我的店",
+        OWN,
+        {"changes": {"listed": {"old": True, "new": False}}, "http_status": 404},
+        ("已下架", "HTTP 404"),
+    ),
+    (
+        "listing_changed",
+        Severity.MEDIUM,
+        "我的店",
+        OWN,
+        {"changes": {"listed": {"old": False, "new": True}}},
+        ("重新上架",),
+    ),
+    (
         "price_position",
         Severity.MEDIUM,
         "我的店",

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -28,6 +29,7 @@ from watcher.models import Catalog, Listing
 from watcher.sources import Source
 from watcher.store import Store
 from watcher.store.db import from_db
+from watcher.store.watch import GONE_STATUS
 
 Titles = Awaitable[list[str]]
 """The own listings' titles to search for: known once the own shops are stored."""
@@ -40,6 +42,20 @@ INTERNAL_CHARS = 300
 def error_text(e: BaseException) -> str:
     """The one-line text of an error for a shop's status."""
     return str(e) or type(e).__name__
+
+
+@dataclass(slots=True)
+class ListingReads:
+    """What fetching listing pages gave: each listing read with the ref it was fetched by,
+    an error text per failure, and the refs whose page answered 404/410 with that status."""
+
+    read: list[tuple[str, Listing]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=dict)
+
+    def failure(self) -> FetchError:
+        """The error of a fetch in which no listing could be read."""
+        return FetchError("; ".join(self.errors[:3]) or "no listing could be read")
 
 
 class Strategy(ABC):
@@ -61,24 +77,32 @@ class Strategy(ABC):
     async def run(self, result: ShopResult, titles: Titles) -> None:
         """Fetch and store the shop; raise WatcherError when it cannot be read at all."""
 
-    async def fetch_listings(self, refs: Sequence[str]) -> tuple[list[Listing], list[str]]:
-        """Fetch listing pages; returns the listings read and an error text per failure."""
+    async def read_listings(self, refs: Sequence[str]) -> ListingReads:
+        """Fetch listing pages: the listings read (each with the ref it was fetched by), an
+        error text per failure, and the refs whose page answered 404 or 410 (taken down)
+        with that status. Nothing is raised for the pages that failed."""
         fetched = await asyncio.gather(
             *(self.source.listing(r) for r in refs), return_exceptions=True
         )
-        listings: list[Listing] = []
-        errors: list[str] = []
+        reads = ListingReads()
         for ref, item in zip(refs, fetched, strict=True):
             if isinstance(item, Listing):
-                listings.append(item)
+                reads.read.append((ref, item))
             elif isinstance(item, FetchError | ParseError):
-                errors.append(f"{ref}: {error_text(item)}")
+                reads.errors.append(f"{ref}: {error_text(item)}")
+                if isinstance(item, FetchError) and item.status in GONE_STATUS:
+                    reads.missing[ref] = item.status
             elif isinstance(item, BaseException):
                 logger.opt(exception=item).warning("{}: {} could not be read", self.shop.name, ref)
-                errors.append(f"{ref}: internal error {type(item).__name__}")
-        if not listings:
-            raise FetchError("; ".join(errors[:3]) or "no listing could be read")
-        return listings, errors
+                reads.errors.append(f"{ref}: internal error {type(item).__name__}")
+        return reads
+
+    async def fetch_listings(self, refs: Sequence[str]) -> tuple[list[Listing], list[str]]:
+        """Fetch listing pages; returns the listings read and an error text per failure."""
+        reads = await self.read_listings(refs)
+        if not reads.read:
+            raise reads.failure()
+        return [item for _, item in reads.read], reads.errors
 
     async def search(self, result: ShopResult, queries: Sequence[str]) -> str | None:
         """Search the shop with every own title and store the results; returns an error
@@ -110,7 +134,12 @@ class OwnShop(Strategy):
         refs = list(self.shop.listings) or await self.source.top(self.shop.top)
         if not refs:
             raise ParseError(f"{self.shop.name}: no listings found to watch")
-        listings, errors = await self.fetch_listings(refs)
+        reads = await self.read_listings(refs)
+        if not reads.read:
+            # every watched page failed: the ones taken down are still told
+            result.listed = self.store.watch.record(result.shop_id, {}, reads.missing)
+            raise reads.failure()
+        listings, errors = [item for _, item in reads.read], reads.errors
         changes = self.store.catalog.apply(
             result.shop_id, listings, complete=None, source="top", own_top=True
         )
@@ -118,6 +147,8 @@ class OwnShop(Strategy):
         ids = {item.ref: lid for lid, item in changes.seen}
         stored = dict(changes.seen)
         watched = list(dict.fromkeys(ids[item.ref] for item in listings if item.ref in ids))
+        pages = {ref: ids[item.ref] for ref, item in reads.read if item.ref in ids}
+        result.listed = self.store.watch.record(result.shop_id, pages, reads.missing)
         if not errors:
             self.store.catalog.set_own_top(result.shop_id, watched)
         for lid in watched:

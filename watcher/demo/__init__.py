@@ -7,7 +7,7 @@ marketplace on local ports, with a scripted timeline and fault injection.
         market.advance()
 """
 
-from watcher.demo.faults import DATA_FAULTS, FAULT_MODES
+from watcher.demo.faults import DATA_FAULTS, FAULT_MODES, GONE_FAULTS
 from watcher.demo.server import DemoShop, Marketplace
 
-__all__ = ["DATA_FAULTS", "FAULT_MODES", "DemoShop", "Marketplace"]
+__all__ = ["DATA_FAULTS", "FAULT_MODES", "GONE_FAULTS", "DemoShop", "Marketplace"]

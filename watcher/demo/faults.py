@@ -50,6 +50,10 @@ IMAGE_ONLY = frozenset({"bad_image", "huge_images"})
 DATA_FAULTS = ("future_dates", "odd_fields")
 """More rewrites, kept apart from :data:`FAULT_MODES` (whose size a test pins): dates a
 parser accepts but a listing cannot have, and fields of the wrong JSON type."""
+GONE_FAULTS = ("404", "410")
+"""A page taken down (a listing removed after a complaint, an expired one): a plain Not
+Found or Gone page. Kept apart from :data:`FAULT_MODES`, whose failures are all "unknown"
+to watcher; aim it at one listing with ``paths``."""
 REWRITES = frozenset({"tracking", "absurd_dates", "long_fields", "ssrf", *DATA_FAULTS})
 """Modes that serve the normal answer with a rewritten body (see :func:`rewrite`)."""
 
@@ -120,9 +124,9 @@ class FaultTable:
         self._lock = threading.Lock()
 
     def set(self, shop: str, mode: str, paths: str = "", count: int | None = None) -> None:
-        """Make ``shop`` fail with ``mode`` (see FAULT_MODES and DATA_FAULTS)."""
-        if mode not in FAULT_MODES and mode not in DATA_FAULTS:
-            known = ", ".join((*FAULT_MODES, *DATA_FAULTS))
+        """Make ``shop`` fail with ``mode`` (see FAULT_MODES, DATA_FAULTS and GONE_FAULTS)."""
+        if mode not in (*FAULT_MODES, *DATA_FAULTS, *GONE_FAULTS):
+            known = ", ".join((*FAULT_MODES, *DATA_FAULTS, *GONE_FAULTS))
             raise ValueError(f"unknown fault mode {mode!r} (one of: {known})")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")

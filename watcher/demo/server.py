@@ -194,6 +194,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if mode == "500":
             return self._send(500, b"<h1>500 Internal Server Error</h1>", render.HTML)
+        if mode in faults.GONE_FAULTS:
+            return self._send(
+                int(mode), b"<h1>This product is no longer available</h1>", render.HTML
+            )
         if mode == "429":
             return self._send(
                 429, b'{"errors":"Too Many Requests"}', render.JSON, {"Retry-After": "1"}

@@ -13,7 +13,7 @@ from watcher import money
 from watcher.config import Config, ShopConfig
 from watcher.i18n import Audience
 from watcher.models import Finding, FindingKind, Listing, Review
-from watcher.store import DetectReads, ListingChanges
+from watcher.store import DetectReads, Listed, ListingChanges
 
 
 @dataclass(slots=True, repr=False)
@@ -35,6 +35,9 @@ class ShopResult:
     failures: int = 0
     failing_since: datetime | None = None
     marketplace: bool = False
+    listed: list[Listed] = field(default_factory=list)
+    """Own watched listings taken down (their pages answered 404/410 on checks in a row)
+    or back on sale this check."""
 
     def __repr__(self) -> str:
         return (

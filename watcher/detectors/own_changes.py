@@ -1,19 +1,31 @@
 """``listing_changed``: one of the seller's own watched listings changed title, price,
-main image or availability — something they did not expect to change."""
+main image or availability — something they did not expect to change — or was taken down
+(its page answered 404 or 410 on checks in a row, see :mod:`watcher.store.watch`) or came
+back on sale after that (the ``listed`` change)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal, Self, assert_never, get_args
 
 from watcher import money
 from watcher.detectors.base import DetectContext, Detector, change_key, price_move
 from watcher.i18n import N_, Audience
-from watcher.models import Finding, FindingKind, KindDetail, KindNames, Severity, json_obj
+from watcher.models import (
+    Finding,
+    FindingKind,
+    KindDetail,
+    KindNames,
+    Severity,
+    json_int,
+    json_obj,
+)
 from watcher.readable import Line, Span, clean, fill, line, listing_link, safe_url
+from watcher.store import Listed
 
-Field = Literal["title", "price", "image", "available"]
+Field = Literal["title", "price", "image", "available", "listed"]
 FIELDS: tuple[Field, ...] = get_args(Field)
 Value = str | float | bool | None
 
@@ -32,8 +44,9 @@ class FieldChange:
 
 @dataclass(frozen=True, slots=True)
 class ListingChangedDetail(KindDetail):
-    """``changes``: each changed field (``title``, ``price``, ``image``, ``available``)
-    with its ``old`` and ``new`` value."""
+    """``changes``: each changed field (``title``, ``price``, ``image``, ``available``,
+    ``listed``: whether the listing is on sale at all) with its ``old`` and ``new`` value;
+    ``http_status``: the answer (404 or 410) of a listing taken down, only then present."""
 
     kind: ClassVar[FindingKind] = FindingKind.LISTING_CHANGED
     names: ClassVar[KindNames] = KindNames(
@@ -41,6 +54,7 @@ class ListingChangedDetail(KindDetail):
     )
 
     changes: dict[str, FieldChange] = field(default_factory=dict)
+    http_status: int | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -53,11 +67,26 @@ class ListingChangedDetail(KindDetail):
                 )
             else:
                 changes[str(name)] = FieldChange(None, _value(change))
-        return cls(changes)
+        return cls(changes, json_int(data.get("http_status")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON; ``http_status`` only for a listing taken down (the JSON of
+        every other change stays as it was)."""
+        data = KindDetail.to_json(self)  # slots=True makes a new class: no bare super()
+        if self.http_status is None:
+            del data["http_status"]
+        return data
+
+    @property
+    def taken_down(self) -> bool:
+        """True when the listing went from on sale to gone."""
+        listed = self.changes.get("listed")
+        return listed is not None and listed.new is False
 
     def severity(self) -> Severity:
-        """An unexpected change to an own listing is medium."""
-        return Severity.MEDIUM
+        """A listing taken down is high (it sells nothing until it is back); any other
+        unexpected change to an own listing is medium."""
+        return Severity.HIGH if self.taken_down else Severity.MEDIUM
 
     def lines(self, finding: Finding, a: Audience) -> tuple[Line, list[Line]]:
         """One line per changed field (the summary when there is none)."""
@@ -66,7 +95,7 @@ class ListingChangedDetail(KindDetail):
         for name, change in self.changes.items():
             known = next((f for f in FIELDS if f == name), None)
             if known is not None:
-                lines.append(_field_line(a, known, change, currency))
+                lines.append(_field_line(a, known, change, currency, self.http_status))
             else:
                 lines.append(_other_line(a, name, change))
         heading = listing_link(finding.listing, bold=True, fallback=a._("(untitled listing)"))
@@ -78,6 +107,7 @@ FIELD_NAMES: dict[str, str] = {
     "price": N_("Price"),
     "image": N_("Image"),
     "available": N_("Stock"),
+    "listed": N_("Listing"),
 }
 """The tracked fields' names, translated when shown."""
 
@@ -88,7 +118,9 @@ def _label(a: Audience, name: str) -> str:
     return clean(name).replace("_", " ").capitalize()
 
 
-def _field_line(a: Audience, name: Field, change: FieldChange, currency: object) -> Line:
+def _field_line(
+    a: Audience, name: Field, change: FieldChange, currency: object, status: int | None
+) -> Line:
     match name:
         case "price":
             pct = money.percent_change(change.old, change.new)
@@ -108,6 +140,14 @@ def _field_line(a: Audience, name: Field, change: FieldChange, currency: object)
             if isinstance(change.new, bool):
                 text = a._("now in stock") if change.new else a._("now out of stock")
                 return line(f"{_label(a, name)}{a.colon}{text}")
+            return _other_line(a, name, change)
+        case "listed":
+            if change.new is False and status is not None:
+                return line(a._("Listing: on sale → gone (HTTP %(status)d)") % {"status": status})
+            if change.new is False:
+                return line(a._("Listing: on sale → gone"))
+            if change.new is True:
+                return line(a._("Listing: gone → back on sale"))
             return _other_line(a, name, change)
         case "title":
             return _other_line(a, name, change)
@@ -176,3 +216,31 @@ class ListingChanged(Detector):
                     ),
                     detected_at=ctx.now,
                 )
+            for event in result.listed:
+                yield _listed_finding(self.kind, result.shop.name, event, ctx.now)
+
+
+def _listed_finding(kind: FindingKind, shop: str, event: Listed, now: datetime) -> Finding:
+    """The finding of a listing taken down or back on sale; its dedup key names the
+    takedown (when its page first answered 404/410), so each is raised once."""
+    detail = ListingChangedDetail(
+        {"listed": FieldChange(not event.listed, event.listed)},
+        None if event.listed else event.status,
+    )
+    title = event.listing.title
+    if event.listed:
+        summary = f"Your listing {title}: back on sale"
+    else:
+        summary = f"Your listing {title}: gone from sale (HTTP {event.status})"
+    since = event.since.isoformat(timespec="seconds")
+    state = "back" if event.listed else "gone"
+    return Finding(
+        kind=kind,
+        severity=detail.severity(),
+        shop=shop,
+        listing=event.listing.brief(),
+        summary=summary,
+        detail=detail,
+        dedup_key=f"{kind}:{shop}:{event.listing.ref}:{state}:{since}",
+        detected_at=now,
+    )

@@ -2,7 +2,7 @@
 (see :mod:`watcher.store.repo`)."""
 
 from watcher.store.reads import DetectReads
-from watcher.store.records import Change, ListingChanges, PendingEvents
+from watcher.store.records import Change, Listed, ListingChanges, PendingEvents
 from watcher.store.repo import Store
 
-__all__ = ["Change", "DetectReads", "ListingChanges", "PendingEvents", "Store"]
+__all__ = ["Change", "DetectReads", "Listed", "ListingChanges", "PendingEvents", "Store"]

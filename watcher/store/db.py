@@ -192,6 +192,11 @@ def _v6(conn: Connection) -> None:
     tables.ThumbnailRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _v7(conn: Connection) -> None:
+    """The own listings' pages as watched: 404/410 answers in a row (a listing taken down)."""
+    tables.ListingWatchRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -199,6 +204,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

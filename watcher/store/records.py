@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from watcher.models import Listing, Review
@@ -18,6 +19,20 @@ class Change:
     old: dict[str, Any]
     new: dict[str, Any]
     prev_snapshot: int | None
+
+
+@dataclass(slots=True)
+class Listed:
+    """An own watched listing taken down (``listed`` False: its page answered 404 or 410 on
+    checks in a row) or back on sale after that (``listed`` True). ``listing`` is its last
+    stored state; ``since`` the first of those answers (the same for the whole takedown);
+    ``status`` the last one's HTTP status (None when back)."""
+
+    listing_id: int
+    listing: Listing
+    listed: bool
+    since: datetime
+    status: int | None
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ attribute       class (module)                     job
 ``reads``       StoreReads (``reads``)             what detectors read (``DetectReads``)
 ``thumbnails``  ThumbnailStore (``thumbnails``)    small copies of hashed photos (dashboard)
 ``history``     DashboardReads (``history``)       what the dashboard reads
+``watch``       WatchStore (``watch``)             own listings' pages: 404/410s in a row
 ==============  =================================  =========================================
 
 Every public method of a part is one short transaction and raises
@@ -46,6 +47,7 @@ from watcher.store.tables import (
     SnapshotRow,
 )
 from watcher.store.thumbnails import ThumbnailStore
+from watcher.store.watch import WatchStore
 
 TABLES = (ShopRow, ListingRow, SnapshotRow, ReviewRow, AlertRow, DeliveryRow, CheckRunRow, ImageRow)
 
@@ -66,6 +68,7 @@ class Store:
         self.reads = StoreReads(self.engine)
         self.thumbnails = ThumbnailStore(self.engine)
         self.history = DashboardReads(self.engine)
+        self.watch = WatchStore(self.engine)
 
     def close(self) -> None:
         """Dispose of the connection pool."""

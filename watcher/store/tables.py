@@ -72,6 +72,28 @@ class ListingRow(SQLModel, table=True):
     reviews_seen_at: datetime | None = None
 
 
+class ListingWatchRow(SQLModel, table=True):
+    """An own listing's page as it is watched (a configured or top-N ref): the stored listing
+    it last showed, and its answers of 404/410 in a row (a listing taken down)."""
+
+    __tablename__ = "listing_watch"
+    __table_args__ = (UniqueConstraint("shop_id", "ref_key", name="uq_listing_watch_shop_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: int = Field(foreign_key="shop.id")
+    ref_key: str = Field(max_length=40)
+    """SHA-1 of ``ref`` (a ref may be longer than an index allows)."""
+    ref: str = Field(sa_column=Column(Text, nullable=False))
+    listing_id: int = Field(foreign_key="listing.id")
+    misses: int = 0
+    """Checks in a row whose answer was 404 or 410 (unknown answers neither add nor reset)."""
+    missing_since: datetime | None = None
+    """The first of those answers (part of the alerts' dedup keys)."""
+    status: int | None = None
+    """The last of those answers' HTTP status."""
+    gone_at: datetime | None = None
+    """When the listing was taken for gone (``misses`` reached the threshold); None on sale."""
+
+
 class SnapshotRow(SQLModel, table=True):
     """A listing's tracked fields at a moment they changed (never written when unchanged)."""
 
