@@ -126,8 +126,8 @@ def test_a_taken_down_best_seller_or_only_listing_alerts_too(
     watched: str, market: Marketplace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``top``: a best seller still on the best-selling page whose own page answers 404;
-    ``only``: the shop's one configured listing (the shop's check fails as a whole, and the
-    takedown is still told)."""
+    ``only``: the shop's one configured listing (the takedown is told, and the shop, which
+    answers, never becomes "unreachable")."""
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     own = next(s for s in market.shops if s.role == "own")
     gone = own.data.best_selling()[0]
@@ -139,6 +139,13 @@ def test_a_taken_down_best_seller_or_only_listing_alerts_too(
         first, second, third = check(config), check(config), check(config)
         assert {first.code, second.code, third.code} == {1}
         assert _listed(first.findings) == [] and _listed(third.findings) == []
+        fourth = check(config)
+        assert not [
+            f
+            for c in (first, second, third, fourth)
+            for f in c.findings
+            if f["kind"] == "shop_unreachable"
+        ], "a shop that answers 404 for a listing known to be taken down is not unreachable"
         (f,) = _listed(second.findings)
         assert (f["severity"], f["listing"]["title"]) == ("high", gone.title)
         assert f["detail"]["changes"] == {"listed": {"old": True, "new": False}}

@@ -138,7 +138,13 @@ class OwnShop(Strategy):
         if not reads.read:
             # every watched page failed: the ones taken down are still told
             result.listed = self.store.watch.record(result.shop_id, {}, reads.missing)
-            raise reads.failure()
+            gone = {x.listing_id for x in result.listed if not x.listed}
+            if len(gone) < len(set(refs)):
+                raise reads.failure()
+            # The shop answered: each watched page is a listing known to be taken down,
+            # which its findings tell. Not an unreachable shop.
+            result.status, result.error = "partial", "; ".join(reads.errors[:3])
+            return
         listings, errors = [item for _, item in reads.read], reads.errors
         changes = self.store.catalog.apply(
             result.shop_id, listings, complete=None, source="top", own_top=True
