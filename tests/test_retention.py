@@ -235,3 +235,18 @@ def test_check_after_pruning_raises_nothing_false_or_twice(
         again = check(config)
         assert again.findings == []
         store.close()
+
+
+def test_a_stopping_daemon_ends_the_pass(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    _, snaps = _world(store)
+    _backdate(store.engine, {i: timedelta(days=1000 - i) for s in snaps.values() for i in s})
+    before = set(_snapshots(store.engine))
+    stop = asyncio.Event()
+    stop.set()
+    assert asyncio.run(prune_history(store.retention, KEEP, NOW, pause=0, stop=stop)) == 0
+    assert set(_snapshots(store.engine)) == before
+    with store.engine.begin() as c:
+        c.execute(update(Meta).where(Meta.key == CLAIM_KEY).values(value="2000"))  # type: ignore[arg-type]
+    assert asyncio.run(prune_history(store.retention, KEEP, NOW, pause=0)) == 4, "a: 2, b: 1, c: 1; d has one"
+    store.close()

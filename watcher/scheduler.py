@@ -224,7 +224,9 @@ class Daemon:
     async def _prune(self) -> None:
         if self.stopping.is_set() or self._app is None:
             return
-        await keep_history(self._app.store.retention, self.config.watcher.keep_history)
+        await keep_history(
+            self._app.store.retention, self.config.watcher.keep_history, self.stopping
+        )
 
     def _plan_wake(self) -> None:
         """Wake when the next held alert is due (a digest slot), whether or not a check

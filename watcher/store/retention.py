@@ -78,25 +78,28 @@ class HistoryRetention:
                 col(ListingRow.snapshot_id) == col(SnapshotRow.id),
             )
         )
+        prunable = (
+            col(SnapshotRow.taken_at) < at,
+            col(SnapshotRow.pending).is_(False),
+            superseded,
+            ~latest,
+        )
         q = (
             select(col(SnapshotRow.id))
-            .where(
-                col(SnapshotRow.id) > after,
-                col(SnapshotRow.taken_at) < at,
-                col(SnapshotRow.pending).is_(False),
-                superseded,
-                ~latest,
-            )
+            .where(col(SnapshotRow.id) > after, *prunable)
             .order_by(col(SnapshotRow.id))
             .limit(batch)
         )
-        with begin_write(self.engine) as c:
+        # The search reads without the write lock (it may scan many kept rows); the delete
+        # takes it only for the ids found, checking again that each may go.
+        with self.engine.connect() as c:
             ids = [pk(i) for (i,) in c.execute(q)]
-            if ids:
-                c.execute(delete(SnapshotRow).where(col(SnapshotRow.id).in_(ids)))
-        if len(ids) < batch:
-            return len(ids), -1
-        return len(ids), ids[-1]
+        deleted = 0
+        if ids:
+            with begin_write(self.engine) as c:
+                gone = c.execute(delete(SnapshotRow).where(col(SnapshotRow.id).in_(ids), *prunable))
+                deleted = gone.rowcount
+        return deleted, (-1 if len(ids) < batch else ids[-1])
 
 
 async def prune_history(
@@ -107,15 +110,17 @@ async def prune_history(
     every: timedelta = timedelta(days=1),
     pause: float = 0.05,
     batch: int = BATCH,
+    stop: asyncio.Event | None = None,
 ) -> int | None:
     """One retention pass when ``keep`` is set and none ran in the last ``every``: deletes
     the snapshots superseded before ``now - keep``, a batch per transaction with ``pause``
     seconds between batches so checks running beside it keep their turn. Returns how many
-    were deleted, or None when no pass was due."""
+    were deleted, or None when no pass was due. A set ``stop`` ends the pass after the
+    batch in hand (the rest waits for the next day's pass)."""
     if not keep or not part.claim(now, every):
         return None
     cutoff, after, total = now - keep, 0, 0
-    while after >= 0:
+    while after >= 0 and not (stop is not None and stop.is_set()):
         deleted, after = part.prune_batch(cutoff, after, batch)
         total += deleted
         if after >= 0:
@@ -123,11 +128,13 @@ async def prune_history(
     return total
 
 
-async def keep_history(part: HistoryRetention, keep: timedelta) -> None:
+async def keep_history(
+    part: HistoryRetention, keep: timedelta, stop: asyncio.Event | None = None
+) -> None:
     """The daily pass as the daemon and ``watcher check`` run it: logged, and a database
     failure only logged (the next pass tries again; nothing depends on pruning)."""
     try:
-        deleted = await prune_history(part, keep, datetime.now(UTC))
+        deleted = await prune_history(part, keep, datetime.now(UTC), stop=stop)
     except StorageError as e:
         logger.error("could not prune old price history (tried again tomorrow): {}", e)
         return
