@@ -248,5 +248,7 @@ def test_a_stopping_daemon_ends_the_pass(tmp_path: Path) -> None:
     assert set(_snapshots(store.engine)) == before
     with store.engine.begin() as c:
         c.execute(update(Meta).where(Meta.key == CLAIM_KEY).values(value="2000"))  # type: ignore[arg-type]
-    assert asyncio.run(prune_history(store.retention, KEEP, NOW, pause=0)) == 4, "a: 2, b: 1, c: 1; d has one"
+    assert asyncio.run(prune_history(store.retention, KEEP, NOW, pause=0)) == 4, (
+        "a: 2, b: 1, c: 1; d has one"
+    )
     store.close()
