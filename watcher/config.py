@@ -135,6 +135,9 @@ class WatcherSettings:
     """How long a ``watcher run`` instance's claim on a shop (and its registration) lasts
     without a heartbeat: a dead instance's shops are taken over after this."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    keep_history: timedelta = timedelta(days=365)
+    """Price history (listing snapshots) kept this long; 0 keeps everything. The state in
+    force at the cutoff and each listing's latest state are always kept."""
     language: Literal["en", "zh"] = "en"
     """The words of alerts (chat, email), of the findings the commands print and of the
     dashboard; ``timezone`` is the zone their dates are written in."""
@@ -149,6 +152,12 @@ class WatcherSettings:
             raise ConfigError(f"{path}.timezone", f"unknown time zone {self.timezone!r}") from None
         if self.lease.total_seconds() < 1:
             raise ConfigError(f"{path}.lease", "must be at least 1s")
+        keep = self.keep_history.total_seconds()
+        if keep and (keep < 86400 or keep % 86400):
+            raise ConfigError(
+                f"{path}.keep_history",
+                f'must be 0 (keep everything) or a whole number of days like "365d", got {keep:g}s',
+            )
 
 
 @dataclass(slots=True)
@@ -504,6 +513,7 @@ def _parse(
                 f"detect.prices.shops.{name}",
                 "names no competitor shop or marketplace (the [[shops]] / [[marketplaces]] name)",
             )
+    _history_covers_windows(watcher, detect, markets, shops)
     names: set[str] = set()
     for i, a in enumerate(alerts):
         if a.name in names:
@@ -524,6 +534,28 @@ def _parse(
         serve=serve,
         secrets=secrets,
     )
+
+
+def _history_covers_windows(
+    watcher: WatcherSettings,
+    detect: DetectSettings,
+    markets: list[MarketplaceConfig],
+    shops: list[ShopConfig],
+) -> None:
+    """``keep_history`` must reach back over every ``low_window`` in force: the lowest price
+    in the window is read from the kept history."""
+    keep = watcher.keep_history
+    if not keep:
+        return
+    names = [s.name for s in shops] + [m.name for m in markets]
+    windows = [detect.prices.for_shop(n).low_window for n in names]
+    widest = max((w for w in windows if w is not None), default=None)
+    if widest is not None and widest > keep:
+        raise ConfigError(
+            "watcher.keep_history",
+            f"must be at least the longest [detect.prices] low_window ({widest.days}d),"
+            f" got {keep.days}d (or 0 to keep everything)",
+        )
 
 
 def parse_config(

@@ -44,11 +44,17 @@ from watcher.config import Config, ShopConfig
 from watcher.errors import StorageError
 from watcher.store.fleet import Claim, FleetStore, Me, sqlite_daemon_lock
 from watcher.store.host_slots import PgHostSlots
+from watcher.store.retention import keep_history
 
 POLL = 1.0
 """Seconds between claim passes, plus up to half of it at random (a check finishing on a
 full instance starts one at once)."""
 RETRY_EVERY = timedelta(minutes=1)
+PRUNE_EVERY = timedelta(hours=1)
+"""How often the daemon asks whether the daily history pass is due (a ``meta`` row
+decides, shared by every instance and by ``watcher check``)."""
+PRUNE_FIRST = timedelta(minutes=1)
+"""The first ask comes after the first checks, not in their way."""
 STOP_GRACE = 4.0
 """Seconds checks in flight may take to finish after a stop signal before they are cancelled."""
 STOP_DEADLINE = 8.5
@@ -215,6 +221,13 @@ class Daemon:
             logger.exception("alert retry failed")
         self._plan_wake()
 
+    async def _prune(self) -> None:
+        if self.stopping.is_set() or self._app is None:
+            return
+        await keep_history(
+            self._app.store.retention, self.config.watcher.keep_history, self.stopping
+        )
+
     def _plan_wake(self) -> None:
         """Wake when the next held alert is due (a digest slot), whether or not a check
         or the minutely retry pass runs then."""
@@ -357,6 +370,14 @@ class Daemon:
             id="alerts:retry",
             **every,
         )
+        if self.config.watcher.keep_history:
+            scheduler.add_job(
+                self._prune,
+                IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+                id="history:prune",
+                next_run_time=datetime.now(UTC) + PRUNE_FIRST,
+                **every,
+            )
         scheduler.start()
         logger.info(
             "watcher running: {} shop(s), {} alert channel(s), instance {}",
@@ -373,6 +394,8 @@ class Daemon:
             with contextlib.suppress(Exception):
                 scheduler.remove_job("fleet:claim")
                 scheduler.remove_job("alerts:retry")
+            with contextlib.suppress(Exception):
+                scheduler.remove_job("history:prune")
             with contextlib.suppress(Exception):
                 scheduler.remove_job("alerts:due")
 

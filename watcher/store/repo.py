@@ -13,6 +13,7 @@ attribute       class (module)                     job
 ``thumbnails``  ThumbnailStore (``thumbnails``)    small copies of hashed photos (dashboard)
 ``history``     DashboardReads (``history``)       what the dashboard reads
 ``watch``       WatchStore (``watch``)             own listings' pages: 404/410s in a row
+``retention``   HistoryRetention (``retention``)   old price history pruned, once a day
 ==============  =================================  =========================================
 
 Every public method of a part is one short transaction and raises
@@ -34,6 +35,7 @@ from watcher.store.listings import ListingStore, ShopListing, row_listing
 from watcher.store.outbox import OutboxStore
 from watcher.store.reads import StoreReads
 from watcher.store.records import Change, ListingChanges, PendingEvents
+from watcher.store.retention import HistoryRetention
 from watcher.store.reviews import ReviewStore
 from watcher.store.shops import ShopRegistry
 from watcher.store.tables import (
@@ -69,6 +71,7 @@ class Store:
         self.thumbnails = ThumbnailStore(self.engine)
         self.history = DashboardReads(self.engine)
         self.watch = WatchStore(self.engine)
+        self.retention = HistoryRetention(self.engine)
 
     def close(self) -> None:
         """Dispose of the connection pool."""

@@ -15,6 +15,7 @@ from watcher.i18n import audience
 from watcher.models import AlertBatch
 
 if TYPE_CHECKING:
+    from watcher.app import App
     from watcher.detectors import ShopResult
     from watcher.runner import CheckReport
 
@@ -24,39 +25,48 @@ async def run_check(
 ) -> CheckReport:
     """One check with a progress bar on a terminal (plain log lines otherwise)."""
     from watcher.app import open_app
+    from watcher.store.retention import keep_history
 
     async with open_app(config, http_cache=False) as app:
-        targets = shops if shops is not None else config.shops
-        if not show_progress:
-            return await app.runner.check(targets)
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        report = await _check(app, config, shops, show_progress=show_progress)
+        await keep_history(app.store.retention, config.watcher.keep_history)
+        return report
 
-        total = len(targets) + (len(config.marketplaces) if any(s.own for s in targets) else 0)
-        with Progress(
-            TextColumn("[bold]checking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}", markup=False),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=total)
 
-            def progress(event: str, item: ShopResult | ShopConfig) -> None:
-                if event == "start" and isinstance(item, ShopConfig):
-                    bar.update(task, description=item.name)
-                elif event == "done":
-                    bar.advance(task)
+async def _check(
+    app: App, config: Config, shops: list[ShopConfig] | None, *, show_progress: bool
+) -> CheckReport:
+    targets = shops if shops is not None else config.shops
+    if not show_progress:
+        return await app.runner.check(targets)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-            return await app.runner.check(targets, progress=progress)
+    total = len(targets) + (len(config.marketplaces) if any(s.own for s in targets) else 0)
+    with Progress(
+        TextColumn("[bold]checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def progress(event: str, item: ShopResult | ShopConfig) -> None:
+            if event == "start" and isinstance(item, ShopConfig):
+                bar.update(task, description=item.name)
+            elif event == "done":
+                bar.advance(task)
+
+        return await app.runner.check(targets, progress=progress)
 
 
 class Check(Command):
