@@ -117,11 +117,13 @@ async def prune_history(
     seconds between batches so checks running beside it keep their turn. Returns how many
     were deleted, or None when no pass was due. A set ``stop`` ends the pass after the
     batch in hand (the rest waits for the next day's pass)."""
-    if not keep or not part.claim(now, every):
+    # On a worker thread: the search for old rows may scan a large table, and the daemon's
+    # event loop keeps serving checks meanwhile.
+    if not keep or not await asyncio.to_thread(part.claim, now, every):
         return None
     cutoff, after, total = now - keep, 0, 0
     while after >= 0 and not (stop is not None and stop.is_set()):
-        deleted, after = part.prune_batch(cutoff, after, batch)
+        deleted, after = await asyncio.to_thread(part.prune_batch, cutoff, after, batch)
         total += deleted
         if after >= 0:
             await asyncio.sleep(pause)
