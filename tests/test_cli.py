@@ -42,6 +42,17 @@ def market() -> Iterator[Marketplace]:
         yield m
 
 
+def _hook_config(market: Marketplace, tmp_path: Path, url: str, watcher: str = "") -> Path:
+    """A config on the sample marketplace with one JSON webhook to ``url``."""
+    return write_config(
+        market,
+        tmp_path / "w.toml",
+        f"sqlite:///{tmp_path / 'w.db'}",
+        watcher=watcher,
+        extra=f'[[alerts]]\nkind = "webhook"\nurl = "{url}"\n',
+    )
+
+
 def test_inspect_each_kind(market: Marketplace, tmp_path: Path) -> None:
     own = market.shop(OWN)
     proc = run("inspect", f"{own.base}products/pearl-hair-clip-set")
@@ -424,12 +435,7 @@ def test_an_alert_retry_is_logged_in_the_configured_zone(
 
     with Receiver() as rx:
         rx.reply(500)
-        config = write_config(
-            market,
-            tmp_path / "w.toml",
-            f"sqlite:///{tmp_path / 'w.db'}",
-            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
-        )
+        config = _hook_config(market, tmp_path, rx.url())
         proc = run("check", "--config", str(config))
     line = next(x for x in proc.stderr.splitlines() if "retry at" in x)
     assert re.search(r"retry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST:", line), line
@@ -444,13 +450,7 @@ def test_alerts_delivery_states_speak_the_configured_language(
 
     with Receiver() as rx:
         rx.reply(500)
-        config = write_config(
-            market,
-            tmp_path / "w.toml",
-            f"sqlite:///{tmp_path / 'w.db'}",
-            watcher='language = "zh"',
-            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
-        )
+        config = _hook_config(market, tmp_path, rx.url(), watcher='language = "zh"')
         assert run("check", "--config", str(config)).returncode == 0
     proc = run("alerts", "--config", str(config))
     assert proc.returncode == 0, proc.stderr
@@ -468,12 +468,7 @@ def test_json_output_writes_moments_in_iso_8601(market: Marketplace, tmp_path: P
 
     iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
     with Receiver() as rx:
-        config = write_config(
-            market,
-            tmp_path / "w.toml",
-            f"sqlite:///{tmp_path / 'w.db'}",
-            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}"\n',
-        )
+        config = _hook_config(market, tmp_path, rx.url())
         assert run("check", "--config", str(config)).returncode == 0
     alert = json.loads(run("alerts", "--json", "--config", str(config)).stdout.splitlines()[0])
     assert iso.fullmatch(alert["detected_at"]), alert["detected_at"]
@@ -511,12 +506,7 @@ def test_alerts_json_masks_secrets_in_delivery_errors(market: Marketplace, tmp_p
     token = "tok-5f0e9a1c77"
     with Receiver() as rx:
         rx.reply(500)
-        config = write_config(
-            market,
-            tmp_path / "w.toml",
-            f"sqlite:///{tmp_path / 'w.db'}",
-            extra=f'[[alerts]]\nkind = "webhook"\nurl = "{rx.url()}?t=${{HOOK_TOKEN}}"\n',
-        )
+        config = _hook_config(market, tmp_path, rx.url() + "?t=${HOOK_TOKEN}")
         assert run("check", "--config", str(config), HOOK_TOKEN=token).returncode == 0
     with sqlite3.connect(tmp_path / "w.db") as db:
         changed = db.execute(
